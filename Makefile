@@ -1,0 +1,47 @@
+# Volunteer Points: `make run` serves the product with demo data, `make test` runs every test.
+# Every target is idempotent and works on a fresh Debian machine as root.
+
+VENV    ?= .venv
+PYTHON  ?= python3
+HOST    ?= 127.0.0.1
+PORT    ?= 5000
+BIN     := $(VENV)/bin
+FLASK   := $(BIN)/flask --app wsgi
+APT_PACKAGES := chromium fonts-wqy-zenhei postgresql postgresql-contrib
+
+.PHONY: install system-packages translations run test test-sqlite test-postgresql lint format bench clean
+
+install: system-packages $(VENV)/.installed translations
+
+system-packages:
+	@scripts/install-system-packages.sh $(APT_PACKAGES)
+
+$(VENV)/.installed: setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test,dev]'
+	touch $@
+
+translations: $(VENV)/.installed
+	@$(BIN)/pybabel compile --use-fuzzy -q -d points_service/translations
+
+run: install
+	$(FLASK) db upgrade
+	$(FLASK) points demo --if-empty
+	@echo "Serving on http://$(HOST):$(PORT)/ — log in with a demo login printed above."
+	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 2 --threads 4 --access-logfile - \
+	    --access-logformat '%(h)s "%(m)s %(U)s" %(s)s %(L)ss' wsgi:app
+
+test: install lint
+	scripts/run-tests.sh
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check points_service admin tests wsgi.py migrations benchmarks
+	$(BIN)/ruff format --check points_service admin tests wsgi.py migrations benchmarks
+
+format: $(VENV)/.installed
+	$(BIN)/ruff format points_service admin tests wsgi.py migrations benchmarks
+	$(BIN)/ruff check --fix points_service admin tests wsgi.py migrations benchmarks
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

@@ -1,0 +1,146 @@
+"""Volunteer Points: verified volunteer hours become points; points buy perks.
+
+``create_app(config)`` builds the application: extensions, blueprints, CLI commands,
+error handlers. Nothing is bound at import time.
+"""
+
+import logging
+import os
+
+from flask import Flask, g, request, session
+from flask_babel import get_locale
+
+from .config import load_config
+from .extensions import babel, csrf, db, limiter, login_manager, migrate
+
+__all__ = ["create_app"]
+
+
+def create_app(config=None):
+    package_root = os.path.dirname(os.path.abspath(__file__))
+    project_root = os.path.dirname(package_root)
+    app = Flask(
+        __name__,
+        instance_path=os.environ.get("INSTANCE_PATH") or os.path.join(project_root, "instance"),
+        instance_relative_config=True,
+        static_folder=os.path.join(project_root, "static"),
+    )
+    os.makedirs(app.instance_path, exist_ok=True)
+    app.config.update(load_config(app.instance_path, config))
+    register_logging(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_commands(app)
+    register_request_hooks(app)
+    return app
+
+
+def register_logging(app):
+    if not app.debug and not app.testing:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # werkzeug's access log would print query strings; ours carry no personal data, but be sure.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+
+
+def select_locale():
+    chosen = request.args.get("lang") if request else None
+    if chosen in ("zh_CN", "en"):
+        return chosen
+    if session.get("locale") in ("zh_CN", "en"):
+        return session["locale"]
+    from flask_login import current_user
+
+    if getattr(current_user, "is_authenticated", False) and current_user.locale:
+        return current_user.locale
+    best = request.accept_languages.best_match(["zh_CN", "zh", "en"]) if request else None
+    if best in ("zh_CN", "zh"):
+        return "zh_CN"
+    return best or None
+
+
+def register_extensions(app):
+    from .database import configure_sqlite
+
+    configure_sqlite(app.config["SQLITE_BUSY_TIMEOUT_MS"])
+    db.init_app(app)
+    migrate.init_app(
+        app,
+        db,
+        directory=os.path.join(os.path.dirname(app.root_path), "migrations"),
+        render_as_batch=True,
+        compare_type=True,
+    )
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale, default_translation_directories="translations")
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.session_protection = "strong"
+
+    from flask_babel import lazy_gettext as _l
+
+    login_manager.login_message = _l("Please log in to see this page.")
+    login_manager.login_message_category = "info"
+
+    from .accounts.service import load_session_user
+
+    login_manager.user_loader(load_session_user)
+    _import_models()
+
+
+def _import_models():
+    """Import every domain's models so the metadata (and Alembic) sees all tables."""
+    from importlib import import_module
+
+    for module in MODEL_MODULES:
+        import_module(module)
+
+
+MODEL_MODULES = [
+    "points_service.organizations.models",
+    "points_service.accounts.models",
+    "points_service.ledger.models",
+    "points_service.audit.models",
+    "points_service.rules.models",
+    "points_service.activities.models",
+    "points_service.perks.models",
+    "points_service.api.models",
+]
+
+
+def register_blueprints(app):
+    from .api import register_api
+    from .web import register_web
+
+    register_web(app)
+    register_api(app)
+    import admin
+
+    admin.register_admin(app)
+
+
+def register_errorhandlers(app):
+    from .errors import register_errorhandlers as register
+
+    register(app)
+
+
+def register_commands(app):
+    from .cli import points_cli
+
+    app.cli.add_command(points_cli)
+
+
+def register_request_hooks(app):
+    from .security import apply_security_headers
+
+    @app.before_request
+    def remember_locale():
+        g.locale = str(get_locale())
+
+    app.after_request(apply_security_headers)
+
+    @app.context_processor
+    def inject_globals():
+        return {"current_locale": str(get_locale()), "languages": [("zh_CN", "中文"), ("en", "English")]}

@@ -1,0 +1,1 @@
+"""People: users, role memberships on organization nodes, volunteer profiles."""

@@ -1,0 +1,1 @@
+"""Activities, sign-ups, check-in and service records: verified hours."""

@@ -1,0 +1,1 @@
+"""Models of the API face: tokens and stored idempotent responses."""

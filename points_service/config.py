@@ -1,0 +1,89 @@
+"""Settings from the environment, with safe defaults for a local run.
+
+Only ``create_app`` reads this module. A production start (``FLASK_ENV`` or
+``POINTS_ENV`` set to ``production``) refuses to run without ``SECRET_KEY``.
+"""
+
+import os
+import secrets
+from pathlib import Path
+
+
+class ConfigurationError(RuntimeError):
+    """A setting is missing or wrong; the message says which and how to fix it."""
+
+
+def _bool(value, default=False):
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def load_config(instance_path, overrides=None):
+    """Build the Flask config mapping from the environment and ``overrides``."""
+    overrides = dict(overrides or {})
+    env = os.environ
+    production = (overrides.get("ENV") or env.get("POINTS_ENV") or "development") == "production"
+    secret_key = overrides.get("SECRET_KEY") or env.get("SECRET_KEY")
+    if not secret_key:
+        if production:
+            raise ConfigurationError(
+                "SECRET_KEY is not set: export SECRET_KEY to a long random value "
+                "(python -c 'import secrets; print(secrets.token_hex(32))') before a production start."
+            )
+        secret_key = _development_secret(instance_path)
+    default_db = "sqlite:///" + str(Path(instance_path) / "points.sqlite3")
+    config = {
+        "ENV": "production" if production else "development",
+        "SECRET_KEY": secret_key,
+        "SQLALCHEMY_DATABASE_URI": _normalise_database_url(env.get("DATABASE_URL") or default_db),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": production,
+        "REMEMBER_COOKIE_SECURE": production,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "PREFERRED_URL_SCHEME": "https" if production else "http",
+        "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH", 16 * 1024 * 1024)),
+        "WTF_CSRF_TIME_LIMIT": None,
+        "BABEL_DEFAULT_LOCALE": env.get("DEFAULT_LOCALE", "zh_CN"),
+        "BABEL_DEFAULT_TIMEZONE": "UTC",
+        "DEFAULT_TIMEZONE": env.get("DEFAULT_TIMEZONE", "Asia/Shanghai"),
+        "LANGUAGES": ["zh_CN", "en"],
+        "RATELIMIT_ENABLED": _bool(env.get("RATELIMIT_ENABLED"), True),
+        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "PRIVACY_NOTICE_VERSION": env.get("PRIVACY_NOTICE_VERSION", "2026-11"),
+        "VOUCHER_TTL_MINUTES": int(env.get("VOUCHER_TTL_MINUTES", 60 * 24 * 7)),
+        "MAX_SERVICE_MINUTES": int(env.get("MAX_SERVICE_MINUTES", 12 * 60)),
+        "CHECKIN_GRACE_MINUTES": int(env.get("CHECKIN_GRACE_MINUTES", 30)),
+        "SQLITE_BUSY_TIMEOUT_MS": int(env.get("SQLITE_BUSY_TIMEOUT_MS", 30000)),
+        "API_TITLE": "Volunteer Points API",
+        "API_VERSION": "v1",
+        "OPENAPI_VERSION": "3.0.3",
+        "OPENAPI_URL_PREFIX": "/api/v1",
+        "OPENAPI_JSON_PATH": "openapi.json",
+        "STRIPE_SECRET_KEY": env.get("STRIPE_SECRET_KEY", ""),
+        "STRIPE_API_BASE": env.get("STRIPE_API_BASE", ""),
+    }
+    config.update(overrides)
+    config["SQLALCHEMY_DATABASE_URI"] = _normalise_database_url(config["SQLALCHEMY_DATABASE_URI"])
+    return config
+
+
+def _normalise_database_url(url):
+    """Accept ``postgres://`` and ``postgresql://`` and use the psycopg 3 driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def _development_secret(instance_path):
+    """A per-checkout random key kept in instance/, so sessions survive restarts."""
+    path = Path(instance_path) / "dev-secret-key"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()

@@ -1,0 +1,29 @@
+"""The points ledger.
+
+Design overview
+---------------
+Each volunteer has one ``PointsAccount``. Every change of its balance is a
+``LedgerEntry``: a signed, non-zero integer ``delta`` of one kind (``earn``,
+``redeem``, ``reverse``, ``expire``, ``adjust``) with its cause, actor, optional
+idempotency key and the ``balance_after`` it left. Entries are append-only; the
+database refuses UPDATE and DELETE on them (triggers) and negative balances (CHECK).
+
+Every earning (an ``earn`` or a positive ``adjust``) creates a ``PointsLot`` with its
+own expiry. Spending takes the oldest lots first and records each ``LotMovement``,
+so a reversal puts back exactly the points into exactly the lots they came from.
+
+Invariants, checked by ``verify_ledger`` (``flask points verify``) and by the tests:
+
+1. ``balance == sum(delta of entries) == sum(remaining of unexpired lots)``;
+2. a balance is never negative, under any concurrency;
+3. an entry is never updated or deleted: corrections are new entries;
+4. an idempotency key has its effect at most once; reused with another payload it
+   is refused;
+6. points are integers.
+
+Balance changes lock the account row first (``SELECT ... FOR UPDATE`` on
+PostgreSQL, ``BEGIN IMMEDIATE`` on SQLite; see ``points_service.database``). Callers
+that also lock other rows (a perk's stock) lock the account first.
+
+This package imports no other domain.
+"""

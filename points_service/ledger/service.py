@@ -1,0 +1,670 @@
+"""Ledger operations: earn, spend, reverse, expire, adjust, verify.
+
+Each public operation is one unit of work (it joins the caller's when nested), locks
+the account row before reading lots, and first expires the account's due lots so no
+expired point is ever spent. See the package docstring for the invariants.
+"""
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from ..database import lock_one, write_transaction
+from ..extensions import db
+from ..timeutil import utcnow
+from .errors import (
+    AccountNotFound,
+    AlreadyReversed,
+    DuplicateRequest,
+    EntryNotFound,
+    InsufficientPoints,
+    InvalidPoints,
+    InvalidReason,
+    NotReversible,
+)
+from .models import LedgerEntry, LotMovement, PointsAccount, PointsLot, ReversalShortfall
+
+MAX_POINTS_PER_ENTRY = 10_000_000
+
+
+def N_(message):
+    """Mark a stored reason for translation; it is translated when shown."""
+    return message
+
+
+MAX_KEY_LENGTH = 128
+
+
+# -- validation -------------------------------------------------------------------
+
+
+def _check_points(points):
+    if isinstance(points, bool) or not isinstance(points, int) or not 1 <= points <= MAX_POINTS_PER_ENTRY:
+        raise InvalidPoints(maximum=MAX_POINTS_PER_ENTRY)
+    return points
+
+
+def _check_reason(reason):
+    text = (reason or "").strip() if isinstance(reason, str) else ""
+    if not text or len(text) > 255:
+        raise InvalidReason()
+    return text
+
+
+def _check_key(key):
+    if key is None:
+        return None
+    if not isinstance(key, str) or not 1 <= len(key) <= MAX_KEY_LENGTH:
+        raise DuplicateRequest(_l("An idempotency key must be text of 1 to 128 characters."))
+    return key
+
+
+def _fingerprint(**payload):
+    text = json.dumps(payload, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+# -- accounts ---------------------------------------------------------------------
+
+
+def open_account(volunteer_id):
+    """Create the points account of a volunteer profile (inside the caller's unit of work)."""
+    account = PointsAccount(volunteer_id=volunteer_id, balance=0)
+    db.session.add(account)
+    db.session.flush()
+    return account
+
+
+def get_account(account_id):
+    account = db.session.get(PointsAccount, account_id) if isinstance(account_id, int) else None
+    if account is None:
+        raise AccountNotFound()
+    return account
+
+
+def account_of_volunteer(volunteer_id):
+    account = db.session.execute(
+        select(PointsAccount).where(PointsAccount.volunteer_id == volunteer_id)
+    ).scalar_one_or_none()
+    if account is None:
+        raise AccountNotFound()
+    return account
+
+
+def _lock_account(account_id):
+    if isinstance(account_id, bool) or not isinstance(account_id, int):
+        raise AccountNotFound()
+    account = lock_one(PointsAccount, PointsAccount.id == account_id)
+    if account is None:
+        raise AccountNotFound()
+    return account
+
+
+# -- the one place that writes an entry ---------------------------------------------
+
+
+def _replayed(key, fingerprint):
+    """The entry already written for ``key``, or None; a different payload is refused."""
+    if key is None:
+        return None
+    entry = db.session.execute(select(LedgerEntry).where(LedgerEntry.idempotency_key == key)).scalar_one_or_none()
+    if entry is None:
+        return None
+    if entry.fingerprint != fingerprint:
+        raise DuplicateRequest()
+    return entry
+
+
+def _append(
+    account,
+    kind,
+    delta,
+    *,
+    reason,
+    cause_type=None,
+    cause_id=None,
+    actor_id=None,
+    key=None,
+    fingerprint=None,
+    reverses_entry_id=None,
+    details=None,
+    now=None,
+):
+    new_balance = account.balance + delta
+    if new_balance < 0:
+        raise InsufficientPoints(needed=-delta, available=account.balance)
+    entry = LedgerEntry(
+        account_id=account.id,
+        kind=kind,
+        delta=delta,
+        balance_after=new_balance,
+        reason=reason,
+        cause_type=cause_type,
+        cause_id=None if cause_id is None else str(cause_id),
+        actor_id=actor_id,
+        idempotency_key=key,
+        fingerprint=fingerprint,
+        reverses_entry_id=reverses_entry_id,
+        details=details,
+        created_at=now or utcnow(),
+    )
+    db.session.add(entry)
+    account.balance = new_balance
+    account.updated_at = entry.created_at
+    db.session.flush()
+    return entry
+
+
+def _take_from_lots(account, entry, points, now, first_lot_id=None):
+    """Consume ``points`` from open lots, oldest first (a named lot first), recording movements."""
+    lots = (
+        db.session.execute(
+            select(PointsLot)
+            .where(PointsLot.account_id == account.id, PointsLot.expired_at.is_(None), PointsLot.remaining > 0)
+            .order_by(PointsLot.earned_at, PointsLot.id)
+        )
+        .scalars()
+        .all()
+    )
+    if first_lot_id is not None:
+        lots.sort(key=lambda lot: lot.id != first_lot_id)
+    left = points
+    for lot in lots:
+        if left == 0:
+            break
+        taken = min(lot.remaining, left)
+        lot.remaining -= taken
+        left -= taken
+        db.session.add(LotMovement(entry_id=entry.id, lot_id=lot.id, amount=taken))
+    db.session.flush()
+    return points - left
+
+
+def _expire_due(account, now):
+    """Expire the account's lots whose time has come; one ``expire`` entry for them all."""
+    due = (
+        db.session.execute(
+            select(PointsLot)
+            .where(
+                PointsLot.account_id == account.id,
+                PointsLot.expired_at.is_(None),
+                PointsLot.expires_at.is_not(None),
+                PointsLot.expires_at <= now,
+            )
+            .order_by(PointsLot.earned_at, PointsLot.id)
+        )
+        .scalars()
+        .all()
+    )
+    if not due:
+        return None
+    points = sum(lot.remaining for lot in due)
+    entry = None
+    if points:
+        entry = _append(
+            account,
+            "expire",
+            -points,
+            reason=N_("Points expired"),
+            cause_type="expiry",
+            now=now,
+            details={"lots": [lot.id for lot in due if lot.remaining]},
+        )
+        for lot in due:
+            if lot.remaining:
+                db.session.add(LotMovement(entry_id=entry.id, lot_id=lot.id, amount=lot.remaining))
+        account.lifetime_expired += points
+    for lot in due:
+        lot.remaining = 0
+        lot.expired_at = now
+    db.session.flush()
+    return entry
+
+
+def _guarded(operation):
+    """Run a write; a unique-key race on the idempotency key becomes a replay or a refusal."""
+
+    def run(*args, idempotency_key=None, **kwargs):
+        try:
+            return operation(*args, idempotency_key=idempotency_key, **kwargs)
+        except IntegrityError:
+            if idempotency_key is None or db.session.info.get("points_write_transaction"):
+                raise
+            db.session.rollback()
+            entry = db.session.execute(
+                select(LedgerEntry).where(LedgerEntry.idempotency_key == idempotency_key)
+            ).scalar_one_or_none()
+            if entry is None:
+                raise
+            return operation(*args, idempotency_key=idempotency_key, **kwargs)
+
+    run.__name__ = operation.__name__
+    run.__doc__ = operation.__doc__
+    return run
+
+
+# -- public operations ---------------------------------------------------------------
+
+
+@_guarded
+def earn_points(
+    account_id,
+    points,
+    *,
+    reason,
+    cause_type=None,
+    cause_id=None,
+    actor_id=None,
+    idempotency_key=None,
+    expires_at=None,
+    details=None,
+    now=None,
+):
+    """Credit ``points`` as a new lot expiring at ``expires_at`` (None: never)."""
+    points = _check_points(points)
+    reason = _check_reason(reason)
+    key = _check_key(idempotency_key)
+    now = now or utcnow()
+    fingerprint = _fingerprint(op="earn", account=account_id, points=points, cause=[cause_type, str(cause_id)])
+    with write_transaction():
+        account = _lock_account(account_id)
+        replay = _replayed(key, fingerprint)
+        if replay is not None:
+            return replay
+        _expire_due(account, now)
+        entry = _append(
+            account,
+            "earn",
+            points,
+            reason=reason,
+            cause_type=cause_type,
+            cause_id=cause_id,
+            actor_id=actor_id,
+            key=key,
+            fingerprint=fingerprint,
+            details=details,
+            now=now,
+        )
+        _open_lot(account, entry, points, now, expires_at)
+        account.lifetime_earned += points
+    return entry
+
+
+def _open_lot(account, entry, points, now, expires_at):
+    lot = PointsLot(
+        account_id=account.id, entry_id=entry.id, amount=points, remaining=points, earned_at=now, expires_at=expires_at
+    )
+    db.session.add(lot)
+    db.session.flush()
+    return lot
+
+
+@_guarded
+def spend_points(
+    account_id,
+    points,
+    *,
+    reason,
+    cause_type=None,
+    cause_id=None,
+    actor_id=None,
+    idempotency_key=None,
+    details=None,
+    now=None,
+):
+    """Debit ``points`` from the oldest lots first (a ``redeem`` entry)."""
+    points = _check_points(points)
+    reason = _check_reason(reason)
+    key = _check_key(idempotency_key)
+    now = now or utcnow()
+    fingerprint = _fingerprint(op="redeem", account=account_id, points=points, cause=[cause_type, str(cause_id)])
+    with write_transaction():
+        account = _lock_account(account_id)
+        replay = _replayed(key, fingerprint)
+        if replay is not None:
+            return replay
+        _expire_due(account, now)
+        entry = _append(
+            account,
+            "redeem",
+            -points,
+            reason=reason,
+            cause_type=cause_type,
+            cause_id=cause_id,
+            actor_id=actor_id,
+            key=key,
+            fingerprint=fingerprint,
+            details=details,
+            now=now,
+        )
+        _take_from_lots(account, entry, points, now)
+        account.lifetime_spent += points
+    return entry
+
+
+@_guarded
+def adjust_points(
+    account_id,
+    delta,
+    *,
+    reason,
+    actor_id,
+    idempotency_key=None,
+    expires_at=None,
+    cause_type=None,
+    cause_id=None,
+    details=None,
+    now=None,
+):
+    """An administrator's correction: positive adds a lot, negative spends oldest first.
+
+    The caller authorizes and writes the audit event in the same unit of work.
+    """
+    if isinstance(delta, bool) or not isinstance(delta, int) or delta == 0:
+        raise InvalidPoints(maximum=MAX_POINTS_PER_ENTRY)
+    _check_points(abs(delta))
+    reason = _check_reason(reason)
+    key = _check_key(idempotency_key)
+    now = now or utcnow()
+    fingerprint = _fingerprint(op="adjust", account=account_id, delta=delta, cause=[cause_type, str(cause_id)])
+    with write_transaction():
+        account = _lock_account(account_id)
+        replay = _replayed(key, fingerprint)
+        if replay is not None:
+            return replay
+        _expire_due(account, now)
+        entry = _append(
+            account,
+            "adjust",
+            delta,
+            reason=reason,
+            cause_type=cause_type,
+            cause_id=cause_id,
+            actor_id=actor_id,
+            key=key,
+            fingerprint=fingerprint,
+            details=details,
+            now=now,
+        )
+        if delta > 0:
+            _open_lot(account, entry, delta, now, expires_at)
+            account.lifetime_earned += delta
+        else:
+            _take_from_lots(account, entry, -delta, now)
+            account.lifetime_spent += -delta
+    return entry
+
+
+@dataclass
+class Reversal:
+    """What a reversal did: its entry (None when nothing could be taken) and any shortfall."""
+
+    original: LedgerEntry
+    entry: LedgerEntry | None
+    shortfall: int = 0
+    restored_lots: dict = field(default_factory=dict)
+
+
+@_guarded
+def reverse_entry(entry_id, *, reason, actor_id=None, idempotency_key=None, cause_type=None, cause_id=None, now=None):
+    """Undo an entry exactly once.
+
+    A debit (``redeem``, negative ``adjust``) is returned to exactly the lots it took
+    from. A credit (``earn``, positive ``adjust``) is taken back from its own lot first,
+    then from the oldest other lots; what was already spent and cannot be taken is
+    recorded as a shortfall for an administrator to settle, and points that expired from
+    its lot are not taken twice. ``expire`` and ``reverse`` entries cannot be reversed.
+    """
+    reason = _check_reason(reason)
+    key = _check_key(idempotency_key)
+    now = now or utcnow()
+    if isinstance(entry_id, bool) or not isinstance(entry_id, int):
+        raise EntryNotFound()
+    original = db.session.get(LedgerEntry, entry_id)
+    if original is None:
+        raise EntryNotFound()
+    fingerprint = _fingerprint(op="reverse", entry=entry_id)
+    with write_transaction():
+        account = _lock_account(original.account_id)
+        replay = _replayed(key, fingerprint)
+        if replay is not None:
+            return Reversal(original=original, entry=replay)
+        if original.kind in ("expire", "reverse"):
+            raise NotReversible()
+        already = (
+            db.session.execute(select(LedgerEntry.id).where(LedgerEntry.reverses_entry_id == original.id)).first()
+            or db.session.execute(
+                select(ReversalShortfall.id).where(ReversalShortfall.reversed_entry_id == original.id)
+            ).first()
+        )
+        if already:
+            raise AlreadyReversed()
+        if original.delta < 0:
+            result = _reverse_debit(account, original, reason, actor_id, key, fingerprint, cause_type, cause_id, now)
+        else:
+            result = _reverse_credit(account, original, reason, actor_id, key, fingerprint, cause_type, cause_id, now)
+    return result
+
+
+def _reverse_debit(account, original, reason, actor_id, key, fingerprint, cause_type, cause_id, now):
+    movements = (
+        db.session.execute(select(LotMovement).where(LotMovement.entry_id == original.id).order_by(LotMovement.lot_id))
+        .scalars()
+        .all()
+    )
+    entry = _append(
+        account,
+        "reverse",
+        -original.delta,
+        reason=reason,
+        actor_id=actor_id,
+        key=key,
+        fingerprint=fingerprint,
+        reverses_entry_id=original.id,
+        cause_type=cause_type or original.cause_type,
+        cause_id=cause_id or original.cause_id,
+        now=now,
+    )
+    restored = {}
+    for movement in movements:
+        lot = lock_one(PointsLot, PointsLot.id == movement.lot_id)
+        lot.remaining += movement.amount
+        # A lot that expired meanwhile is reopened and expires again below, openly.
+        lot.expired_at = None
+        restored[lot.id] = movement.amount
+        db.session.add(LotMovement(entry_id=entry.id, lot_id=lot.id, amount=-movement.amount))
+    account.lifetime_spent -= -original.delta
+    db.session.flush()
+    _expire_due(account, now)
+    return Reversal(original=original, entry=entry, restored_lots=restored)
+
+
+def _reverse_credit(account, original, reason, actor_id, key, fingerprint, cause_type, cause_id, now):
+    _expire_due(account, now)
+    lot = db.session.execute(select(PointsLot).where(PointsLot.entry_id == original.id)).scalar_one()
+    expired_from_lot = db.session.execute(
+        select(func.coalesce(func.sum(LotMovement.amount), 0))
+        .join(LedgerEntry, LedgerEntry.id == LotMovement.entry_id)
+        .where(LotMovement.lot_id == lot.id, LedgerEntry.kind == "expire")
+    ).scalar_one()
+    target = original.delta - int(expired_from_lot)
+    takeable = min(target, account.balance)
+    entry = None
+    if takeable > 0:
+        entry = _append(
+            account,
+            "reverse",
+            -takeable,
+            reason=reason,
+            actor_id=actor_id,
+            key=key,
+            fingerprint=fingerprint,
+            reverses_entry_id=original.id,
+            cause_type=cause_type or original.cause_type,
+            cause_id=cause_id or original.cause_id,
+            now=now,
+            details={"reversed_points": original.delta, "expired_before": int(expired_from_lot)},
+        )
+        _take_from_lots(account, entry, takeable, now, first_lot_id=lot.id)
+    account.lifetime_earned -= original.delta
+    shortfall = target - takeable
+    if shortfall > 0:
+        db.session.add(
+            ReversalShortfall(
+                account_id=account.id,
+                reversed_entry_id=original.id,
+                reverse_entry_id=entry.id if entry else None,
+                points=shortfall,
+                created_at=now,
+            )
+        )
+    db.session.flush()
+    return Reversal(original=original, entry=entry, shortfall=shortfall)
+
+
+def expire_account(account_id, now=None):
+    """Expire the due lots of one account; returns the expire entry or None."""
+    now = now or utcnow()
+    with write_transaction():
+        account = _lock_account(account_id)
+        return _expire_due(account, now)
+
+
+def expire_due_lots(now=None):
+    """Expire every due lot, one short transaction per account. Returns (accounts, points)."""
+    now = now or utcnow()
+    account_ids = (
+        db.session.execute(
+            select(PointsLot.account_id)
+            .where(PointsLot.expired_at.is_(None), PointsLot.expires_at.is_not(None), PointsLot.expires_at <= now)
+            .distinct()
+        )
+        .scalars()
+        .all()
+    )
+    db.session.rollback()
+    accounts = points = 0
+    for account_id in account_ids:
+        entry = expire_account(account_id, now)
+        if entry is not None:
+            accounts += 1
+            points += -entry.delta
+    return accounts, points
+
+
+# -- reading ---------------------------------------------------------------------------
+
+
+def list_entries(account_id, *, before_id=None, limit=50):
+    """Newest first; page with ``before_id`` (the last id of the previous page)."""
+    statement = select(LedgerEntry).where(LedgerEntry.account_id == account_id)
+    if before_id is not None:
+        statement = statement.where(LedgerEntry.id < before_id)
+    statement = statement.order_by(LedgerEntry.id.desc()).limit(max(1, min(int(limit), 200)))
+    return db.session.execute(statement).scalars().all()
+
+
+def expiring_points(account_id, before, now=None):
+    """Points in open lots that expire before ``before``: ``[(expires_at, points)]``."""
+    now = now or utcnow()
+    rows = db.session.execute(
+        select(PointsLot.expires_at, func.sum(PointsLot.remaining))
+        .where(
+            PointsLot.account_id == account_id,
+            PointsLot.expired_at.is_(None),
+            PointsLot.remaining > 0,
+            PointsLot.expires_at.is_not(None),
+            PointsLot.expires_at <= before,
+        )
+        .group_by(PointsLot.expires_at)
+        .order_by(PointsLot.expires_at)
+    ).all()
+    return [(moment, int(points)) for moment, points in rows]
+
+
+def open_shortfalls(account_id=None):
+    statement = select(ReversalShortfall).where(ReversalShortfall.settled_at.is_(None))
+    if account_id is not None:
+        statement = statement.where(ReversalShortfall.account_id == account_id)
+    return db.session.execute(statement.order_by(ReversalShortfall.id)).scalars().all()
+
+
+@dataclass
+class VerifyReport:
+    accounts: int
+    entries: int
+    discrepancies: list
+
+    @property
+    def ok(self):
+        return not self.discrepancies
+
+
+def verify_ledger():
+    """Check invariants 1, 3 and 7 of DESIGN.md for every account, in a few set queries."""
+    session = db.session
+    problems = []
+    accounts = session.execute(select(func.count(PointsAccount.id))).scalar_one()
+    entries = session.execute(select(func.count(LedgerEntry.id))).scalar_one()
+
+    entry_sums = (
+        select(LedgerEntry.account_id.label("account_id"), func.sum(LedgerEntry.delta).label("total"))
+        .group_by(LedgerEntry.account_id)
+        .subquery()
+    )
+    lot_sums = (
+        select(PointsLot.account_id.label("account_id"), func.sum(PointsLot.remaining).label("total"))
+        .where(PointsLot.expired_at.is_(None))
+        .group_by(PointsLot.account_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(
+            PointsAccount.id,
+            PointsAccount.balance,
+            func.coalesce(entry_sums.c.total, 0),
+            func.coalesce(lot_sums.c.total, 0),
+        )
+        .outerjoin(entry_sums, entry_sums.c.account_id == PointsAccount.id)
+        .outerjoin(lot_sums, lot_sums.c.account_id == PointsAccount.id)
+        .where(
+            (PointsAccount.balance != func.coalesce(entry_sums.c.total, 0))
+            | (PointsAccount.balance != func.coalesce(lot_sums.c.total, 0))
+            | (PointsAccount.balance < 0)
+        )
+    ).all()
+    for account_id, balance, entry_total, lot_total in rows:
+        problems.append(
+            (account_id, f"balance {balance}, sum of entries {int(entry_total)}, sum of open lots {int(lot_total)}")
+        )
+
+    previous = func.lag(LedgerEntry.balance_after, 1, 0).over(
+        partition_by=LedgerEntry.account_id, order_by=LedgerEntry.id
+    )
+    chain = select(
+        LedgerEntry.id, LedgerEntry.account_id, LedgerEntry.delta, LedgerEntry.balance_after, previous.label("previous")
+    ).subquery()
+    for entry_id, account_id, delta, after, before in session.execute(
+        select(chain).where(chain.c.previous + chain.c.delta != chain.c.balance_after)
+    ).all():
+        problems.append((account_id, f"entry {entry_id}: {before} {delta:+d} does not give {after}"))
+
+    moved = (
+        select(LotMovement.lot_id.label("lot_id"), func.sum(LotMovement.amount).label("total"))
+        .group_by(LotMovement.lot_id)
+        .subquery()
+    )
+    for lot_id, account_id, amount, remaining, total in session.execute(
+        select(
+            PointsLot.id, PointsLot.account_id, PointsLot.amount, PointsLot.remaining, func.coalesce(moved.c.total, 0)
+        )
+        .outerjoin(moved, moved.c.lot_id == PointsLot.id)
+        .where(PointsLot.amount - func.coalesce(moved.c.total, 0) != PointsLot.remaining)
+    ).all():
+        problems.append((account_id, f"lot {lot_id}: {amount} - {int(total)} moved != {remaining} remaining"))
+    problems.sort()
+    return VerifyReport(accounts=accounts, entries=entries, discrepancies=problems)

@@ -1,0 +1,1 @@
+"""The organization tree: city > district > street > community."""

@@ -1,0 +1,1 @@
+"""Perks and redemptions: what points buy, at a counter or reserved online."""

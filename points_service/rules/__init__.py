@@ -1,0 +1,1 @@
+"""Versioned rule sets that turn verified minutes into points, and star levels."""

@@ -1,0 +1,37 @@
+"""The web face: login and registration, volunteer pages, counter page, public pages."""
+
+from flask import current_app
+from flask_babel import format_date, format_datetime
+
+from ..timeutil import to_local
+
+
+def _timezone():
+    return current_app.config["DEFAULT_TIMEZONE"]
+
+
+def localdatetime(moment, timezone=None):
+    if moment is None:
+        return ""
+    local = to_local(moment, timezone or _timezone())
+    return format_datetime(local.replace(tzinfo=None), "yyyy-MM-dd HH:mm")
+
+
+def localdate(moment, timezone=None):
+    if moment is None:
+        return ""
+    local = to_local(moment, timezone or _timezone())
+    return format_date(local.date(), "yyyy-MM-dd")
+
+
+# One module per audience; each defines a blueprint ``bp``.
+WEB_MODULES = ["public", "auth", "volunteer", "organizer", "counter", "rewards"]
+
+
+def register_web(app):
+    from importlib import import_module
+
+    app.add_template_filter(localdatetime)
+    app.add_template_filter(localdate)
+    for name in WEB_MODULES:
+        app.register_blueprint(import_module(f"{__name__}.{name}").bp)

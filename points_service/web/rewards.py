@@ -1,0 +1,5 @@
+"""Volunteer perk pages: browse perks, reserve one, show the voucher."""
+
+from flask import Blueprint
+
+bp = Blueprint("rewards", __name__, url_prefix="/perks")

@@ -1,0 +1,44 @@
+#!/bin/bash
+# Run the whole suite on SQLite, then on a throwaway PostgreSQL cluster that this
+# script starts on a private port and socket directory and stops however the run ends.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=.venv/bin
+
+PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+if [ -z "$PG_BIN" ]; then
+    echo "PostgreSQL server binaries not found; run 'make install' as root." >&2
+    exit 1
+fi
+PG_DIR=$(mktemp -d /tmp/points-pg.XXXXXX)
+PG_PORT=${PG_PORT:-$((20000 + RANDOM % 20000))}
+RUN_AS=()
+if [ "$(id -u)" = "0" ]; then
+    chown postgres:postgres "$PG_DIR"
+    RUN_AS=(runuser -u postgres --)
+fi
+stop_cluster() {
+    "${RUN_AS[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m immediate stop >/dev/null 2>&1 || true
+    rm -rf "$PG_DIR"
+}
+trap stop_cluster EXIT INT TERM
+
+"${RUN_AS[@]}" "$PG_BIN/initdb" -D "$PG_DIR/data" -U points --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
+"${RUN_AS[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -o \
+    "-p $PG_PORT -k $PG_DIR -c listen_addresses='' -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
+    start >/dev/null
+"${RUN_AS[@]}" "$PG_BIN/createdb" -h "$PG_DIR" -p "$PG_PORT" -U points points_test
+
+echo "== tests on SQLite"
+sqlite_status=0
+$BIN/pytest -p no:cacheprovider "$@" || sqlite_status=$?
+
+echo "== tests on PostgreSQL (port $PG_PORT)"
+pg_status=0
+TEST_DATABASE_URL="postgresql+psycopg://points@/points_test?host=$PG_DIR&port=$PG_PORT" \
+    $BIN/pytest -p no:cacheprovider "$@" || pg_status=$?
+
+if [ $sqlite_status -ne 0 ] || [ $pg_status -ne 0 ]; then
+    echo "FAILED: SQLite exit $sqlite_status, PostgreSQL exit $pg_status" >&2
+    exit 1
+fi

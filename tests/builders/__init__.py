@@ -1,0 +1,13 @@
+"""Builders for test data, in one place: one mixin per domain, combined here."""
+
+from .activities import ActivitiesBuilder
+from .api import ApiBuilder
+from .core import PASSWORD, CoreBuilder
+from .perks import PerksBuilder
+from .rules import RulesBuilder
+
+__all__ = ["PASSWORD", "Builder"]
+
+
+class Builder(CoreBuilder, RulesBuilder, ActivitiesBuilder, PerksBuilder, ApiBuilder):
+    """``build`` fixture: ``build.volunteer(points=100)``, ``build.staff("counter")`` ..."""
