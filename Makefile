@@ -23,7 +23,7 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 	touch $@
 
 translations: $(VENV)/.installed
-	@$(BIN)/pybabel compile --use-fuzzy -q -d points_service/translations
+	@$(BIN)/pybabel compile -d points_service/translations
 
 run: install
 	$(FLASK) db upgrade
@@ -45,3 +45,8 @@ format: $(VENV)/.installed
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache
+
+# Extract messages and update both catalogs (then translate the new entries in the .po files).
+messages: $(VENV)/.installed
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k N_ --no-location --sort-output -o points_service/translations/messages.pot points_service admin
+	$(BIN)/pybabel update --no-fuzzy-matching -i points_service/translations/messages.pot -d points_service/translations
