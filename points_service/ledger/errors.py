@@ -22,6 +22,12 @@ class InvalidReason(LedgerError):
     default_message = _l("A reason of 1 to 255 characters is required.")
 
 
+class InvalidExpiry(LedgerError):
+    status = 422
+    code = "invalid_expiry"
+    default_message = _l("The expiry must be a date and time, or none for points that never expire.")
+
+
 class AccountNotFound(LedgerError):
     status = 404
     code = "account_not_found"

@@ -8,6 +8,7 @@ expired point is ever spent. See the package docstring for the invariants.
 import hashlib
 import json
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
@@ -22,6 +23,7 @@ from .errors import (
     DuplicateRequest,
     EntryNotFound,
     InsufficientPoints,
+    InvalidExpiry,
     InvalidPoints,
     InvalidReason,
     NotReversible,
@@ -61,6 +63,17 @@ def _check_key(key):
     if not isinstance(key, str) or not 1 <= len(key) <= MAX_KEY_LENGTH:
         raise DuplicateRequest(_l("An idempotency key must be text of 1 to 128 characters."))
     return key
+
+
+def _check_expiry(expires_at):
+    """None (never expires) or a datetime, returned as the naive UTC the database stores."""
+    if expires_at is None:
+        return None
+    if not isinstance(expires_at, datetime):
+        raise InvalidExpiry()
+    if expires_at.tzinfo is not None:
+        expires_at = expires_at.astimezone(UTC).replace(tzinfo=None)
+    return expires_at
 
 
 def _fingerprint(**payload):
@@ -268,6 +281,7 @@ def earn_points(
     points = _check_points(points)
     reason = _check_reason(reason)
     key = _check_key(idempotency_key)
+    expires_at = _check_expiry(expires_at)
     now = now or utcnow()
     fingerprint = _fingerprint(op="earn", account=account_id, points=points, cause=[cause_type, str(cause_id)])
     with write_transaction():
@@ -369,6 +383,7 @@ def adjust_points(
     _check_points(abs(delta))
     reason = _check_reason(reason)
     key = _check_key(idempotency_key)
+    expires_at = _check_expiry(expires_at)
     now = now or utcnow()
     fingerprint = _fingerprint(op="adjust", account=account_id, delta=delta, cause=[cause_type, str(cause_id)])
     with write_transaction():

@@ -1,1 +1,116 @@
-"""Models of this domain."""
+"""Service categories, versioned rule sets and holiday overrides.
+
+A rule set belongs to one organization node and covers its subtree. Its ``config`` is a
+JSON document validated by ``schemas.RuleSetConfigSchema`` before it is stored; once a
+set is published its config never changes again (checked here on every flush), so an
+award that names a version can always be explained from that version.
+"""
+
+from datetime import date, datetime
+
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, UniqueConstraint, event, inspect
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from ..organizations.models import Organization
+from ..timeutil import utcnow
+
+RULE_SET_STATUSES = ("draft", "published", "retired")
+OVERRIDE_KINDS = ("holiday", "workday")
+
+
+class ServiceCategory(db.Model):
+    """A kind of service (elderly care, patrol ...); rule sets rate each by its code."""
+
+    __tablename__ = "service_categories"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name_en: Mapped[str] = mapped_column(String(80))
+    name_zh: Mapped[str] = mapped_column(String(80))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    def __repr__(self):
+        return f"<ServiceCategory {self.code}>"
+
+
+class RuleSet(db.Model):
+    """One version of the rule table of an organization subtree."""
+
+    __tablename__ = "rule_sets"
+    __table_args__ = (
+        UniqueConstraint("organization_id", "version"),
+        CheckConstraint("status IN ('draft', 'published', 'retired')", name="status_known"),
+        CheckConstraint("version >= 1", name="version_positive"),
+        CheckConstraint("status = 'draft' OR effective_from IS NOT NULL", name="effective_when_published"),
+        CheckConstraint("status = 'draft' OR published_at IS NOT NULL OR retired_at IS NOT NULL", name="dated"),
+        Index("ix_rule_sets_lookup", "organization_id", "status", "effective_from"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    version: Mapped[int]
+    name: Mapped[str] = mapped_column(String(120))
+    status: Mapped[str] = mapped_column(String(10), default="draft")
+    effective_from: Mapped[date | None]
+    config: Mapped[dict] = mapped_column(JSON)
+    based_on_id: Mapped[int | None] = mapped_column(ForeignKey("rule_sets.id"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    published_at: Mapped[datetime | None]
+    published_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    retired_at: Mapped[datetime | None]
+    retired_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    organization: Mapped[Organization] = relationship(lazy="joined")
+
+    def __repr__(self):
+        return f"<RuleSet {self.id} org={self.organization_id} v{self.version} {self.status}>"
+
+
+@event.listens_for(RuleSet, "before_update")
+def _published_config_is_immutable(mapper, connection, target):
+    state = inspect(target)
+    status_before = state.committed_state.get("status", target.status)
+    for name in ("config", "effective_from", "organization_id", "version"):
+        if name in state.committed_state and status_before != "draft":
+            old = state.committed_state[name]
+            if old != getattr(target, name):
+                raise RuntimeError(f"rule set {target.id}: {name} of a {status_before} rule set cannot change")
+
+
+class HolidayOverride(db.Model):
+    """An administrator's word on one date: a public holiday, or a working day.
+
+    It wins over the holiday calendar package. ``organization_id`` None means the
+    whole deployment; a node's override wins over its ancestors' and the global one.
+    """
+
+    __tablename__ = "holiday_overrides"
+    __table_args__ = (
+        CheckConstraint("kind IN ('holiday', 'workday')", name="kind_known"),
+        UniqueConstraint("organization_id", "day"),
+        # NULLs are distinct in a unique constraint, so the global rows need their own index.
+        Index(
+            "uq_holiday_overrides_global_day",
+            "day",
+            unique=True,
+            sqlite_where=db.text("organization_id IS NULL"),
+            postgresql_where=db.text("organization_id IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"))
+    day: Mapped[date] = mapped_column(index=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    note: Mapped[str] = mapped_column(String(200), default="")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    def __repr__(self):
+        scope = self.organization_id if self.organization_id is not None else "global"
+        return f"<HolidayOverride {self.day} {self.kind} {scope}>"
