@@ -7,7 +7,7 @@ error handlers. Nothing is bound at import time.
 import logging
 import os
 
-from flask import Flask, g, request, session
+from flask import Flask, g, has_request_context, request, session
 from flask_babel import get_locale
 
 from .config import load_config
@@ -44,7 +44,9 @@ def register_logging(app):
 
 
 def select_locale():
-    chosen = request.args.get("lang") if request else None
+    if not has_request_context():
+        return None  # CLI and background work: the default locale
+    chosen = request.args.get("lang")
     if chosen in ("zh_CN", "en"):
         return chosen
     if session.get("locale") in ("zh_CN", "en"):
@@ -53,7 +55,7 @@ def select_locale():
 
     if getattr(current_user, "is_authenticated", False) and current_user.locale:
         return current_user.locale
-    best = request.accept_languages.best_match(["zh_CN", "zh", "en"]) if request else None
+    best = request.accept_languages.best_match(["zh_CN", "zh", "en"])
     if best in ("zh_CN", "zh"):
         return "zh_CN"
     return best or None
@@ -83,8 +85,9 @@ def register_extensions(app):
     login_manager.login_message = _l("Please log in to see this page.")
     login_manager.login_message_category = "info"
 
-    from .accounts.service import load_session_user
+    from .accounts.service import configure_password_hashing, load_session_user
 
+    configure_password_hashing(app.config.get("ARGON2_TIME_COST"), app.config.get("ARGON2_MEMORY_COST"))
     login_manager.user_loader(load_session_user)
     _import_models()
 

@@ -28,6 +28,9 @@ BASE_CONFIG = {
     "RATELIMIT_ENABLED": False,
     "BABEL_DEFAULT_LOCALE": "en",
     "SERVER_NAME": None,
+    # A cheap Argon2id cost keeps the suite fast; production uses argon2-cffi's defaults.
+    "ARGON2_TIME_COST": 1,
+    "ARGON2_MEMORY_COST": 1024,
 }
 
 

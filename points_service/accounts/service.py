@@ -35,6 +35,14 @@ LOCK_AFTER_FAILURES = 5
 _DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
 
 
+def configure_password_hashing(time_cost=None, memory_cost=None):
+    """Set the Argon2id cost (create_app passes the config; tests use a cheap one)."""
+    global _hasher, _DUMMY_HASH
+    defaults = PasswordHasher()
+    _hasher = PasswordHasher(time_cost=time_cost or defaults.time_cost, memory_cost=memory_cost or defaults.memory_cost)
+    _DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
+
+
 def hash_password(password):
     return _hasher.hash(password)
 

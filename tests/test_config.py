@@ -1,0 +1,24 @@
+import pytest
+
+from points_service import create_app
+from points_service.config import ConfigurationError
+
+
+def test_production_start_without_secret_key_is_refused_with_an_explanation(monkeypatch):
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.setenv("POINTS_ENV", "production")
+    with pytest.raises(ConfigurationError, match="SECRET_KEY"):
+        create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
+
+
+def test_production_sets_secure_cookies(monkeypatch):
+    monkeypatch.setenv("POINTS_ENV", "production")
+    app = create_app({"SECRET_KEY": "x" * 64, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+    assert app.config["REMEMBER_COOKIE_SECURE"] is True
+
+
+def test_postgres_urls_use_the_psycopg_driver(monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", "postgres://u:p@db/points")
+    app = create_app({"SECRET_KEY": "x"})
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u:p@db/points"
