@@ -49,4 +49,5 @@ clean:
 # Extract messages and update both catalogs (then translate the new entries in the .po files).
 messages: $(VENV)/.installed
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k N_ --no-location --sort-output -o points_service/translations/messages.pot points_service admin
-	$(BIN)/pybabel update --no-fuzzy-matching -i points_service/translations/messages.pot -d points_service/translations
+	$(BIN)/pybabel update --no-fuzzy-matching --ignore-obsolete -i points_service/translations/messages.pot -d points_service/translations
+	$(BIN)/python scripts/complete_english_catalog.py
