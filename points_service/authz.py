@@ -40,11 +40,22 @@ def _roles_for(permission):
         raise ValueError(f"unknown permission {permission!r}") from None
 
 
+def effective_memberships(user):
+    """The user's role memberships, narrowed to the API token's scope when the request has one.
+
+    A request authenticated with an API token acts as the token's user, but only with the
+    memberships inside the token's role and organization subtree (``token_scope.narrow``).
+    """
+    memberships = list(user.memberships)
+    scope = getattr(user, "token_scope", None)
+    return scope.narrow(memberships) if scope is not None else memberships
+
+
 def memberships_for(user, permission):
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return []
     roles = _roles_for(permission)
-    return [m for m in user.memberships if m.role in roles]
+    return [m for m in effective_memberships(user) if m.role in roles]
 
 
 def can(user, permission, organization):
@@ -75,4 +86,6 @@ def scope_roots(user, permission):
 
 
 def is_staff(user):
-    return bool(getattr(user, "is_authenticated", False)) and any(m.role in STAFF_ROLES for m in user.memberships)
+    return bool(getattr(user, "is_authenticated", False)) and any(
+        m.role in STAFF_ROLES for m in effective_memberships(user)
+    )

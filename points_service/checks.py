@@ -1,10 +1,17 @@
 """Cross-domain jobs the CLI runs: invariant checks and expiry. Each domain contributes
 its own check or job; this module only gathers them."""
 
+from .activities.service import check_service_records
 from .ledger.service import expire_due_lots, verify_ledger
+from .perks.service import check_redemptions, expire_reservations_job
 
 CHECKS = []  # callables returning a list of (account_id or None, problem)
 EXPIRY_JOBS = []  # callables returning a line of text
+
+CHECKS.append(check_redemptions)
+CHECKS.append(check_service_records)
+# Vouchers first: their points go back to lots that the ledger's job may then expire.
+EXPIRY_JOBS.append(expire_reservations_job)
 
 
 def run_all_checks():

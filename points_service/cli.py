@@ -4,6 +4,7 @@ import sys
 
 import click
 from flask.cli import AppGroup
+from flask_babel import lazy_gettext as _l
 
 from .errors import PointsError
 
@@ -70,7 +71,7 @@ def grant_command(role, username, organization):
     try:
         user = find_user(username)
         if user is None:
-            raise NotFound("No such user.")
+            raise NotFound(_l("No such user."))
         node = find_organization(organization)
         grant_role(user, role, node)
     except PointsError as error:
@@ -85,3 +86,152 @@ def expire_command():
 
     for line in run_expiry_jobs():
         click.echo(line)
+
+
+# -- rules ---------------------------------------------------------------------------
+
+
+@points_cli.command("rules-import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--org", "organization", required=True, help="organization id or exact name")
+@click.option("--name", default=None, help="name of the rule table (default: organization and version)")
+@click.option("--effective-from", default=None, help="YYYY-MM-DD, local date from which it applies")
+@click.option("--publish", is_flag=True, help="publish it at once (needs --effective-from)")
+def rules_import_command(path, organization, name, effective_from, publish):
+    """Create a draft rule table from a JSON file (validated field by field)."""
+    from .organizations.service import find_organization
+    from .rules import service as rules
+
+    try:
+        node = find_organization(organization)
+        with open(path, encoding="utf-8") as handle:
+            document = handle.read()
+        rule_set = rules.create_rule_set(None, node, document, effective_from=effective_from, name=name)
+        if publish:
+            rule_set = rules.publish_rule_set(None, rule_set)
+    except PointsError as error:
+        for field, messages in error.details.get("fields", {}).items():
+            click.echo(f"  {field}: {'; '.join(messages)}", err=True)
+        _fail(error)
+    click.echo(f"rule table {rule_set.id}: {node.name} version {rule_set.version} ({rule_set.status})")
+
+
+@points_cli.command("rules-publish")
+@click.argument("rule_set_id", type=int)
+@click.option("--effective-from", default=None, help="YYYY-MM-DD (default: the draft's own date)")
+def rules_publish_command(rule_set_id, effective_from):
+    """Publish a draft rule table; it applies from its effective date on."""
+    from .rules import service as rules
+
+    try:
+        rule_set = rules.publish_rule_set(None, rules.get_rule_set(rule_set_id), effective_from=effective_from)
+    except PointsError as error:
+        _fail(error)
+    click.echo(f"published version {rule_set.version}, effective from {rule_set.effective_from.isoformat()}")
+
+
+@points_cli.command("rules-retire")
+@click.argument("rule_set_id", type=int)
+def rules_retire_command(rule_set_id):
+    """Retire a published rule table (or discard a draft)."""
+    from .rules import service as rules
+
+    try:
+        rule_set = rules.retire_rule_set(None, rules.get_rule_set(rule_set_id))
+    except PointsError as error:
+        _fail(error)
+    click.echo(f"retired version {rule_set.version}")
+
+
+@points_cli.command("rules-list")
+@click.option("--org", "organization", default=None, help="only this organization and the nodes above it")
+def rules_list_command(organization):
+    """List rule tables: id, organization, version, status, effective date, name."""
+    from .organizations.service import find_organization
+    from .rules import service as rules
+
+    try:
+        node = find_organization(organization) if organization else None
+    except PointsError as error:
+        _fail(error)
+    for rule_set in rules.list_rule_sets(node):
+        effective = rule_set.effective_from.isoformat() if rule_set.effective_from else "-"
+        click.echo(
+            f"{rule_set.id:>5}  {rule_set.organization.name}  v{rule_set.version}  {rule_set.status:<9}  "
+            f"{effective}  {rule_set.name}"
+        )
+
+
+@points_cli.command("rules-export")
+@click.argument("rule_set_id", type=int)
+def rules_export_command(rule_set_id):
+    """Print a rule table as JSON (edit it and load it with rules-import)."""
+    import json
+
+    from .rules import service as rules
+
+    try:
+        rule_set = rules.get_rule_set(rule_set_id)
+    except PointsError as error:
+        _fail(error)
+    click.echo(json.dumps(rule_set.config, ensure_ascii=False, indent=2))
+
+
+@points_cli.command("holiday-set")
+@click.argument("day")
+@click.argument("kind", type=click.Choice(["holiday", "workday"]))
+@click.option("--note", default="")
+@click.option("--org", "organization", default=None, help="only for this organization subtree (default: everywhere)")
+def holiday_set_command(day, kind, note, organization):
+    """Declare DAY (YYYY-MM-DD) a public holiday or a working day, over the calendar."""
+    from .organizations.service import find_organization
+    from .rules import service as rules
+
+    try:
+        node = find_organization(organization) if organization else None
+        override = rules.set_holiday_override(None, day, kind, note, organization=node)
+    except PointsError as error:
+        _fail(error)
+    click.echo(f"{override.day.isoformat()} is a {override.kind} ({node.name if node else 'everywhere'})")
+
+
+@points_cli.command("category-add")
+@click.argument("code")
+@click.option("--en", "name_en", required=True, help="English name")
+@click.option("--zh", "name_zh", required=True, help="Chinese name")
+def category_add_command(code, name_en, name_zh):
+    """Add a service category (CODE in lower-case snake case)."""
+    from .rules import service as rules
+
+    try:
+        category = rules.create_category(None, code, name_en, name_zh)
+    except PointsError as error:
+        _fail(error)
+    click.echo(f"category {category.code} added")
+
+
+@points_cli.command("create-token")
+@click.option("--user", "username", required=True, help="user name or mobile number")
+@click.option("--role", default=None, help="limit the token to this role (default: every role of the user)")
+@click.option("--org", "organization", default=None, help="limit the token to this organization id or exact name")
+@click.option("--days", type=int, default=None, help="days until it expires (default API_TOKEN_DEFAULT_DAYS)")
+@click.option("--name", default="command-line token", show_default=True, help="a label for the token")
+def create_token_command(username, role, organization, days, name):
+    """Issue an API token for USER; the token is printed once, as the last line."""
+    from .accounts.service import find_user
+    from .api.token_service import issue_api_token
+    from .errors import NotFound
+    from .organizations.service import find_organization
+
+    try:
+        user = find_user(username)
+        if user is None:
+            raise NotFound("No such user.")
+        node = find_organization(organization) if organization else None
+        token, plaintext = issue_api_token(user, name=name, role=role, organization=node, days=days)
+    except PointsError as error:
+        _fail(error)
+    scope = f"{role or 'every role'} in {node.name if node else 'every organization of the user'}"
+    click.echo(f"token {token.prefix}... for {username}: {scope}, expires {token.expires_at:%Y-%m-%d} (UTC)")
+    click.echo("Store it now; it is not shown again:")
+    click.echo(plaintext)

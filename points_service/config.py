@@ -63,6 +63,16 @@ def load_config(instance_path, overrides=None):
         "OPENAPI_VERSION": "3.0.3",
         "OPENAPI_URL_PREFIX": "/api/v1",
         "OPENAPI_JSON_PATH": "openapi.json",
+        # Requests per API token (or per user or address without one), shared by every endpoint.
+        "API_RATELIMIT": env.get("API_RATELIMIT", "600 per minute"),
+        # Looking up a member number or a voucher code: enough for a busy counter, too few to guess.
+        "CODE_LOOKUP_RATELIMIT": env.get("CODE_LOOKUP_RATELIMIT", "120 per minute"),
+        "API_TOKEN_DEFAULT_DAYS": int(env.get("API_TOKEN_DEFAULT_DAYS", 90)),
+        "API_TOKEN_MAX_DAYS": int(env.get("API_TOKEN_MAX_DAYS", 366)),
+        # How long a request waits for the first request with the same Idempotency-Key,
+        # and after how long an unfinished first request is presumed dead and taken over.
+        "IDEMPOTENCY_WAIT_SECONDS": int(env.get("IDEMPOTENCY_WAIT_SECONDS", 30)),
+        "IDEMPOTENCY_LEASE_SECONDS": int(env.get("IDEMPOTENCY_LEASE_SECONDS", 120)),
         "STRIPE_SECRET_KEY": env.get("STRIPE_SECRET_KEY", ""),
         "STRIPE_API_BASE": env.get("STRIPE_API_BASE", ""),
     }

@@ -122,4 +122,109 @@ def _history(user, rng):
         )
 
 
-DEMO_STEPS = []
+DEMO_CATEGORIES = [
+    ("elderly_care", "Elderly care", "助老服务"),
+    ("neighbourhood_patrol", "Neighbourhood patrol", "治安巡逻"),
+    ("clean_up", "Clean-up", "环境清洁"),
+    ("tutoring", "Tutoring", "助学辅导"),
+    ("epidemic_duty", "Epidemic duty", "防疫值守"),
+]
+DEMO_RULES = {
+    "rates": {
+        code: {"points": 10, "per_minutes": 60, "minimum_minutes": 30, "rounding": {"mode": "down", "step_minutes": 30}}
+        for code, _name_en, _name_zh in DEMO_CATEGORIES
+    },
+    "multipliers": {
+        "weekend_percent": 120,
+        "holiday_percent": 150,
+        "night_percent": 120,
+        "night_start": "22:00",
+        "night_end": "06:00",
+        "urgent_percent": 150,
+        "stacking": "max",
+    },
+    "caps": {"per_record": 100, "per_day": 150, "per_month": 1000},
+    "bonuses": {"first_service": 20, "milestones": [{"hours": 100, "points": 50}, {"hours": 300, "points": 100}]},
+    "expiry": {"policy": "end_of_next_year"},
+    "star_thresholds_hours": [100, 300, 600, 1000, 1500],
+}
+
+
+def _rules(city, **kwargs):
+    """Service categories and the city's published rule table, effective from 2020."""
+    from datetime import date
+
+    from .rules import service as rules
+
+    for code, name_en, name_zh in DEMO_CATEGORIES:
+        rules.create_category(None, code, name_en, name_zh)
+    rule_set = rules.create_rule_set(None, city, DEMO_RULES, effective_from=date(2020, 1, 1), name="示范市积分规则")
+    rules.publish_rule_set(None, rule_set)
+
+
+DEMO_PERKS = [
+    # name, kind, points, owner, venues, extra fields
+    (
+        "停车优惠：2 小时免费",
+        "parking_discount",
+        30,
+        "city",
+        "districts",
+        {"limit_quantity": 2, "limit_period": "month"},
+    ),
+    (
+        "婚姻登记窗口优先办理",
+        "priority_service",
+        10,
+        "city",
+        "district",
+        {"min_stars": 3, "limit_quantity": 1, "limit_period": "year"},
+    ),
+    (
+        "户籍窗口优先办理",
+        "priority_service",
+        10,
+        "city",
+        "districts",
+        {"min_stars": 3, "limit_quantity": 2, "limit_period": "year"},
+    ),
+    ("大米 5 公斤", "goods", 80, "district", "district", {"stock": 50, "limit_quantity": 1, "limit_period": "month"}),
+    ("保温杯", "goods", 120, "district", "district", {"stock": 3}),
+    (
+        "社区理发（自付 5 元）",
+        "other",
+        20,
+        "city",
+        "district",
+        {"copay_amount": 500, "limit_quantity": 1, "limit_period": "week"},
+    ),
+]
+
+
+def _perks(city, districts, communities, **kwargs):
+    """Perks honored at the first district, where the demo counter works (and some city-wide)."""
+    from .perks import service as perks
+
+    owners = {"city": city, "district": districts[0]}
+    places = {"district": [districts[0]], "districts": districts}
+    for name, kind, points, owner, venues, extra in DEMO_PERKS:
+        perks.create_perk(
+            None,
+            organization=owners[owner],
+            venues=places[venues],
+            name=name,
+            kind=kind,
+            points_cost=points,
+            terms="凭会员码或预约券在服务窗口兑换；积分兑换后不可转让。",
+            **extra,
+        )
+
+
+def _activities(city, communities, **kwargs):
+    """Activities with approved and pending check-in records (needs the rules step)."""
+    from .activities.demo import create_demo_activities
+
+    create_demo_activities(city, communities)
+
+
+DEMO_STEPS = [_rules, _perks, _activities]

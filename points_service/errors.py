@@ -113,7 +113,29 @@ def render_error(status, code, message, details=None):
     return render_template("error.html", status=status, message=message, details=details or {}), status
 
 
+def _translated_field_messages(messages):
+    """Validation messages of API input, each passed through the catalog of the request's language."""
+    from flask_babel import gettext
+
+    if isinstance(messages, dict):
+        # JSON keys are text; a form part without a name comes back under the key None.
+        return {"" if key is None else str(key): _translated_field_messages(value) for key, value in messages.items()}
+    if isinstance(messages, list):
+        return [_translated_field_messages(value) for value in messages]
+    return gettext(messages) if isinstance(messages, str) and messages else messages
+
+
 def register_errorhandlers(app):
+    from flask_wtf.csrf import CSRFError
+
+    @app.errorhandler(CSRFError)
+    def handle_csrf_error(error):
+        return render_error(
+            400,
+            "csrf_failed",
+            _l("This form has expired or did not come from this site; reload the page and try again."),
+        )
+
     @app.errorhandler(PointsError)
     def handle_points_error(error):
         from .extensions import db
@@ -128,7 +150,7 @@ def register_errorhandlers(app):
         message = HTTP_MESSAGES.get(status, error.description)
         details = getattr(error, "data", None) or {}
         if isinstance(details, dict) and "messages" in details:
-            details = {"fields": details["messages"]}
+            details = {"fields": _translated_field_messages(details["messages"])}
             code = "invalid"
         elif not isinstance(details, dict):
             details = {}

@@ -10,6 +10,8 @@ import shutil
 import tempfile
 
 import pytest
+from flask import g, has_app_context
+from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 
 from points_service import create_app
@@ -78,9 +80,25 @@ def app_config():
     return {}
 
 
+class FreshRequestClient(FlaskClient):
+    """A test client whose every request starts with an empty ``g``, as in production.
+
+    The ``app`` fixture keeps an application context pushed so that a test can use the
+    database, and Flask reuses that context for the client's requests. Without this,
+    what one request left on ``g`` (Flask-Login's user, Flask-Babel's language) would be
+    seen by the next request, even one from another client without a session cookie.
+    """
+
+    def open(self, *args, **kwargs):
+        if has_app_context():
+            g.__dict__.clear()
+        return super().open(*args, **kwargs)
+
+
 @pytest.fixture
 def app(database_url, app_config):
     application = create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": database_url, **app_config})
+    application.test_client_class = FreshRequestClient
     with application.app_context():
         yield application
         db.session.remove()

@@ -3,6 +3,7 @@ downgrade to base leaves nothing behind."""
 
 import os
 import uuid
+from datetime import datetime, timedelta
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -74,3 +75,88 @@ def test_downgrade_to_base_removes_every_table(migration_app):
     downgrade(directory=MIGRATIONS, revision="base")
     tables = set(inspect(db.engine).get_table_names()) - {"alembic_version"}
     assert tables == set()
+
+
+def _checks_and_triggers(url):
+    """``({table: {check name: normalised text}}, {(table, trigger name)})`` of a database."""
+    engine = create_engine(url)
+    try:
+        inspector = inspect(engine)
+        checks = {
+            table: {
+                check["name"]: " ".join(check["sqltext"].split()).lower()
+                for check in inspector.get_check_constraints(table)
+            }
+            for table in inspector.get_table_names()
+            if table != "alembic_version"
+        }
+        with engine.connect() as connection:
+            if connection.dialect.name == "postgresql":
+                rows = connection.exec_driver_sql(
+                    "SELECT c.relname, t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+                    "WHERE NOT t.tgisinternal"
+                ).all()
+            else:
+                rows = connection.exec_driver_sql(
+                    "SELECT tbl_name, name FROM sqlite_master WHERE type = 'trigger'"
+                ).all()
+        return checks, set(map(tuple, rows))
+    finally:
+        engine.dispose()
+
+
+def test_upgrade_gives_the_models_check_constraints_and_triggers(migration_app, empty_database_url, database_url):
+    # Autogenerate compares neither CHECK constraints nor triggers, so compare them with
+    # a database built from the models, reflected the same way.
+    upgrade(directory=MIGRATIONS)
+    db.engine.dispose()
+    migrated_checks, migrated_triggers = _checks_and_triggers(empty_database_url)
+    model_checks, model_triggers = _checks_and_triggers(database_url)
+    assert migrated_triggers == model_triggers
+    assert ("ledger_entries", "ledger_entries_no_update") in migrated_triggers
+    for table, checks in model_checks.items():
+        assert migrated_checks.get(table) == checks, table
+
+
+def test_the_ledger_works_on_a_migrated_database_and_its_entries_cannot_be_changed(migration_app):
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    from points_service.accounts.service import create_volunteer, hash_password
+    from points_service.ledger import service as ledger
+    from points_service.organizations.service import create_organization
+
+    upgrade(directory=MIGRATIONS)
+    city = create_organization("City", "city")
+    street = create_organization("Street", "street", create_organization("District", "district", city))
+    user = create_volunteer(
+        name="Wang Wu",
+        mobile="13800000001",
+        home=create_organization("Community", "community", street),
+        password_hash=hash_password("correct-horse-7"),
+        consent_version="test",
+    )
+    account_id = ledger.account_of_volunteer(user.volunteer.id).id
+    start = datetime(2026, 1, 1)
+    earning = ledger.earn_points(account_id, 30, reason="earned", now=start, expires_at=start + timedelta(days=1))
+    spend = ledger.spend_points(account_id, 10, reason="spent", now=start)
+    ledger.reverse_entry(spend.id, reason="voided", now=start)
+    ledger.expire_account(account_id, now=start + timedelta(days=2))
+    # nothing is left to take back: the reversal is recorded as a settled zero shortfall
+    ledger.reverse_entry(earning.id, reason="not real", now=start + timedelta(days=3))
+
+    assert ledger.verify_ledger().discrepancies == []
+    for statement in ("UPDATE ledger_entries SET delta = 1", "DELETE FROM ledger_entries"):
+        with pytest.raises(DBAPIError, match="append-only"):
+            db.session.execute(text(statement))
+        db.session.rollback()
+    with pytest.raises(DBAPIError):
+        db.session.execute(text("UPDATE points_accounts SET balance = -1"))
+    db.session.rollback()
+
+
+def test_downgrade_then_upgrade_again_works(migration_app):
+    upgrade(directory=MIGRATIONS)
+    downgrade(directory=MIGRATIONS, revision="base")
+    upgrade(directory=MIGRATIONS)
+    assert "ledger_entries" in inspect(db.engine).get_table_names()

@@ -257,7 +257,7 @@ def upgrade():
         sa.Column("settled_at", sa.DateTime(), nullable=True),
         sa.Column("settled_by_id", sa.Integer(), nullable=True),
         sa.Column("settlement_note", sa.String(length=255), nullable=True),
-        sa.CheckConstraint("points > 0", name=op.f("ck_reversal_shortfalls_points_positive")),
+        sa.CheckConstraint("points >= 0", name=op.f("ck_reversal_shortfalls_points_not_negative")),
         sa.ForeignKeyConstraint(
             ["account_id"], ["points_accounts.id"], name=op.f("fk_reversal_shortfalls_account_id_points_accounts")
         ),

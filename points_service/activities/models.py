@@ -58,7 +58,7 @@ class Activity(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    organization: Mapped[Organization] = relationship(lazy="joined")
+    organization: Mapped[Organization] = relationship(lazy="selectin")
     organizer: Mapped[User] = relationship()
 
     def __repr__(self):
@@ -95,7 +95,7 @@ class ActivitySignup(db.Model):
     record_id: Mapped[int | None] = mapped_column(ForeignKey("service_records.id"), unique=True)
 
     activity: Mapped[Activity] = relationship()
-    volunteer: Mapped[VolunteerProfile] = relationship(lazy="joined")
+    volunteer: Mapped[VolunteerProfile] = relationship(lazy="selectin")
 
     def __repr__(self):
         return f"<ActivitySignup {self.id} activity={self.activity_id} {self.status}>"
@@ -115,7 +115,7 @@ class ImportBatch(db.Model):
     row_count: Mapped[int]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    organization: Mapped[Organization] = relationship(lazy="joined")
+    organization: Mapped[Organization] = relationship(lazy="selectin")
 
     def __repr__(self):
         return f"<ImportBatch {self.id} rows={self.row_count}>"
@@ -131,11 +131,13 @@ class ServiceRecord(db.Model):
         CheckConstraint(_in("source", RECORD_SOURCES), name="source_known"),
         CheckConstraint(_in("status", RECORD_STATUSES), name="status_known"),
         CheckConstraint(
-            "status NOT IN ('approved', 'reversed') OR (approved_at IS NOT NULL AND awarded_points IS NOT NULL)",
+            "status NOT IN ('approved', 'reversed')"
+            " OR (approved_at IS NOT NULL AND awarded_points IS NOT NULL AND verified_minutes IS NOT NULL)",
             name="approved_has_award",
         ),
         CheckConstraint("status <> 'rejected' OR rejection_reason IS NOT NULL", name="rejected_has_reason"),
         CheckConstraint("awarded_points IS NULL OR awarded_points >= 0", name="awarded_points_not_negative"),
+        CheckConstraint("verified_minutes IS NULL OR verified_minutes >= 0", name="verified_minutes_not_negative"),
         Index("ix_service_records_volunteer_id_started_at", "volunteer_id", "started_at"),
         Index("ix_service_records_organization_id_status", "organization_id", "status"),
         Index("ix_service_records_status_started_at", "status", "started_at"),
@@ -164,18 +166,20 @@ class ServiceRecord(db.Model):
     reversed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     reversed_at: Mapped[datetime | None]
     reversal_reason: Mapped[str | None] = mapped_column(String(255))
+    # Minutes the rules credit (their rounding); they count toward the volunteer's hours.
+    verified_minutes: Mapped[int | None]
     # The award at approval (immutable) and the points the record holds now (after re-rates).
     awarded_points: Mapped[int | None]
     points: Mapped[int | None]
     breakdown: Mapped[list | None] = mapped_column(JSON)
-    rule_set_id: Mapped[int | None]
+    rule_set_id: Mapped[int | None] = mapped_column(ForeignKey("rule_sets.id"))
     rule_set_version: Mapped[int | None]
     earn_entry_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entries.id"), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    volunteer: Mapped[VolunteerProfile] = relationship(lazy="joined")
-    organization: Mapped[Organization] = relationship(lazy="joined")
+    volunteer: Mapped[VolunteerProfile] = relationship(lazy="selectin")
+    organization: Mapped[Organization] = relationship(lazy="selectin")
     activity: Mapped[Activity | None] = relationship()
 
     def __repr__(self):

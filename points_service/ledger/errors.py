@@ -28,6 +28,12 @@ class InvalidExpiry(LedgerError):
     default_message = _l("The expiry must be a date and time, or none for points that never expire.")
 
 
+class InvalidIdempotencyKey(LedgerError):
+    status = 422
+    code = "invalid_idempotency_key"
+    default_message = _l("A request key must be text of 1 to 128 characters.")
+
+
 class AccountNotFound(LedgerError):
     status = 404
     code = "account_not_found"

@@ -101,10 +101,14 @@ class LotMovement(db.Model):
 
 
 class ReversalShortfall(db.Model):
-    """Points a reversal could not take back because they were already spent."""
+    """Points a reversal could not take back because they were already spent.
+
+    A reversal that wrote no entry leaves a row here even when nothing is owed (every
+    point of the entry had expired): ``points`` 0, settled when created.
+    """
 
     __tablename__ = "reversal_shortfalls"
-    __table_args__ = (CheckConstraint("points > 0", name="points_positive"),)
+    __table_args__ = (CheckConstraint("points >= 0", name="points_not_negative"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("points_accounts.id"), index=True)

@@ -10,7 +10,6 @@ import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -24,6 +23,7 @@ from .errors import (
     EntryNotFound,
     InsufficientPoints,
     InvalidExpiry,
+    InvalidIdempotencyKey,
     InvalidPoints,
     InvalidReason,
     NotReversible,
@@ -61,7 +61,7 @@ def _check_key(key):
     if key is None:
         return None
     if not isinstance(key, str) or not 1 <= len(key) <= MAX_KEY_LENGTH:
-        raise DuplicateRequest(_l("An idempotency key must be text of 1 to 128 characters."))
+        raise InvalidIdempotencyKey()
     return key
 
 
@@ -527,7 +527,9 @@ def _reverse_credit(account, original, reason, actor_id, key, fingerprint, cause
         _take_from_lots(account, entry, takeable, now, first_lot_id=lot.id)
     account.lifetime_earned -= original.delta
     shortfall = target - takeable
-    if shortfall > 0:
+    if shortfall > 0 or entry is None:
+        # Without an entry this row is the only record that the reversal happened; when
+        # nothing was owed (every point had expired) there is nothing left to settle.
         db.session.add(
             ReversalShortfall(
                 account_id=account.id,
@@ -535,6 +537,7 @@ def _reverse_credit(account, original, reason, actor_id, key, fingerprint, cause
                 reverse_entry_id=entry.id if entry else None,
                 points=shortfall,
                 created_at=now,
+                settled_at=None if shortfall else now,
             )
         )
     db.session.flush()

@@ -1,1 +1,169 @@
-"""Models of this domain."""
+"""Perks, where they are honored, and redemptions.
+
+A ``Perk`` is what points buy. It belongs to one organization (its owner, whose
+volunteers may redeem it) and is honored at a set of organization nodes
+(``PerkVenue``); a venue covers its whole subtree, so a perk honored at a district is
+honored at every counter inside that district.
+
+A ``Redemption`` is one purchase: ``reserved`` (online, with a voucher code) or
+``fulfilled`` (handed over at a counter), later ``voided`` or ``expired``. It points
+at the ledger entry that debited the points and, once undone, at the entry that
+returned them. Money is integer minor units with a currency; points are integers.
+"""
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..accounts.models import User, VolunteerProfile
+from ..extensions import db
+from ..ledger.models import LedgerEntry
+from ..organizations.models import Organization
+from ..timeutil import utcnow
+
+PERK_KINDS = ("parking_discount", "priority_service", "goods", "other")
+LIMIT_PERIODS = ("day", "week", "month", "year")
+CHANNELS = ("counter", "online")
+REDEMPTION_STATUSES = ("reserved", "fulfilled", "voided", "expired")
+# none: nothing to pay; paid: collected; refund_due: to hand back; refunded: handed back.
+PAYMENT_STATUSES = ("none", "pending", "paid", "refund_due", "refunded")
+
+
+def _in(column, values):
+    return f"{column} IN ({', '.join(repr(value) for value in values)})"
+
+
+class Perk(db.Model):
+    __tablename__ = "perks"
+    __table_args__ = (
+        CheckConstraint(_in("kind", PERK_KINDS), name="kind_known"),
+        CheckConstraint("points_cost > 0", name="points_cost_positive"),
+        CheckConstraint("copay_amount >= 0", name="copay_not_negative"),
+        CheckConstraint("stock IS NULL OR stock >= 0", name="stock_not_negative"),
+        CheckConstraint("min_stars >= 0 AND min_stars <= 10", name="min_stars_range"),
+        CheckConstraint(
+            "(limit_quantity IS NULL AND limit_period IS NULL) OR "
+            f"(limit_quantity > 0 AND {_in('limit_period', LIMIT_PERIODS)})",
+            name="limit_complete",
+        ),
+        CheckConstraint(
+            "valid_from IS NULL OR valid_until IS NULL OR valid_until > valid_from", name="validity_ordered"
+        ),
+        Index("ix_perks_organization_id_active", "organization_id", "active"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    kind: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(120))
+    terms: Mapped[str] = mapped_column(Text, default="")
+    picture: Mapped[str | None] = mapped_column(String(255))
+    points_cost: Mapped[int]
+    copay_amount: Mapped[int] = mapped_column(default=0)
+    copay_currency: Mapped[str] = mapped_column(String(3), default="CNY")
+    stock: Mapped[int | None]
+    limit_quantity: Mapped[int | None]
+    limit_period: Mapped[str | None] = mapped_column(String(5))
+    min_stars: Mapped[int] = mapped_column(default=0)
+    valid_from: Mapped[datetime | None]
+    valid_until: Mapped[datetime | None]
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    # Loaded by a second query, not a join: rows of this table are selected FOR UPDATE.
+    organization: Mapped[Organization] = relationship(lazy="selectin")
+    venues: Mapped[list["PerkVenue"]] = relationship(
+        back_populates="perk", cascade="all, delete-orphan", lazy="selectin", order_by="PerkVenue.organization_id"
+    )
+
+    @property
+    def venue_organizations(self):
+        return [venue.organization for venue in self.venues]
+
+    def is_honored_at(self, organization):
+        """True when ``organization`` lies in the subtree of one of the perk's venues."""
+        return any(venue.organization.contains(organization) for venue in self.venues)
+
+    def __repr__(self):
+        return f"<Perk {self.id} {self.kind} cost={self.points_cost} stock={self.stock}>"
+
+
+class PerkVenue(db.Model):
+    """An organization node (and its subtree) where a perk is honored."""
+
+    __tablename__ = "perk_venues"
+    __table_args__ = (UniqueConstraint("perk_id", "organization_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    perk_id: Mapped[int] = mapped_column(ForeignKey("perks.id"), index=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+
+    perk: Mapped[Perk] = relationship(back_populates="venues")
+    organization: Mapped[Organization] = relationship(lazy="joined")
+
+    def __repr__(self):
+        return f"<PerkVenue perk={self.perk_id} at={self.organization_id}>"
+
+
+class Redemption(db.Model):
+    __tablename__ = "redemptions"
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("points > 0", name="points_positive"),
+        CheckConstraint("copay_amount >= 0", name="copay_not_negative"),
+        CheckConstraint(_in("channel", CHANNELS), name="channel_known"),
+        CheckConstraint(_in("status", REDEMPTION_STATUSES), name="status_known"),
+        CheckConstraint(_in("payment_status", PAYMENT_STATUSES), name="payment_status_known"),
+        CheckConstraint("channel = 'counter' OR voucher_code IS NOT NULL", name="online_has_voucher"),
+        Index("ix_redemptions_volunteer_perk", "volunteer_id", "perk_id", "created_at"),
+        Index("ix_redemptions_reserved_due", "status", "voucher_expires_at"),
+        Index("ix_redemptions_counter_day", "counter_organization_id", "fulfilled_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    perk_id: Mapped[int] = mapped_column(ForeignKey("perks.id"), index=True)
+    volunteer_id: Mapped[int] = mapped_column(ForeignKey("volunteer_profiles.id"))
+    account_id: Mapped[int] = mapped_column(ForeignKey("points_accounts.id"), index=True)
+    quantity: Mapped[int] = mapped_column(default=1)
+    points: Mapped[int] = mapped_column(BigInteger)
+    copay_amount: Mapped[int] = mapped_column(default=0)
+    copay_currency: Mapped[str] = mapped_column(String(3), default="CNY")
+    payment_status: Mapped[str] = mapped_column(String(12), default="none")
+    payment_method: Mapped[str | None] = mapped_column(String(16))
+    payment_reference: Mapped[str | None] = mapped_column(String(128))
+    channel: Mapped[str] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(10))
+    voucher_code: Mapped[str | None] = mapped_column(String(24), unique=True)
+    voucher_expires_at: Mapped[datetime | None]
+    counter_organization_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"))
+    redeem_entry_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entries.id"), unique=True)
+    return_entry_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entries.id"), unique=True)
+    idempotency_key: Mapped[str | None] = mapped_column(String(128), unique=True)
+    fingerprint: Mapped[str | None] = mapped_column(String(64))
+    fulfil_key: Mapped[str | None] = mapped_column(String(128), unique=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    fulfilled_at: Mapped[datetime | None]
+    fulfilled_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    voided_at: Mapped[datetime | None]
+    voided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    void_reason: Mapped[str | None] = mapped_column(String(255))
+    expired_at: Mapped[datetime | None]
+
+    # Loaded by second queries, not joins: rows of this table are selected FOR UPDATE.
+    perk: Mapped[Perk] = relationship(lazy="selectin")
+    volunteer: Mapped[VolunteerProfile] = relationship(lazy="selectin")
+    counter_organization: Mapped[Organization | None] = relationship(lazy="selectin")
+    redeem_entry: Mapped[LedgerEntry | None] = relationship(foreign_keys=[redeem_entry_id])
+    return_entry: Mapped[LedgerEntry | None] = relationship(foreign_keys=[return_entry_id])
+    fulfilled_by: Mapped[User | None] = relationship(foreign_keys=[fulfilled_by_id])
+    voided_by: Mapped[User | None] = relationship(foreign_keys=[voided_by_id])
+
+    @property
+    def receipt_number(self):
+        return f"R{self.id:08d}"
+
+    def __repr__(self):
+        return f"<Redemption {self.id} perk={self.perk_id} {self.channel} {self.status}>"

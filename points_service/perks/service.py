@@ -1,1 +1,1135 @@
-"""Operations of this domain."""
+"""Perks: the catalog, eligibility, redemption at a counter, online vouchers, voids.
+
+Invariants (DESIGN.md section 4):
+
+* A redemption fully happens or leaves no trace: one unit of work debits the points
+  (one ``redeem`` ledger entry, oldest lots first), takes the stock, issues the voucher
+  and records the co-payment. Undoing it (a void, a voucher's expiry, a volunteer's
+  cancellation) returns exactly those points to exactly those lots (``reverse_entry``)
+  and the stock, exactly once: the redemption row is locked and its status decides.
+* Every redeem and reserve carries an idempotency key. The same key with the same
+  payload returns the first redemption; the same key with another payload is refused.
+* Rows are locked in one fixed order, account, then perk, then redemption, so
+  concurrent requests queue instead of deadlocking, and neither the last item in stock
+  nor the last points of an account are ever sold twice. The database backs this up
+  with ``stock >= 0`` and ``balance >= 0`` checks.
+
+The star level of a volunteer comes from the rules domain, which this one does not
+import: callers pass ``level_of(profile)`` returning an object with ``stars``.
+"""
+
+import hashlib
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from .. import authz
+from ..accounts.service import mask_name, volunteer_by_member_number
+from ..audit.service import record_audit
+from ..codes import classify_code, new_voucher_code
+from ..database import lock_one, write_transaction
+from ..errors import IdempotencyConflict, PermissionDenied, ValidationError
+from ..extensions import db
+from ..ledger import service as ledger
+from ..ledger.errors import AccountNotFound
+from ..ledger.models import LedgerEntry, PointsAccount
+from ..organizations.models import Organization
+from ..timeutil import to_local, to_utc, utcnow
+from . import payments
+from .errors import (
+    InvalidCode,
+    NotEligible,
+    NotHonoredHere,
+    PerkNotFound,
+    RedemptionNotFound,
+    VoidNotAllowed,
+    VoucherNotUsable,
+)
+from .models import LIMIT_PERIODS, PERK_KINDS, Perk, PerkVenue, Redemption
+
+
+def N_(message):
+    """Mark a stored ledger reason for translation; it is translated when shown."""
+    return message
+
+
+MAX_QUANTITY = 99
+MAX_KEY_LENGTH = 128
+HELD = ("reserved", "fulfilled")
+PERIOD_NAMES = {"day": _l("day"), "week": _l("week"), "month": _l("month"), "year": _l("year")}
+_PICTURE_RE = re.compile(r"^img/perks/[a-z0-9][a-z0-9_\-]{0,80}\.(png|jpg|jpeg|webp|svg)$")
+_CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
+_WRITING = "points_write_transaction"
+
+# -- the catalog -------------------------------------------------------------------------
+
+PERK_DEFAULTS = {
+    "terms": "",
+    "picture": None,
+    "copay_amount": 0,
+    "copay_currency": "CNY",
+    "stock": None,
+    "limit_quantity": None,
+    "limit_period": None,
+    "min_stars": 0,
+    "valid_from": None,
+    "valid_until": None,
+    "active": True,
+}
+PERK_FIELDS = ("name", "kind", "points_cost", *PERK_DEFAULTS)
+
+
+def _whole(value, minimum, maximum):
+    return not isinstance(value, bool) and isinstance(value, int) and minimum <= value <= maximum
+
+
+def _invalid(message, field_name, **params):
+    return ValidationError(message, details={"field": field_name}, **params)
+
+
+def _validated(values):
+    """Check a complete set of perk fields; return them cleaned."""
+    unknown = set(values) - set(PERK_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown perk fields: {sorted(unknown)}")
+    clean = dict(values)
+    name = values["name"].strip() if isinstance(values["name"], str) else ""
+    if not 1 <= len(name) <= 120:
+        raise _invalid(_l("A perk needs a name of 1 to 120 characters."), "name")
+    clean["name"] = name
+    if values["kind"] not in PERK_KINDS:
+        raise _invalid(_l("Unknown kind of perk: use parking_discount, priority_service, goods or other."), "kind")
+    if not _whole(values["points_cost"], 1, ledger.MAX_POINTS_PER_ENTRY // MAX_QUANTITY):
+        raise _invalid(
+            _l("The points cost must be a whole number from 1 to %(maximum)s."),
+            "points_cost",
+            maximum=ledger.MAX_POINTS_PER_ENTRY // MAX_QUANTITY,
+        )
+    if not _whole(values["copay_amount"], 0, 10**9):
+        raise _invalid(_l("The co-payment must be a whole number of minor units (fen), 0 or more."), "copay_amount")
+    if not isinstance(values["copay_currency"], str) or not _CURRENCY_RE.match(values["copay_currency"]):
+        raise _invalid(_l("The currency must be a three-letter code such as CNY."), "copay_currency")
+    if values["stock"] is not None and not _whole(values["stock"], 0, 10**9):
+        raise _invalid(_l("The stock must be empty (unlimited) or a whole number, 0 or more."), "stock")
+    quantity, period = values["limit_quantity"], values["limit_period"]
+    if (quantity is None) != (period is None) or (
+        quantity is not None and (not _whole(quantity, 1, 10**6) or period not in LIMIT_PERIODS)
+    ):
+        raise _invalid(
+            _l("A limit needs both a whole number of 1 or more and a period: day, week, month or year."),
+            "limit_quantity",
+        )
+    if not _whole(values["min_stars"], 0, 10):
+        raise _invalid(_l("The minimum star level must be a whole number from 0 to 10."), "min_stars")
+    for name_of_field in ("valid_from", "valid_until"):
+        moment = values[name_of_field]
+        if moment is not None and (not isinstance(moment, datetime) or moment.tzinfo is not None):
+            raise _invalid(_l("Validity dates must be UTC date-times."), name_of_field)
+    if values["valid_from"] and values["valid_until"] and values["valid_until"] <= values["valid_from"]:
+        raise _invalid(_l("The end of the validity window must come after its start."), "valid_until")
+    picture = values["picture"] or None
+    if picture is not None and (not isinstance(picture, str) or not _PICTURE_RE.match(picture)):
+        raise _invalid(_l("A picture must be a file under static/img/perks/ (png, jpg, webp or svg)."), "picture")
+    clean["picture"] = picture
+    terms = values["terms"] or ""
+    if not isinstance(terms, str) or len(terms) > 4000:
+        raise _invalid(_l("The terms can have at most 4000 characters."), "terms")
+    clean["terms"] = terms.strip()
+    if not isinstance(values["active"], bool):
+        raise _invalid(_l("Active must be yes or no."), "active")
+    return clean
+
+
+def _checked_venues(actor, venues):
+    nodes = {node.id: node for node in venues or [] if node is not None}
+    if not nodes:
+        raise _invalid(_l("Choose at least one place where the perk is honored."), "venues")
+    for node in nodes.values():
+        if actor is not None:
+            authz.require(actor, "perk.manage", node)
+    return sorted(nodes.values(), key=lambda node: node.id)
+
+
+def _audit_view(perk, venue_ids):
+    view = {name: getattr(perk, name) for name in PERK_FIELDS}
+    for name in ("valid_from", "valid_until"):
+        view[name] = view[name].isoformat() if view[name] else None
+    view["venues"] = list(venue_ids)
+    return view
+
+
+def create_perk(actor, *, organization, venues, name, kind, points_cost, now=None, **options):
+    """Add a perk owned by ``organization`` and honored at ``venues`` (nodes; each covers its subtree).
+
+    ``options`` are the other fields of ``PERK_DEFAULTS``. ``actor`` None is the system
+    (demo data, command line); a person needs ``perk.manage`` on the owner and every venue.
+    """
+    if organization is None:
+        raise _invalid(_l("Choose the organization that offers the perk."), "organization")
+    if actor is not None:
+        authz.require(actor, "perk.manage", organization)
+    values = _validated({**PERK_DEFAULTS, **options, "name": name, "kind": kind, "points_cost": points_cost})
+    nodes = _checked_venues(actor, venues)
+    now = now or utcnow()
+    with write_transaction() as session:
+        perk = Perk(organization_id=organization.id, created_at=now, updated_at=now, **values)
+        session.add(perk)
+        session.flush()
+        for node in nodes:
+            session.add(PerkVenue(perk_id=perk.id, organization_id=node.id))
+        session.flush()
+        record_audit(
+            actor,
+            "perk.create",
+            "perk",
+            perk.id,
+            organization_id=organization.id,
+            after=_audit_view(perk, [node.id for node in nodes]),
+        )
+    db.session.refresh(perk)
+    return perk
+
+
+def update_perk(actor, perk_id, *, venues=None, now=None, **changes):
+    """Change fields of a perk (and, given ``venues``, where it is honored); audited.
+
+    Setting ``stock`` sets the count on the shelf now, under the perk's row lock.
+    """
+    now = now or utcnow()
+    with write_transaction():
+        perk = _lock_perk(perk_id)
+        if actor is not None:
+            authz.require(actor, "perk.manage", perk.organization)
+        before = _audit_view(perk, [venue.organization_id for venue in perk.venues])
+        values = _validated({**{name: getattr(perk, name) for name in PERK_FIELDS}, **changes})
+        for name, value in values.items():
+            setattr(perk, name, value)
+        if venues is not None:
+            nodes = _checked_venues(actor, venues)
+            wanted = {node.id for node in nodes}
+            for venue in list(perk.venues):
+                if venue.organization_id not in wanted:
+                    perk.venues.remove(venue)
+            present = {venue.organization_id for venue in perk.venues}
+            for node_id in sorted(wanted - present):
+                perk.venues.append(PerkVenue(organization_id=node_id))
+        perk.updated_at = now
+        db.session.flush()
+        after = _audit_view(perk, sorted(venue.organization_id for venue in perk.venues))
+        record_audit(
+            actor,
+            "perk.update",
+            "perk",
+            perk.id,
+            organization_id=perk.organization_id,
+            before={key: value for key, value in before.items() if after[key] != value},
+            after={key: value for key, value in after.items() if before[key] != value},
+        )
+    db.session.refresh(perk)
+    return perk
+
+
+def list_perks(organization=None, active=None):
+    """Perks owned inside ``organization``'s subtree (all when None), cheapest first."""
+    statement = select(Perk).order_by(Perk.points_cost, Perk.id)
+    if organization is not None:
+        statement = statement.where(Perk.organization_id.in_(_subtree_ids(organization)))
+    if active is not None:
+        statement = statement.where(Perk.active.is_(active))
+    return db.session.execute(statement).scalars().all()
+
+
+def _subtree_ids(organization):
+    return select(Organization.id).where(Organization.path.startswith(organization.path))
+
+
+def _lock_perk(perk_id):
+    perk = lock_one(Perk, Perk.id == perk_id) if _whole(perk_id, 1, 2**62) else None
+    if perk is None:
+        raise PerkNotFound()
+    return perk
+
+
+# -- eligibility ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why a perk cannot be redeemed now: a stable ``code`` and a message for people."""
+
+    code: str
+    template: object
+    params: dict = field(default_factory=dict)
+
+    @property
+    def message(self):
+        params = {key: str(value) if isinstance(value, LazyString) else value for key, value in self.params.items()}
+        return str(self.template) % params if params else str(self.template)
+
+    def __str__(self):
+        return self.message
+
+
+@dataclass
+class PerkOption:
+    """A perk as one volunteer sees it now: eligible, or the reasons it is not."""
+
+    perk: Perk
+    reasons: list
+    used: int = 0
+
+    @property
+    def eligible(self):
+        return not self.reasons
+
+
+def _period_start(period, now, timezone):
+    local = to_local(now, timezone).replace(hour=0, minute=0, second=0, microsecond=0)
+    if period == "week":
+        local -= timedelta(days=local.weekday())
+    elif period == "month":
+        local = local.replace(day=1)
+    elif period == "year":
+        local = local.replace(month=1, day=1)
+    return to_utc(local, timezone)
+
+
+def _used_in_period(volunteer_id, perks, now):
+    """Quantity a volunteer redeemed (and did not get back) of each limited perk in its current period."""
+    starts = {
+        perk.id: _period_start(perk.limit_period, now, perk.organization.timezone)
+        for perk in perks
+        if perk.limit_period
+    }
+    if not starts:
+        return {}
+    rows = db.session.execute(
+        select(Redemption.perk_id, Redemption.quantity, Redemption.created_at).where(
+            Redemption.volunteer_id == volunteer_id,
+            Redemption.perk_id.in_(list(starts)),
+            Redemption.status.in_(HELD),
+            Redemption.created_at >= min(starts.values()),
+        )
+    ).all()
+    used = defaultdict(int)
+    for perk_id, quantity, created_at in rows:
+        if created_at >= starts[perk_id]:
+            used[perk_id] += quantity
+    return used
+
+
+def _local_date(moment, organization):
+    return to_local(moment, organization.timezone).strftime("%Y-%m-%d")
+
+
+def _reasons(perk, *, profile, stars, balance, used, quantity, now, channel):
+    reasons = []
+    if not perk.active:
+        reasons.append(Reason("inactive", _l("This perk is not offered any more.")))
+    if not perk.organization.contains(profile.home_organization):
+        reasons.append(
+            Reason(
+                "not_for_volunteer",
+                _l("Only for volunteers of %(organization)s."),
+                {"organization": perk.organization.name},
+            )
+        )
+    if perk.valid_from is not None and now < perk.valid_from:
+        reasons.append(
+            Reason(
+                "not_valid_now",
+                _l("Available from %(date)s."),
+                {"date": _local_date(perk.valid_from, perk.organization)},
+            )
+        )
+    if perk.valid_until is not None and now >= perk.valid_until:
+        reasons.append(
+            Reason(
+                "not_valid_now",
+                _l("No longer available since %(date)s."),
+                {"date": _local_date(perk.valid_until, perk.organization)},
+            )
+        )
+    if stars < perk.min_stars:
+        reasons.append(
+            Reason(
+                "level_too_low",
+                _l("Level too low: needs %(needed)s stars, has %(stars)s."),
+                {"needed": perk.min_stars, "stars": stars},
+            )
+        )
+    if perk.stock is not None and perk.stock < quantity:
+        if perk.stock == 0:
+            reasons.append(Reason("out_of_stock", _l("Out of stock.")))
+        else:
+            reasons.append(Reason("out_of_stock", _l("Only %(stock)s left."), {"stock": perk.stock}))
+    if perk.limit_quantity is not None and used + quantity > perk.limit_quantity:
+        reasons.append(
+            Reason(
+                "limit_reached",
+                _l("Limit reached: %(limit)s per %(period)s."),
+                {"limit": perk.limit_quantity, "period": PERIOD_NAMES[perk.limit_period]},
+            )
+        )
+    needed = perk.points_cost * quantity
+    if balance < needed:
+        reasons.append(
+            Reason(
+                "not_enough_points",
+                _l("Not enough points: %(needed)s needed, %(available)s available."),
+                {"needed": needed, "available": balance},
+            )
+        )
+    if channel == "online" and perk.copay_amount and not payments.online_payment_available():
+        reasons.append(
+            Reason(
+                "copay_at_counter",
+                _l("This perk has a co-payment: redeem it at a service counter (online payment is not available yet)."),
+            )
+        )
+    return reasons
+
+
+def _spendable_balance(account, now):
+    """The balance without the points whose lots are due to expire now."""
+    due = sum(points for _moment, points in ledger.expiring_points(account.id, before=now, now=now))
+    return account.balance - due
+
+
+def _options(perks, profile, stars, balance, now, channel):
+    used = _used_in_period(profile.id, perks, now)
+    options = [
+        PerkOption(
+            perk=perk,
+            used=used.get(perk.id, 0),
+            reasons=_reasons(
+                perk,
+                profile=profile,
+                stars=stars,
+                balance=balance,
+                used=used.get(perk.id, 0),
+                quantity=1,
+                now=now,
+                channel=channel,
+            ),
+        )
+        for perk in perks
+    ]
+    options.sort(key=lambda option: (not option.eligible, option.perk.points_cost, option.perk.id))
+    return options
+
+
+def _honored_at(counter_org):
+    venues = select(PerkVenue.perk_id).where(PerkVenue.organization_id.in_(counter_org.ancestor_ids))
+    return db.session.execute(select(Perk).where(Perk.active.is_(True), Perk.id.in_(venues))).scalars().all()
+
+
+def eligible_perks(profile, stars, counter_org, now=None):
+    """The active perks honored at ``counter_org``, eligible ones first, each with its reasons."""
+    now = now or utcnow()
+    account = ledger.account_of_volunteer(profile.id)
+    balance = _spendable_balance(account, now)
+    return _options(_honored_at(counter_org), profile, int(stars), balance, now, "counter")
+
+
+@dataclass
+class Catalog:
+    """The perks offered to one volunteer now, with their spendable balance and level."""
+
+    balance: int
+    level: object
+    options: list
+
+    @property
+    def option(self):
+        return self.options[0]
+
+
+def volunteer_catalog(volunteer_user, *, level_of, perk_id=None, now=None):
+    """The active perks offered to the volunteer's home organization, for online reservation.
+
+    With ``perk_id``, only that perk (``PerkNotFound`` when it is not offered to them).
+    """
+    profile = _profile_of(volunteer_user)
+    now = now or utcnow()
+    statement = select(Perk).where(
+        Perk.active.is_(True), Perk.organization_id.in_(profile.home_organization.ancestor_ids)
+    )
+    if perk_id is not None:
+        statement = statement.where(Perk.id == perk_id)
+    perks = db.session.execute(statement).scalars().all()
+    if perk_id is not None and not perks:
+        raise PerkNotFound()
+    balance = _spendable_balance(ledger.account_of_volunteer(profile.id), now)
+    level = level_of(profile)
+    return Catalog(
+        balance=balance, level=level, options=_options(perks, profile, int(level.stars), balance, now, "online")
+    )
+
+
+def _profile_of(volunteer_user):
+    profile = getattr(volunteer_user, "volunteer", None)
+    if profile is None:
+        raise PermissionDenied(_l("Only volunteers can reserve perks."))
+    return profile
+
+
+# -- the counter -------------------------------------------------------------------------
+
+
+@dataclass
+class MemberView:
+    """What the counter shows after a member code is scanned."""
+
+    profile: object
+    masked_name: str
+    balance: int
+    level: object
+    options: list
+
+    @property
+    def member_no(self):
+        return self.profile.member_no
+
+    @property
+    def eligible(self):
+        return [option for option in self.options if option.eligible]
+
+    @property
+    def ineligible(self):
+        return [option for option in self.options if not option.eligible]
+
+
+@dataclass
+class VoucherView:
+    """What the counter shows after a voucher code is scanned: one confirm fulfils it."""
+
+    redemption: Redemption
+    masked_name: str
+
+    @property
+    def code(self):
+        return self.redemption.voucher_code
+
+
+def counter_locations(user):
+    """The organization nodes where ``user`` may work a counter (their counter role's nodes)."""
+    nodes = {m.organization.id: m.organization for m in authz.memberships_for(user, "counter.redeem")}
+    return [nodes[node_id] for node_id in sorted(nodes)]
+
+
+def _scanned(code, wanted=None):
+    kind, normalised = classify_code(code)
+    if not normalised:
+        raise InvalidCode(_l("Scan or type a member code or a voucher code."))
+    if kind is None:
+        if normalised.startswith("V"):
+            raise InvalidCode(_l("That voucher code is not valid: scan it again or check each character."))
+        raise InvalidCode(_l("That is not a valid member number: check the 12 digits (the last one is a check digit)."))
+    if wanted is not None and kind != wanted:
+        if wanted == "member":
+            raise InvalidCode(_l("Scan the volunteer's member code here, not a voucher."))
+        raise InvalidCode(_l("Scan the voucher code here, not a member code."))
+    return kind, normalised
+
+
+def counter_lookup(actor, counter_org, code, *, level_of, now=None):
+    """A scanned code at a counter: a ``MemberView`` or a usable ``VoucherView``.
+
+    Bad codes, unknown members and unusable vouchers raise a ``PointsError`` with a
+    message for the counter; nothing changes, except that a voucher found past its time
+    is expired on the spot (its points and stock go back).
+    """
+    authz.require(actor, "counter.redeem", counter_org)
+    now = now or utcnow()
+    kind, normalised = _scanned(code)
+    if kind == "member":
+        profile = volunteer_by_member_number(normalised)
+        level = level_of(profile)
+        account = ledger.account_of_volunteer(profile.id)
+        return MemberView(
+            profile=profile,
+            masked_name=mask_name(profile.user.name),
+            balance=_spendable_balance(account, now),
+            level=level,
+            options=eligible_perks(profile, level.stars, counter_org, now),
+        )
+    redemption = _usable_voucher(normalised, counter_org, now)
+    return VoucherView(redemption=redemption, masked_name=mask_name(redemption.volunteer.user.name))
+
+
+def _voucher(code):
+    redemption = db.session.execute(select(Redemption).where(Redemption.voucher_code == code)).scalar_one_or_none()
+    if redemption is None:
+        raise InvalidCode(_l("No voucher has that code; nothing was changed."))
+    return redemption
+
+
+def _usable_voucher(code, counter_org, now):
+    redemption = _voucher(code)
+    if not redemption.perk.is_honored_at(counter_org):
+        raise NotHonoredHere(
+            _l("This voucher is for %(perk)s, which is not honored at this counter; nothing was changed."),
+            perk=redemption.perk.name,
+        )
+    if redemption.status == "reserved" and redemption.voucher_expires_at <= now:
+        _expire_one(redemption.id, now)
+        db.session.refresh(redemption)
+    _refuse_unusable(redemption)
+    return redemption
+
+
+def _refuse_unusable(redemption):
+    place = redemption.perk.organization
+    if redemption.status == "fulfilled":
+        raise VoucherNotUsable(
+            _l("This voucher was already used on %(date)s."), date=_local_date(redemption.fulfilled_at, place)
+        )
+    if redemption.status == "expired":
+        raise VoucherNotUsable(
+            _l("This voucher expired on %(date)s; its points were returned to the volunteer."),
+            date=_local_date(redemption.voucher_expires_at, place),
+        )
+    if redemption.status == "voided":
+        raise VoucherNotUsable(_l("This voucher was cancelled; its points were returned to the volunteer."))
+
+
+def _check_key(key):
+    if not isinstance(key, str) or not 1 <= len(key.strip()) <= MAX_KEY_LENGTH:
+        raise ValidationError(
+            _l("This request has no valid request key; reload the page and try again."),
+            details={"field": "idempotency_key"},
+        )
+    return key.strip()
+
+
+def _check_quantity(quantity):
+    if not _whole(quantity, 1, MAX_QUANTITY):
+        raise _invalid(
+            _l("The quantity must be a whole number from 1 to %(maximum)s."), "quantity", maximum=MAX_QUANTITY
+        )
+    return quantity
+
+
+def _fingerprint(*parts):
+    return hashlib.sha256("|".join(str(part) for part in parts).encode()).hexdigest()
+
+
+_KEY_REUSED = _l("This request key was already used for a different redemption; nothing was changed. Start again.")
+
+
+def _replayed(key, fingerprint):
+    redemption = db.session.execute(select(Redemption).where(Redemption.idempotency_key == key)).scalar_one_or_none()
+    if redemption is None:
+        return None
+    if redemption.fingerprint != fingerprint:
+        raise IdempotencyConflict(_KEY_REUSED)
+    return redemption
+
+
+def _once(replayed, operation):
+    """Run a keyed write; a race on its key becomes a replay (``replayed()``) or a refusal, never a second write."""
+    replay = replayed()
+    if replay is not None:
+        return replay
+    try:
+        return operation()
+    except IntegrityError:
+        if db.session.info.get(_WRITING):
+            raise
+        db.session.rollback()
+        replay = replayed()
+        if replay is None:
+            raise
+        return replay
+
+
+def _lock_account_of(volunteer_id):
+    account = lock_one(PointsAccount, PointsAccount.volunteer_id == volunteer_id)
+    if account is None:
+        raise AccountNotFound()
+    return account
+
+
+def _purchase(
+    profile, perk_id, quantity, stars, *, channel, actor_id, key, fingerprint, now, counter_org=None, ttl=None
+):
+    """Lock the account, then the perk; replay the key, or check eligibility and take points and stock.
+
+    Returns ``(redemption, written)``; ``written`` is False for a replay. Runs inside the
+    caller's unit of work.
+    """
+    account = _lock_account_of(profile.id)
+    replay = _replayed(key, fingerprint)
+    if replay is not None:
+        return replay, False
+    perk = _lock_perk(perk_id)
+    if counter_org is not None and not perk.is_honored_at(counter_org):
+        raise NotHonoredHere(perk=perk.name)
+    ledger.expire_account(account.id, now)
+    used = _used_in_period(profile.id, [perk], now).get(perk.id, 0)
+    reasons = _reasons(
+        perk,
+        profile=profile,
+        stars=stars,
+        balance=account.balance,
+        used=used,
+        quantity=quantity,
+        now=now,
+        channel=channel,
+    )
+    if reasons:
+        raise NotEligible(
+            reasons[0].template, details={"reasons": [reason.code for reason in reasons]}, **reasons[0].params
+        )
+    if perk.stock is not None:
+        perk.stock -= quantity
+    redemption = Redemption(
+        perk_id=perk.id,
+        volunteer_id=profile.id,
+        account_id=account.id,
+        quantity=quantity,
+        points=perk.points_cost * quantity,
+        copay_amount=perk.copay_amount * quantity,
+        copay_currency=perk.copay_currency,
+        payment_status="none",
+        channel=channel,
+        idempotency_key=key,
+        fingerprint=fingerprint,
+        created_by_id=actor_id,
+        created_at=now,
+    )
+    if channel == "online":
+        redemption.status = "reserved"
+        redemption.voucher_code = new_voucher_code()
+        expires_at = now + timedelta(minutes=ttl)
+        redemption.voucher_expires_at = min(expires_at, perk.valid_until) if perk.valid_until else expires_at
+    else:
+        redemption.status = "fulfilled"
+        redemption.counter_organization_id = counter_org.id
+        redemption.fulfilled_at = now
+        redemption.fulfilled_by_id = actor_id
+    db.session.add(redemption)
+    db.session.flush()
+    entry = ledger.spend_points(
+        account.id,
+        redemption.points,
+        reason=perk.name,
+        cause_type="redemption",
+        cause_id=redemption.id,
+        actor_id=actor_id,
+        idempotency_key=key,
+        details={"perk_id": perk.id, "quantity": quantity},
+        now=now,
+    )
+    redemption.redeem_entry_id = entry.id
+    db.session.flush()
+    return redemption, True
+
+
+def redeem_perk(actor, counter_org, member_no, perk_id, quantity, idempotency_key, *, level_of, now=None):
+    """Redeem a perk at a counter in one unit of work: a fulfilled redemption.
+
+    Points are debited oldest lots first, stock is taken, a co-payment is recorded as
+    collected at the counter. The same ``idempotency_key`` with the same payload returns
+    the first redemption; with another payload it is refused.
+    """
+    authz.require(actor, "counter.redeem", counter_org)
+    key = _check_key(idempotency_key)
+    quantity = _check_quantity(quantity)
+    _kind, code = _scanned(member_no, wanted="member")
+    now = now or utcnow()
+    fingerprint = _fingerprint("counter", counter_org.id, code, perk_id, quantity)
+
+    def operation():
+        profile = volunteer_by_member_number(code)
+        stars = int(level_of(profile).stars)
+        with write_transaction():
+            redemption, written = _purchase(
+                profile,
+                perk_id,
+                quantity,
+                stars,
+                channel="counter",
+                actor_id=actor.id,
+                key=key,
+                fingerprint=fingerprint,
+                now=now,
+                counter_org=counter_org,
+            )
+            if written:
+                payments.collect_at_counter(redemption)
+                record_audit(
+                    actor,
+                    "redemption.redeem",
+                    "redemption",
+                    redemption.id,
+                    organization_id=counter_org.id,
+                    after=_redemption_audit(redemption),
+                )
+        return redemption
+
+    return _once(lambda: _replayed(key, fingerprint), operation)
+
+
+def _redemption_audit(redemption):
+    return {
+        "perk_id": redemption.perk_id,
+        "volunteer_id": redemption.volunteer_id,
+        "quantity": redemption.quantity,
+        "points": redemption.points,
+        "copay_amount": redemption.copay_amount,
+        "payment_status": redemption.payment_status,
+        "status": redemption.status,
+    }
+
+
+def fulfil_voucher(actor, counter_org, code, idempotency_key, *, now=None):
+    """Hand over what an online voucher reserved: one confirm at a counter that honors it.
+
+    Confirming again with the same key returns the same redemption.
+    """
+    authz.require(actor, "counter.redeem", counter_org)
+    key = _check_key(idempotency_key)
+    _kind, code = _scanned(code, wanted="voucher")
+    now = now or utcnow()
+    redemption = _usable_voucher(code, counter_org, now) if _fulfilled_with(key, code) is None else None
+
+    def operation():
+        with write_transaction():
+            _lock_account_of(redemption.volunteer_id)
+            locked = lock_one(Redemption, Redemption.id == redemption.id)
+            if locked.fulfil_key == key:
+                return locked
+            _refuse_unusable(locked)
+            locked.status = "fulfilled"
+            locked.fulfilled_at = now
+            locked.fulfilled_by_id = actor.id
+            locked.counter_organization_id = counter_org.id
+            locked.fulfil_key = key
+            record_audit(
+                actor,
+                "redemption.fulfil",
+                "redemption",
+                locked.id,
+                organization_id=counter_org.id,
+                before={"status": "reserved"},
+                after=_redemption_audit(locked),
+            )
+        return locked
+
+    return _once(lambda: _fulfilled_with(key, code), operation)
+
+
+def _fulfilled_with(key, code):
+    """The voucher already fulfilled with ``key``; the key on another voucher is refused."""
+    done = db.session.execute(select(Redemption).where(Redemption.fulfil_key == key)).scalar_one_or_none()
+    if done is not None and done.voucher_code != code:
+        raise IdempotencyConflict(_KEY_REUSED)
+    return done
+
+
+# -- online reservations ---------------------------------------------------------------
+
+
+def reserve_perk(volunteer_user, perk_id, quantity, idempotency_key, *, level_of, now=None, ttl_minutes=None):
+    """Reserve a perk online: points debited, stock taken, a voucher valid for ``ttl_minutes``.
+
+    The voucher expires at the earlier of its time to live (``VOUCHER_TTL_MINUTES``) and
+    the end of the perk's validity; then its points and stock go back, exactly once.
+    """
+    profile = _profile_of(volunteer_user)
+    key = _check_key(idempotency_key)
+    quantity = _check_quantity(quantity)
+    now = now or utcnow()
+    ttl = ttl_minutes if ttl_minutes is not None else current_app.config["VOUCHER_TTL_MINUTES"]
+    fingerprint = _fingerprint("online", profile.id, perk_id, quantity)
+
+    def operation():
+        stars = int(level_of(profile).stars)
+        with write_transaction():
+            redemption, _written = _purchase(
+                profile,
+                perk_id,
+                quantity,
+                stars,
+                channel="online",
+                actor_id=volunteer_user.id,
+                key=key,
+                fingerprint=fingerprint,
+                now=now,
+                ttl=ttl,
+            )
+        return redemption
+
+    return _once(lambda: _replayed(key, fingerprint), operation)
+
+
+def volunteer_vouchers(volunteer_user, now=None, limit=50):
+    """The volunteer's online redemptions, newest first; vouchers past their time are expired first."""
+    profile = _profile_of(volunteer_user)
+    now = now or utcnow()
+    _expire_due_of(profile.id, now)
+    return (
+        db.session.execute(
+            select(Redemption)
+            .where(Redemption.volunteer_id == profile.id, Redemption.channel == "online")
+            .order_by(Redemption.id.desc())
+            .limit(limit)
+        )
+        .scalars()
+        .all()
+    )
+
+
+def voucher_of(volunteer_user, redemption_id, now=None):
+    """One of the volunteer's own vouchers (expired on the spot when past its time)."""
+    profile = _profile_of(volunteer_user)
+    redemption = _get_redemption(redemption_id)
+    if redemption.volunteer_id != profile.id or redemption.channel != "online":
+        raise RedemptionNotFound()
+    now = now or utcnow()
+    if redemption.status == "reserved" and redemption.voucher_expires_at <= now:
+        _expire_one(redemption.id, now)
+        db.session.refresh(redemption)
+    return redemption
+
+
+def cancel_reservation(volunteer_user, redemption_id, *, now=None):
+    """The volunteer gives back an unused voucher: points to the same lots, stock back."""
+    redemption = voucher_of(volunteer_user, redemption_id, now)
+    now = now or utcnow()
+    with write_transaction():
+        redemption = _lock_redemption_chain(redemption)
+        if redemption.status == "voided":
+            return redemption
+        if redemption.status != "reserved":
+            _refuse_unusable(redemption)
+        _undo(redemption, "voided", N_("Reservation cancelled; points returned"), volunteer_user.id, now)
+        redemption.void_reason = N_("Cancelled by the volunteer")
+    return redemption
+
+
+# -- undoing: void, expiry -----------------------------------------------------------------
+
+
+def _get_redemption(redemption_id):
+    redemption = db.session.get(Redemption, redemption_id) if _whole(redemption_id, 1, 2**62) else None
+    if redemption is None:
+        raise RedemptionNotFound()
+    return redemption
+
+
+def _lock_redemption_chain(redemption):
+    """Lock account, perk, redemption (the fixed order) and return the fresh redemption."""
+    _lock_account_of(redemption.volunteer_id)
+    _lock_perk(redemption.perk_id)
+    return lock_one(Redemption, Redemption.id == redemption.id)
+
+
+def _undo(redemption, status, reason, actor_id, now, idempotency_key=None):
+    """Return the points to the lots they came from and the stock to the shelf (locks held)."""
+    reversal = ledger.reverse_entry(
+        redemption.redeem_entry_id,
+        reason=reason,
+        actor_id=actor_id,
+        idempotency_key=idempotency_key,
+        cause_type="redemption",
+        cause_id=redemption.id,
+        now=now,
+    )
+    redemption.return_entry_id = reversal.entry.id
+    perk = redemption.perk
+    if perk.stock is not None:
+        perk.stock += redemption.quantity
+    redemption.status = status
+    if status == "expired":
+        redemption.expired_at = now
+    else:
+        redemption.voided_at = now
+        redemption.voided_by_id = actor_id
+    payments.record_refund(redemption)
+    db.session.flush()
+
+
+def may_void(actor, redemption, now=None):
+    """Admins void any redemption in their subtree; counter staff today's at their counter."""
+    place = redemption.counter_organization
+    if authz.can(actor, "redemption.void_any", redemption.perk.organization) or (
+        place is not None and authz.can(actor, "redemption.void_any", place)
+    ):
+        return True
+    if place is None or redemption.fulfilled_at is None or not authz.can(actor, "counter.redeem", place):
+        return False
+    now = now or utcnow()
+    return to_local(redemption.fulfilled_at, place.timezone).date() == to_local(now, place.timezone).date()
+
+
+def void_redemption(actor, redemption_id, reason, idempotency_key=None, *, now=None):
+    """Undo a redemption: points to the same lots, stock back, a paid co-payment due for refund.
+
+    Exactly once: voiding a voided redemption again returns it unchanged.
+    """
+    text = reason.strip() if isinstance(reason, str) else ""
+    if not 1 <= len(text) <= 255:
+        raise _invalid(_l("Give a reason for the void (1 to 255 characters)."), "reason")
+    if idempotency_key is not None:
+        idempotency_key = _check_key(idempotency_key)
+    now = now or utcnow()
+    redemption = _get_redemption(redemption_id)
+    if not may_void(actor, redemption, now):
+        raise VoidNotAllowed()
+    with write_transaction():
+        redemption = _lock_redemption_chain(redemption)
+        if redemption.status == "voided":
+            return redemption
+        if redemption.status == "expired":
+            raise VoucherNotUsable(_l("This reservation already expired; its points were returned."))
+        before = redemption.status
+        _undo(redemption, "voided", text, actor.id, now, idempotency_key)
+        redemption.void_reason = text
+        record_audit(
+            actor,
+            "redemption.void",
+            "redemption",
+            redemption.id,
+            organization_id=redemption.counter_organization_id or redemption.perk.organization_id,
+            before={"status": before},
+            after={**_redemption_audit(redemption), "reason": text},
+        )
+    db.session.refresh(redemption)
+    return redemption
+
+
+def _expire_one(redemption_id, now):
+    """Expire one reserved voucher past its time; None when it was not (or no longer) due."""
+    redemption = db.session.get(Redemption, redemption_id)
+    with write_transaction():
+        redemption = _lock_redemption_chain(redemption)
+        if redemption.status != "reserved" or redemption.voucher_expires_at > now:
+            return None
+        _undo(redemption, "expired", N_("Voucher expired; points returned"), None, now)
+    return redemption
+
+
+def _expire_due_of(volunteer_id, now):
+    due = (
+        db.session.execute(
+            select(Redemption.id).where(
+                Redemption.volunteer_id == volunteer_id,
+                Redemption.status == "reserved",
+                Redemption.voucher_expires_at <= now,
+            )
+        )
+        .scalars()
+        .all()
+    )
+    for redemption_id in due:
+        _expire_one(redemption_id, now)
+
+
+def expire_reservations(now=None):
+    """Expire every voucher past its time, one short unit of work each. Returns (vouchers, points)."""
+    now = now or utcnow()
+    due = (
+        db.session.execute(
+            select(Redemption.id)
+            .where(Redemption.status == "reserved", Redemption.voucher_expires_at <= now)
+            .order_by(Redemption.id)
+        )
+        .scalars()
+        .all()
+    )
+    db.session.rollback()
+    vouchers = points = 0
+    for redemption_id in due:
+        redemption = _expire_one(redemption_id, now)
+        if redemption is not None:
+            vouchers += 1
+            points += redemption.points
+    return vouchers, points
+
+
+def expire_reservations_job():
+    """The ``points expire`` job's line for vouchers."""
+    vouchers, points = expire_reservations()
+    return f"expired {vouchers} vouchers, returned {points} points"
+
+
+# -- reading -------------------------------------------------------------------------------
+
+
+@dataclass
+class Receipt:
+    redemption: Redemption
+    masked_name: str
+    balance_after: int
+    can_void: bool
+
+
+def receipt_for(actor, redemption_id, now=None):
+    """A redemption as its receipt, for staff who may see it (the counter's staff, admins)."""
+    redemption = _get_redemption(redemption_id)
+    place = redemption.counter_organization or redemption.perk.organization
+    if not (authz.can(actor, "counter.redeem", place) or authz.can(actor, "redemption.void_any", place)):
+        raise RedemptionNotFound()
+    return Receipt(
+        redemption=redemption,
+        masked_name=mask_name(redemption.volunteer.user.name),
+        balance_after=redemption.redeem_entry.balance_after,
+        can_void=redemption.status == "fulfilled" and may_void(actor, redemption, now),
+    )
+
+
+def counter_day(actor, counter_org, now=None, limit=100):
+    """Redemptions fulfilled at ``counter_org`` since local midnight, newest first."""
+    authz.require(actor, "counter.redeem", counter_org)
+    start = _period_start("day", now or utcnow(), counter_org.timezone)
+    return (
+        db.session.execute(
+            select(Redemption)
+            .where(Redemption.counter_organization_id == counter_org.id, Redemption.fulfilled_at >= start)
+            .order_by(Redemption.fulfilled_at.desc(), Redemption.id.desc())
+            .limit(limit)
+        )
+        .scalars()
+        .all()
+    )
+
+
+# -- checks ----------------------------------------------------------------------------------
+
+
+def check_redemptions():
+    """Redemptions that disagree with the ledger: ``[(account_id, problem)]`` for ``points verify``."""
+    problems = []
+    reversed_ids = select(LedgerEntry.reverses_entry_id).where(LedgerEntry.reverses_entry_id.is_not(None))
+    for redemption_id, account_id in db.session.execute(
+        select(Redemption.id, Redemption.account_id).where(
+            Redemption.status.in_(HELD), Redemption.redeem_entry_id.in_(reversed_ids)
+        )
+    ).all():
+        problems.append((account_id, f"redemption {redemption_id} is open but its points were returned"))
+    for redemption_id, account_id in db.session.execute(
+        select(Redemption.id, Redemption.account_id).where(
+            Redemption.status.not_in(HELD), Redemption.return_entry_id.is_(None)
+        )
+    ).all():
+        problems.append((account_id, f"redemption {redemption_id} was undone but no points were returned"))
+    for redemption_id, account_id, points, delta in db.session.execute(
+        select(Redemption.id, Redemption.account_id, Redemption.points, LedgerEntry.delta)
+        .join(LedgerEntry, LedgerEntry.id == Redemption.redeem_entry_id, isouter=True)
+        .where((LedgerEntry.id.is_(None)) | (LedgerEntry.delta != -Redemption.points))
+    ).all():
+        problems.append((account_id, f"redemption {redemption_id} of {points} points has ledger delta {delta}"))
+    negative = db.session.execute(select(func.count(Perk.id)).where(Perk.stock < 0)).scalar_one()
+    if negative:
+        problems.append((None, f"{negative} perks have negative stock"))
+    return problems

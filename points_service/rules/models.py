@@ -8,7 +8,7 @@ award that names a version can always be explained from that version.
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, UniqueConstraint, event, inspect
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, UniqueConstraint, event, inspect, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -43,9 +43,18 @@ class RuleSet(db.Model):
         UniqueConstraint("organization_id", "version"),
         CheckConstraint("status IN ('draft', 'published', 'retired')", name="status_known"),
         CheckConstraint("version >= 1", name="version_positive"),
-        CheckConstraint("status = 'draft' OR effective_from IS NOT NULL", name="effective_when_published"),
+        CheckConstraint("status <> 'published' OR effective_from IS NOT NULL", name="effective_when_published"),
         CheckConstraint("status = 'draft' OR published_at IS NOT NULL OR retired_at IS NOT NULL", name="dated"),
         Index("ix_rule_sets_lookup", "organization_id", "status", "effective_from"),
+        # At most one published set per organization and effective date: the lookup is never ambiguous.
+        Index(
+            "uq_rule_sets_published_date",
+            "organization_id",
+            "effective_from",
+            unique=True,
+            sqlite_where=text("status = 'published'"),
+            postgresql_where=text("status = 'published'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -64,7 +73,7 @@ class RuleSet(db.Model):
     retired_at: Mapped[datetime | None]
     retired_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
-    organization: Mapped[Organization] = relationship(lazy="joined")
+    organization: Mapped[Organization] = relationship()
 
     def __repr__(self):
         return f"<RuleSet {self.id} org={self.organization_id} v{self.version} {self.status}>"
@@ -97,8 +106,8 @@ class HolidayOverride(db.Model):
             "uq_holiday_overrides_global_day",
             "day",
             unique=True,
-            sqlite_where=db.text("organization_id IS NULL"),
-            postgresql_where=db.text("organization_id IS NULL"),
+            sqlite_where=text("organization_id IS NULL"),
+            postgresql_where=text("organization_id IS NULL"),
         ),
     )
 

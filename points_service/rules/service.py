@@ -1,1 +1,970 @@
-"""Operations of this domain."""
+"""Rule sets, categories and holiday overrides; rating a service record; star levels.
+
+Versioning: a rule set is created as a ``draft`` (from a document, or as a copy of the
+set that applies now), edited while it is a draft, then ``published`` with the date it
+is effective from. A published set never changes; publishing retires the organization's
+published sets whose whole effective range the new one replaces (those effective from
+the same date or later), and keeps the earlier ones so records dated before the new
+date are still rated by them. For a record, the nearest organization up the tree with a
+published set effective on the record's local start date decides.
+
+Every write is one unit of work and is audited. Rating (``rate_service``) only reads:
+the activities domain writes the award to the ledger and stores the breakdown.
+"""
+
+import copy
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+
+from flask_babel import get_locale, ngettext
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
+
+from .. import authz
+from ..audit.service import record_audit
+from ..database import lock_one, write_transaction
+from ..errors import Conflict, PermissionDenied, ValidationError
+from ..extensions import db
+from ..organizations.models import Organization
+from ..timeutil import to_local, utcnow
+from . import engine
+from .calendar import day_kind
+from .engine import NATIONAL_STAR_THRESHOLDS_HOURS, Rating, ServiceFacts, VolunteerHistory
+from .errors import (
+    CategoryNotFound,
+    CategoryNotRated,
+    NoApplicableRuleSet,
+    RuleSetNotEditable,
+    RuleSetNotFound,
+)
+from .models import OVERRIDE_KINDS, HolidayOverride, RuleSet, ServiceCategory
+from .schemas import CATEGORY_CODE_PATTERN, invalid_rule_set, parse_config
+
+__all__ = [
+    "Award",
+    "CategoryChange",
+    "RecordFacts",
+    "Simulation",
+    "StarLevel",
+    "VolunteerChange",
+    "VolunteerHistory",
+    "applicable_rule_set",
+    "category_label",
+    "category_labels",
+    "create_category",
+    "create_rule_set",
+    "default_config",
+    "explain_award",
+    "get_category",
+    "get_rule_set",
+    "list_categories",
+    "list_holiday_overrides",
+    "list_rule_sets",
+    "publish_rule_set",
+    "rate_service",
+    "remove_holiday_override",
+    "retire_rule_set",
+    "set_holiday_override",
+    "simulate_rule_set",
+    "star_level",
+    "star_thresholds",
+    "update_category",
+    "update_draft",
+]
+
+
+@dataclass(frozen=True)
+class Award:
+    points: int  # >= 0
+    minutes: int  # credited minutes (what counts toward lifetime hours)
+    breakdown: list[dict]  # JSON-serialisable steps; the step points add up to ``points``
+    rule_set_id: int
+    rule_set_version: int
+    expires_at: datetime | None  # naive UTC expiry of the lot this award creates (None: never)
+
+
+@dataclass(frozen=True)
+class StarLevel:
+    stars: int  # 0..5
+    hours: int  # lifetime verified hours, whole hours rounded down
+    next_stars: int | None
+    next_threshold_hours: int | None
+
+
+@dataclass(frozen=True)
+class RecordFacts:
+    """One approved record as the activities domain hands it to a simulation."""
+
+    record_id: int
+    volunteer_id: int
+    organization: Organization
+    category: str
+    started_at: datetime
+    ended_at: datetime
+    urgent: bool
+    history: VolunteerHistory
+    current_points: int
+
+
+@dataclass(frozen=True)
+class CategoryChange:
+    category: str
+    records: int
+    points_before: int
+    points_after: int
+
+    @property
+    def difference(self):
+        return self.points_after - self.points_before
+
+
+@dataclass(frozen=True)
+class VolunteerChange:
+    volunteer_id: int
+    records: int
+    points_before: int
+    points_after: int
+
+    @property
+    def difference(self):
+        return self.points_after - self.points_before
+
+
+@dataclass(frozen=True)
+class Simulation:
+    rule_set_id: int
+    rule_set_version: int
+    records: int
+    points_before: int
+    points_after: int
+    categories: list[CategoryChange] = field(default_factory=list)
+    most_affected: list[VolunteerChange] = field(default_factory=list)
+    unrated_categories: list[str] = field(default_factory=list)  # categories the set has no rate for
+
+    @property
+    def difference(self):
+        return self.points_after - self.points_before
+
+
+# -- authorization -------------------------------------------------------------------
+
+
+def _authorize(actor, organization):
+    if actor is not None:
+        authz.require(actor, "rules.manage", organization)
+
+
+def _authorize_global(actor):
+    """Deployment-wide data (categories, global holidays): admins of every top node."""
+    if actor is None:
+        return
+    roots = db.session.execute(select(Organization).where(Organization.parent_id.is_(None))).scalars().all()
+    if not roots:
+        authz.require(actor, "rules.manage", None)
+    for root in roots:
+        if not authz.can(actor, "rules.manage", root):
+            raise PermissionDenied(_l("Only an administrator of the whole city can change this."))
+
+
+# -- categories ----------------------------------------------------------------------
+
+
+def list_categories(active_only=True):
+    statement = select(ServiceCategory).order_by(ServiceCategory.id)
+    if active_only:
+        statement = statement.where(ServiceCategory.active.is_(True))
+    return db.session.execute(statement).scalars().all()
+
+
+def get_category(code):
+    category = db.session.execute(select(ServiceCategory).where(ServiceCategory.code == code)).scalar_one_or_none()
+    if category is None:
+        raise CategoryNotFound(details={"field": "category"})
+    return category
+
+
+def _speaks_chinese():
+    locale = get_locale()
+    return locale is not None and locale.language == "zh"
+
+
+def _label(category):
+    return category.name_zh if _speaks_chinese() else category.name_en
+
+
+def category_labels():
+    """{code: name in the current language} of every category, active or not."""
+    return {category.code: _label(category) for category in list_categories(active_only=False)}
+
+
+def category_label(code: str) -> str:
+    """The category's name in the current language (the code itself when unknown)."""
+    category = db.session.execute(select(ServiceCategory).where(ServiceCategory.code == code)).scalar_one_or_none()
+    return _label(category) if category is not None else code
+
+
+def _check_category_name(value, field_name):
+    text = value.strip() if isinstance(value, str) else ""
+    if not 1 <= len(text) <= 80:
+        raise ValidationError(_l("Enter a name of 1 to 80 characters."), details={"field": field_name})
+    return text
+
+
+def create_category(actor, code, name_en, name_zh, active=True):
+    """Add a service category; its code is how rule tables name it."""
+    _authorize_global(actor)
+    if not isinstance(code, str) or not re.match(CATEGORY_CODE_PATTERN, code):
+        raise ValidationError(
+            _l("A category code is 2 to 40 lower-case letters, digits or _, starting with a letter."),
+            details={"field": "code"},
+        )
+    name_en = _check_category_name(name_en, "name_en")
+    name_zh = _check_category_name(name_zh, "name_zh")
+    try:
+        with write_transaction() as session:
+            if session.execute(select(ServiceCategory.id).where(ServiceCategory.code == code)).first():
+                raise Conflict(_l("The category code %(code)s is taken."), code=code, details={"field": "code"})
+            category = ServiceCategory(code=code, name_en=name_en, name_zh=name_zh, active=bool(active))
+            session.add(category)
+            session.flush()
+            record_audit(
+                actor, "rules.category_create", "service_category", category.id, after=_category_view(category)
+            )
+    except IntegrityError:
+        raise Conflict(_l("The category code %(code)s is taken."), code=code, details={"field": "code"}) from None
+    return category
+
+
+def update_category(actor, category, *, name_en=None, name_zh=None, active=None):
+    """Rename a category or (de)activate it; rule tables keep naming it by its code."""
+    _authorize_global(actor)
+    changes = {}
+    if name_en is not None:
+        changes["name_en"] = _check_category_name(name_en, "name_en")
+    if name_zh is not None:
+        changes["name_zh"] = _check_category_name(name_zh, "name_zh")
+    if active is not None:
+        changes["active"] = bool(active)
+    with write_transaction():
+        category = lock_one(ServiceCategory, ServiceCategory.id == category.id)
+        before = _category_view(category)
+        for name, value in changes.items():
+            setattr(category, name, value)
+        record_audit(
+            actor,
+            "rules.category_update",
+            "service_category",
+            category.id,
+            before=before,
+            after=_category_view(category),
+        )
+    return category
+
+
+def _category_view(category):
+    return {"code": category.code, "name_en": category.name_en, "name_zh": category.name_zh, "active": category.active}
+
+
+# -- holidays ------------------------------------------------------------------------
+
+
+def _check_day(day):
+    if isinstance(day, datetime) or not isinstance(day, date):
+        try:
+            return date.fromisoformat(str(day))
+        except ValueError:
+            raise ValidationError(_l("Enter a date as YYYY-MM-DD."), details={"field": "day"}) from None
+    return day
+
+
+def set_holiday_override(actor, day, kind, note="", organization=None):
+    """Declare ``day`` a public ``holiday`` or a ``workday`` (global when no organization)."""
+    day = _check_day(day)
+    if kind not in OVERRIDE_KINDS:
+        raise ValidationError(_l("The kind of day must be 'holiday' or 'workday'."), details={"field": "kind"})
+    note = note.strip() if isinstance(note, str) else ""
+    if len(note) > 200:
+        raise ValidationError(_l("The note can have at most 200 characters."), details={"field": "note"})
+    if organization is None:
+        _authorize_global(actor)
+    else:
+        _authorize(actor, organization)
+    organization_id = organization.id if organization is not None else None
+    with write_transaction() as session:
+        override = _find_override(day, organization_id)
+        before = _override_view(override) if override else None
+        if override is None:
+            override = HolidayOverride(
+                organization_id=organization_id, day=day, kind=kind, note=note, created_by_id=getattr(actor, "id", None)
+            )
+            session.add(override)
+        else:
+            override.kind, override.note, override.updated_at = kind, note, utcnow()
+        session.flush()
+        record_audit(
+            actor,
+            "rules.holiday_override",
+            "holiday_override",
+            override.id,
+            organization_id=organization_id,
+            before=before,
+            after=_override_view(override),
+        )
+    return override
+
+
+def remove_holiday_override(actor, day, organization=None):
+    """Let the holiday calendar decide ``day`` again; False when there was no override."""
+    day = _check_day(day)
+    if organization is None:
+        _authorize_global(actor)
+    else:
+        _authorize(actor, organization)
+    organization_id = organization.id if organization is not None else None
+    with write_transaction() as session:
+        override = _find_override(day, organization_id)
+        if override is None:
+            return False
+        record_audit(
+            actor,
+            "rules.holiday_override_remove",
+            "holiday_override",
+            override.id,
+            organization_id=organization_id,
+            before=_override_view(override),
+        )
+        session.delete(override)
+    return True
+
+
+def _find_override(day, organization_id):
+    condition = (
+        HolidayOverride.organization_id.is_(None)
+        if organization_id is None
+        else HolidayOverride.organization_id == organization_id
+    )
+    return lock_one(HolidayOverride, HolidayOverride.day == day, condition)
+
+
+def _override_view(override):
+    return {"day": override.day.isoformat(), "kind": override.kind, "note": override.note}
+
+
+def list_holiday_overrides(organization=None, year=None):
+    """Overrides that apply to ``organization`` (its own, its ancestors', global), by date."""
+    statement = select(HolidayOverride).order_by(HolidayOverride.day, HolidayOverride.id)
+    if organization is None:
+        statement = statement.where(HolidayOverride.organization_id.is_(None))
+    else:
+        statement = statement.where(
+            or_(
+                HolidayOverride.organization_id.is_(None),
+                HolidayOverride.organization_id.in_(organization.ancestor_ids),
+            )
+        )
+    if year is not None:
+        statement = statement.where(HolidayOverride.day >= date(year, 1, 1), HolidayOverride.day <= date(year, 12, 31))
+    return db.session.execute(statement).scalars().all()
+
+
+def _override_map(organization, first_day, last_day):
+    """{date: kind} for ``organization``: its own override beats its ancestors', then global."""
+    ancestors = organization.ancestor_ids
+    rows = db.session.execute(
+        select(HolidayOverride.day, HolidayOverride.kind, HolidayOverride.organization_id).where(
+            HolidayOverride.day >= first_day,
+            HolidayOverride.day <= last_day,
+            or_(HolidayOverride.organization_id.is_(None), HolidayOverride.organization_id.in_(ancestors)),
+        )
+    ).all()
+    depth = {organization_id: index for index, organization_id in enumerate(ancestors)}
+    nearest_last = sorted(rows, key=lambda row: depth.get(row.organization_id, -1))
+    return {row.day: row.kind for row in nearest_last}
+
+
+def day_kind_for(organization, day):
+    """``workday``, ``weekend`` or ``holiday`` of a local date for ``organization``."""
+    return day_kind(day, _override_map(organization, day, day))
+
+
+# -- rule sets -----------------------------------------------------------------------
+
+
+def get_rule_set(rule_set_id):
+    rule_set = db.session.get(RuleSet, rule_set_id) if isinstance(rule_set_id, int) else None
+    if rule_set is None:
+        raise RuleSetNotFound()
+    return rule_set
+
+
+def list_rule_sets(organization=None, status=None, *, subtree=False):
+    """Rule sets that bear on ``organization``: those of the nodes above it and its own,
+    or with ``subtree`` those of its whole subtree (all sets when None); newest first."""
+    statement = select(RuleSet).order_by(RuleSet.organization_id, RuleSet.version.desc())
+    if organization is not None and subtree:
+        statement = statement.join(Organization, Organization.id == RuleSet.organization_id).where(
+            Organization.path.startswith(organization.path)
+        )
+    elif organization is not None:
+        statement = statement.where(RuleSet.organization_id.in_(organization.ancestor_ids))
+    if status is not None:
+        statement = statement.where(RuleSet.status == status)
+    return db.session.execute(statement).scalars().all()
+
+
+def applicable_rule_set(organization, on_date):
+    """The published set of the nearest node up the tree that is effective on ``on_date``."""
+    ancestors = organization.ancestor_ids
+    candidates = (
+        db.session.execute(
+            select(RuleSet).where(
+                RuleSet.organization_id.in_(ancestors),
+                RuleSet.status == "published",
+                RuleSet.effective_from <= on_date,
+            )
+        )
+        .scalars()
+        .all()
+    )
+    if not candidates:
+        return None
+    depth = {organization_id: index for index, organization_id in enumerate(ancestors)}
+    return max(
+        candidates, key=lambda rule_set: (depth[rule_set.organization_id], rule_set.effective_from, rule_set.version)
+    )
+
+
+def default_config():
+    """A starting table for a new draft when there is nothing to copy."""
+    return {
+        "rates": {
+            category.code: {"points": 10, "per_minutes": 60, "rounding": {"mode": "down", "step_minutes": 30}}
+            for category in list_categories()
+        },
+        "multipliers": {"stacking": "max"},
+        "caps": {},
+        "bonuses": {"first_service": 0, "milestones": []},
+        "expiry": {"policy": "never"},
+        "star_thresholds_hours": list(NATIONAL_STAR_THRESHOLDS_HOURS),
+    }
+
+
+def _validated_config(document):
+    config = parse_config(document)
+    known = {category.code for category in list_categories(active_only=False)}
+    unknown = {
+        f"rates.{code}": [_("There is no service category with the code %(code)s.", code=code)]
+        for code in config["rates"]
+        if code not in known
+    }
+    if unknown:
+        raise invalid_rule_set(unknown)
+    return config
+
+
+def _check_name(name, default):
+    if name is None:
+        return default
+    text = name.strip() if isinstance(name, str) else ""
+    if not 1 <= len(text) <= 120:
+        raise ValidationError(_l("Enter a name of 1 to 120 characters."), details={"field": "name"})
+    return text
+
+
+def _check_effective_from(value):
+    if value is None or (isinstance(value, date) and not isinstance(value, datetime)):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise ValidationError(_l("Enter a date as YYYY-MM-DD."), details={"field": "effective_from"}) from None
+
+
+def _rule_set_view(rule_set):
+    return {
+        "version": rule_set.version,
+        "name": rule_set.name,
+        "status": rule_set.status,
+        "effective_from": rule_set.effective_from.isoformat() if rule_set.effective_from else None,
+        "config": rule_set.config,
+    }
+
+
+def create_rule_set(actor, organization, config=None, effective_from=None, name=None, *, copy_from=None):
+    """A new draft for ``organization``: from ``config``, else a copy of ``copy_from``,
+    else a copy of the set that applies there today, else ``default_config()``."""
+    _authorize(actor, organization)
+    effective_from = _check_effective_from(effective_from)
+    based_on = copy_from
+    if config is None:
+        if based_on is None:
+            based_on = applicable_rule_set(organization, to_local(utcnow(), organization.timezone).date())
+        config = copy.deepcopy(based_on.config) if based_on is not None else default_config()
+    config = _validated_config(config)
+    with write_transaction() as session:
+        lock_one(Organization, Organization.id == organization.id)  # one version number at a time
+        last = session.execute(
+            select(func.max(RuleSet.version)).where(RuleSet.organization_id == organization.id)
+        ).scalar()
+        version = (last or 0) + 1
+        rule_set = RuleSet(
+            organization_id=organization.id,
+            version=version,
+            name=_check_name(name, f"{organization.name} v{version}"),
+            status="draft",
+            effective_from=effective_from,
+            config=config,
+            based_on_id=based_on.id if based_on is not None else None,
+            created_by_id=getattr(actor, "id", None),
+        )
+        session.add(rule_set)
+        session.flush()
+        record_audit(
+            actor,
+            "rules.create",
+            "rule_set",
+            rule_set.id,
+            organization_id=organization.id,
+            after=_rule_set_view(rule_set),
+        )
+    return rule_set
+
+
+def _locked_draft(rule_set):
+    locked = lock_one(RuleSet, RuleSet.id == rule_set.id)
+    if locked is None:
+        raise RuleSetNotFound()
+    if locked.status != "draft":
+        raise RuleSetNotEditable(version=locked.version, status=_status_label(locked.status))
+    return locked
+
+
+def _status_label(status):
+    return {"draft": _("draft"), "published": _("published"), "retired": _("retired")}.get(status, status)
+
+
+def update_draft(actor, rule_set, config=None, *, name=None, effective_from=None):
+    """Change a draft's table, name or effective date; a published set cannot change."""
+    _authorize(actor, rule_set.organization)
+    changes = {}
+    if config is not None:
+        changes["config"] = _validated_config(config)
+    if name is not None:
+        changes["name"] = _check_name(name, None)
+    if effective_from is not None:
+        changes["effective_from"] = _check_effective_from(effective_from)
+    with write_transaction():
+        draft = _locked_draft(rule_set)
+        before = _rule_set_view(draft)
+        for attribute, value in changes.items():
+            setattr(draft, attribute, value)
+        draft.updated_at = utcnow()
+        record_audit(
+            actor,
+            "rules.update_draft",
+            "rule_set",
+            draft.id,
+            organization_id=draft.organization_id,
+            before=before,
+            after=_rule_set_view(draft),
+        )
+    return draft
+
+
+def publish_rule_set(actor, rule_set, effective_from=None):
+    """Publish a draft from ``effective_from`` (or its stored date) on; it never changes again.
+
+    The organization's published sets effective from that date or later are retired
+    (fully replaced); earlier ones stay for records dated before it."""
+    _authorize(actor, rule_set.organization)
+    effective_from = _check_effective_from(effective_from) or rule_set.effective_from
+    if effective_from is None:
+        raise ValidationError(
+            _l("Give the date from which the rule table applies."), details={"field": "effective_from"}
+        )
+    config = _validated_config(rule_set.config)
+    now = utcnow()
+    with write_transaction() as session:
+        lock_one(Organization, Organization.id == rule_set.organization_id)  # one publication at a time
+        draft = _locked_draft(rule_set)
+        replaced = session.execute(
+            select(RuleSet).where(
+                RuleSet.organization_id == draft.organization_id,
+                RuleSet.status == "published",
+                RuleSet.effective_from >= effective_from,
+            )
+        ).scalars()
+        for old in replaced:
+            before = _rule_set_view(old)
+            old.status, old.retired_at, old.retired_by_id = "retired", now, getattr(actor, "id", None)
+            record_audit(
+                actor,
+                "rules.retire",
+                "rule_set",
+                old.id,
+                organization_id=old.organization_id,
+                before=before,
+                after={**_rule_set_view(old), "replaced_by_version": draft.version},
+            )
+        session.flush()  # retire first: one published set per organization and date
+        before = _rule_set_view(draft)
+        draft.config = config
+        draft.effective_from = effective_from
+        draft.status, draft.published_at, draft.published_by_id = "published", now, getattr(actor, "id", None)
+        record_audit(
+            actor,
+            "rules.publish",
+            "rule_set",
+            draft.id,
+            organization_id=draft.organization_id,
+            before=before,
+            after=_rule_set_view(draft),
+        )
+    return draft
+
+
+def retire_rule_set(actor, rule_set):
+    """Withdraw a published set (or discard a draft); it stays in history for its awards."""
+    _authorize(actor, rule_set.organization)
+    with write_transaction():
+        locked = lock_one(RuleSet, RuleSet.id == rule_set.id)
+        if locked is None:
+            raise RuleSetNotFound()
+        if locked.status == "retired":
+            raise Conflict(_l("Version %(version)s is already retired."), version=locked.version)
+        before = _rule_set_view(locked)
+        locked.status, locked.retired_at, locked.retired_by_id = "retired", utcnow(), getattr(actor, "id", None)
+        record_audit(
+            actor,
+            "rules.retire",
+            "rule_set",
+            locked.id,
+            organization_id=locked.organization_id,
+            before=before,
+            after=_rule_set_view(locked),
+        )
+    return locked
+
+
+# -- rating --------------------------------------------------------------------------
+
+
+def _check_record_times(started_at, ended_at):
+    if not isinstance(started_at, datetime) or not isinstance(ended_at, datetime):
+        raise ValidationError(_l("Give the start and end of the service."), details={"field": "started_at"})
+    if ended_at <= started_at:
+        raise ValidationError(_l("The service must end after it starts."), details={"field": "ended_at"})
+
+
+def _rate(rule_set, organization, category, started_at, ended_at, urgent, history, awarded_at, kind_of_day):
+    config = rule_set.config
+    if category not in config["rates"]:
+        raise CategoryNotRated(
+            name=rule_set.name,
+            version=rule_set.version,
+            category=category_label(category),
+            details={"field": "category"},
+        )
+    rating: Rating = engine.rate(
+        config,
+        ServiceFacts(
+            category=category,
+            started_at=started_at,
+            ended_at=ended_at,
+            timezone=organization.timezone,
+            urgent=bool(urgent),
+            day_kind=kind_of_day,
+            history=history,
+            awarded_at=awarded_at,
+        ),
+    )
+    header = {
+        "step": "rule_set",
+        "rule_set_id": rule_set.id,
+        "version": rule_set.version,
+        "name": rule_set.name,
+        "day_kind": kind_of_day,
+        "points": 0,
+    }
+    return Award(
+        points=rating.points,
+        minutes=rating.minutes,
+        breakdown=[header, *rating.breakdown],
+        rule_set_id=rule_set.id,
+        rule_set_version=rule_set.version,
+        expires_at=rating.expires_at,
+    )
+
+
+def rate_service(
+    *,
+    organization,
+    category: str,
+    started_at: datetime,
+    ended_at: datetime,
+    urgent: bool,
+    history: VolunteerHistory,
+    rule_set=None,
+    awarded_at: datetime | None = None,
+) -> Award:
+    """The award for one service record (naive UTC times), by the rule set that applies
+    on the record's local start date, or by ``rule_set`` when given (a draft, say).
+
+    ``awarded_at`` (naive UTC, default now) is when the lot's expiry starts counting."""
+    _check_record_times(started_at, ended_at)
+    local_day = to_local(started_at, organization.timezone).date()
+    if rule_set is None:
+        rule_set = applicable_rule_set(organization, local_day)
+        if rule_set is None:
+            raise NoApplicableRuleSet(organization=organization.name, date=local_day.isoformat())
+    return _rate(
+        rule_set,
+        organization,
+        category,
+        started_at,
+        ended_at,
+        urgent,
+        history,
+        awarded_at or utcnow(),
+        day_kind_for(organization, local_day),
+    )
+
+
+# -- explanations --------------------------------------------------------------------
+
+
+def _points(number):
+    return ngettext("%(num)s point", "%(num)s points", number)
+
+
+def _rounding_words(rounding):
+    if rounding["mode"] == "table":
+        rows = ", ".join(
+            _("up to %(up_to)s min counts %(credit)s min", up_to=row["up_to_minutes"], credit=row["credit_minutes"])
+            for row in rounding["table"]
+        )
+        return _("by the rounding table: %(rows)s", rows=rows)
+    words = {
+        "down": _("rounded down to a multiple of %(step)s minutes"),
+        "nearest": _("rounded to the nearest multiple of %(step)s minutes"),
+        "up": _("rounded up to a multiple of %(step)s minutes"),
+    }
+    if rounding["step_minutes"] == 1:
+        return _("whole minutes")
+    return words[rounding["mode"]] % {"step": rounding["step_minutes"]}
+
+
+def _multiplier_words(kind):
+    return {"weekend": _("weekend"), "holiday": _("public holiday"), "urgent": _("urgent activity")}.get(kind, kind)
+
+
+def _explain_step(step):
+    kind = step.get("step")
+    if kind == "rule_set":
+        return _("Rule table “%(name)s”, version %(version)s.", name=step["name"], version=step["version"])
+    if kind == "minutes":
+        return _(
+            "%(category)s: %(actual)s minutes of service count as %(credited)s minutes (%(rounding)s).",
+            category=category_label(step["category"]),
+            actual=step["actual_minutes"],
+            credited=step["credited_minutes"],
+            rounding=_rounding_words(step["rounding"]),
+        )
+    if kind == "minimum":
+        return _(
+            "That is less than the minimum of %(minimum)s minutes, so the time earns no points.",
+            minimum=step["minimum_minutes"],
+        )
+    if kind == "base":
+        return _(
+            "%(minutes)s minutes at %(rate)s per %(per)s minutes: %(points)s.",
+            minutes=step["minutes"],
+            rate=_points(step["rate_points"]),
+            per=step["rate_minutes"],
+            points=_points(step["points"]),
+        )
+    if kind == "multiplier":
+        parts = ", ".join(
+            _(
+                "%(what)s ×%(factor)s",
+                what=_multiplier_words(item["kind"]),
+                factor=engine.format_percent(item["percent"]),
+            )
+            for item in step["applied"]
+        )
+        if len(step["applied"]) == 1:
+            return _("Multiplier for %(parts)s: +%(points)s.", parts=parts, points=_points(step["points"]))
+        if step["stacking"] == "max":
+            return _(
+                "Multipliers %(parts)s: the highest, ×%(factor)s, applies: +%(points)s.",
+                parts=parts,
+                factor=step["factor"],
+                points=_points(step["points"]),
+            )
+        return _(
+            "Multipliers %(parts)s multiply to ×%(factor)s: +%(points)s.",
+            parts=parts,
+            factor=step["factor"],
+            points=_points(step["points"]),
+        )
+    if kind == "night" and step["factor"] == step["factor_before"]:
+        return _(
+            "%(minutes)s minutes in the night window %(start)s–%(end)s: the night multiplier ×%(night)s "
+            "is not higher than ×%(before)s, so nothing more.",
+            minutes=step["night_minutes"],
+            start=step["window"][0],
+            end=step["window"][1],
+            night=engine.format_percent(step["percent"]),
+            before=step["factor_before"],
+        )
+    if kind == "night":
+        return _(
+            "%(minutes)s minutes in the night window %(start)s–%(end)s (counted as %(credited)s) "
+            "at ×%(factor)s instead of ×%(before)s: +%(points)s.",
+            minutes=step["night_minutes"],
+            start=step["window"][0],
+            end=step["window"][1],
+            credited=step["credited_minutes"],
+            factor=step["factor"],
+            before=step["factor_before"],
+            points=_points(step["points"]),
+        )
+    if kind == "cap":
+        removed = _points(-step["points"])
+        if step["kind"] == "per_record":
+            return _("Limit of %(limit)s per record: −%(removed)s.", limit=_points(step["limit"]), removed=removed)
+        if step["kind"] == "per_day":
+            return _(
+                "Limit of %(limit)s per day (%(already)s already that day): −%(removed)s.",
+                limit=_points(step["limit"]),
+                already=_points(step["already"]),
+                removed=removed,
+            )
+        return _(
+            "Limit of %(limit)s per month (%(already)s already that month): −%(removed)s.",
+            limit=_points(step["limit"]),
+            already=_points(step["already"]),
+            removed=removed,
+        )
+    if kind == "bonus":
+        if step["kind"] == "first_service":
+            return _("Bonus for a first service: +%(points)s.", points=_points(step["points"]))
+        return _(
+            "Bonus for reaching %(hours)s hours of service: +%(points)s.",
+            hours=step["hours"],
+            points=_points(step["points"]),
+        )
+    return None
+
+
+def explain_award(breakdown: list[dict]) -> list[str]:
+    """Plain-word lines, in the current language, for an award's breakdown, ending
+    with the total."""
+    lines = [line for line in (_explain_step(step) for step in breakdown) if line]
+    total = sum(step.get("points", 0) for step in breakdown)
+    lines.append(_("Total: %(points)s.", points=_points(total)))
+    return lines
+
+
+# -- star levels ---------------------------------------------------------------------
+
+
+def star_thresholds(organization, on_date=None):
+    """Star thresholds in hours that apply to ``organization`` (national ones by default)."""
+    if organization is None:
+        return list(NATIONAL_STAR_THRESHOLDS_HOURS)
+    on_date = on_date or to_local(utcnow(), organization.timezone).date()
+    rule_set = applicable_rule_set(organization, on_date)
+    if rule_set is None:
+        return list(NATIONAL_STAR_THRESHOLDS_HOURS)
+    return list(rule_set.config.get("star_thresholds_hours") or NATIONAL_STAR_THRESHOLDS_HOURS)
+
+
+def star_level(lifetime_minutes: int, organization, thresholds=None) -> StarLevel:
+    """Stars earned by lifetime verified minutes, and the next threshold.
+
+    Pass ``thresholds`` (from ``star_thresholds``) to rate many volunteers with one query."""
+    hours = max(0, int(lifetime_minutes)) // 60
+    stars, next_stars, next_threshold = engine.stars_for_hours(
+        hours, thresholds if thresholds is not None else star_thresholds(organization)
+    )
+    return StarLevel(stars=stars, hours=hours, next_stars=next_stars, next_threshold_hours=next_threshold)
+
+
+# -- simulation ----------------------------------------------------------------------
+
+
+def simulate_rule_set(draft, facts: Iterable[RecordFacts], top=10) -> Simulation:
+    """Rate past records by ``draft`` and compare with the points they got.
+
+    Per category and in total: points before and after; the ``top`` volunteers with the
+    largest change. Records of one volunteer are replayed in time order so the day and
+    month caps see the draft's points of earlier records, not the old ones."""
+    facts = sorted(facts, key=lambda item: (item.volunteer_id, item.started_at, item.record_id))
+    overrides = {}
+    if facts:
+        # Local dates lie within a day of the UTC dates.
+        first = min(item.started_at for item in facts).date() - timedelta(days=1)
+        last = max(item.started_at for item in facts).date() + timedelta(days=1)
+        for organization in {item.organization.id: item.organization for item in facts}.values():
+            overrides[organization.id] = _override_map(organization, first, last)
+    awarded_at = utcnow()
+    day_shift, month_shift = defaultdict(int), defaultdict(int)
+    categories = defaultdict(lambda: [0, 0, 0])
+    volunteers = defaultdict(lambda: [0, 0, 0])
+    unrated = set()
+    for item in facts:
+        local_day = to_local(item.started_at, item.organization.timezone).date()
+        day_key = (item.volunteer_id, local_day)
+        month_key = (item.volunteer_id, local_day.year, local_day.month)
+        history = replace(
+            item.history,
+            points_same_day=max(0, item.history.points_same_day + day_shift[day_key]),
+            points_same_month=max(0, item.history.points_same_month + month_shift[month_key]),
+        )
+        try:
+            after = _rate(
+                draft,
+                item.organization,
+                item.category,
+                item.started_at,
+                item.ended_at,
+                item.urgent,
+                history,
+                awarded_at,
+                day_kind(local_day, overrides[item.organization.id]),
+            ).points
+        except CategoryNotRated:
+            unrated.add(item.category)
+            after = 0
+        change = after - item.current_points
+        day_shift[day_key] += change
+        month_shift[month_key] += change
+        for totals in (categories[item.category], volunteers[item.volunteer_id]):
+            totals[0] += 1
+            totals[1] += item.current_points
+            totals[2] += after
+    category_changes = [
+        CategoryChange(category=code, records=n, points_before=before, points_after=after)
+        for code, (n, before, after) in sorted(categories.items())
+    ]
+    volunteer_changes = [
+        VolunteerChange(volunteer_id=volunteer_id, records=n, points_before=before, points_after=after)
+        for volunteer_id, (n, before, after) in volunteers.items()
+    ]
+    volunteer_changes.sort(key=lambda change: (-abs(change.difference), change.volunteer_id))
+    return Simulation(
+        rule_set_id=draft.id,
+        rule_set_version=draft.version,
+        records=len(facts),
+        points_before=sum(change.points_before for change in category_changes),
+        points_after=sum(change.points_after for change in category_changes),
+        categories=category_changes,
+        most_affected=volunteer_changes[:top],
+        unrated_categories=sorted(unrated),
+    )

@@ -28,9 +28,22 @@ def localdate(moment, timezone=None):
 WEB_MODULES = ["public", "auth", "volunteer", "organizer", "counter", "rewards"]
 
 
+def staff_navigation():
+    """Which staff areas the navigation links to, asked of the one authorization helper."""
+    from flask_login import current_user
+
+    from .. import authz
+
+    return {
+        "nav_counter": authz.can(current_user, "counter.redeem", None),
+        "nav_organizer": authz.can(current_user, "activity.manage", None),
+    }
+
+
 def register_web(app):
     from importlib import import_module
 
+    app.context_processor(staff_navigation)
     app.add_template_filter(localdatetime)
     app.add_template_filter(localdate)
     for name in WEB_MODULES:

@@ -45,7 +45,7 @@ def _landing(user):
     if "counter" in roles and "counter.index" in current_app.view_functions:
         return url_for("counter.index")
     if "organizer" in roles or "admin" in roles:
-        return url_for("public.index")
+        return url_for("organizer.index")
     if user.volunteer is not None:
         return url_for("volunteer.home")
     return url_for("public.index")

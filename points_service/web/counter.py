@@ -1,5 +1,159 @@
-"""The service counter page: scan, choose, confirm."""
+"""The service counter page: scan, choose, confirm.
 
-from flask import Blueprint
+A USB barcode scanner types the code and Enter into the focused input, so the page
+keeps one scan input focused. Scanned codes are POSTed, never put in a URL. Every
+confirm form carries a request key rendered by the server (and filled in by
+``counter.js`` when missing), so a double click or a replayed form redeems once.
+
+Where is the counter? At the organization node of the user's counter role; a user
+with several chooses one, once per session.
+"""
+
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from ..activities.service import volunteer_level
+from ..errors import PermissionDenied, PointsError
+from ..perks import service as perks
+from ..perks.errors import NotEligible
+from .rewards import new_request_key
 
 bp = Blueprint("counter", __name__, url_prefix="/counter")
+
+LOCATION_KEY = "counter_organization_id"
+
+
+def _places():
+    places = perks.counter_locations(current_user)
+    if not places:
+        raise PermissionDenied(_("This page is for counter staff."))
+    return places
+
+
+def _place():
+    """The counter the current user works at, or None while they have not chosen one."""
+    places = _places()
+    if len(places) == 1:
+        return places[0]
+    chosen = session.get(LOCATION_KEY)
+    return next((place for place in places if place.id == chosen), None)
+
+
+def _scan_page(place, error=None, status=200):
+    if place is None:
+        return redirect(url_for("counter.index"))
+    redemptions = perks.counter_day(current_user, place)
+    return render_template("counter/index.html", place=place, redemptions=redemptions, error=error), status
+
+
+def _lookup_page(place, code, error=None, status=200, chosen=None):
+    """The page for a scanned code: the member's perks or the voucher to confirm."""
+    view = perks.counter_lookup(current_user, place, code, level_of=volunteer_level)
+    template = "counter/member.html" if isinstance(view, perks.MemberView) else "counter/voucher.html"
+    page = render_template(template, place=place, view=view, request_key=new_request_key(), error=error, chosen=chosen)
+    return page, status
+
+
+@bp.route("/")
+@login_required
+def index():
+    place = _place()
+    if place is None:
+        return render_template("counter/location.html", places=_places())
+    return _scan_page(place)
+
+
+@bp.route("/location", methods=["POST"])
+@login_required
+def choose_location():
+    chosen = request.form.get("organization_id", type=int)
+    if any(place.id == chosen for place in _places()):
+        session[LOCATION_KEY] = chosen
+    return redirect(url_for("counter.index"))
+
+
+@bp.route("/scan", methods=["POST"])
+@login_required
+def scan():
+    place = _place()
+    if place is None:
+        return redirect(url_for("counter.index"))
+    try:
+        return _lookup_page(place, request.form.get("code", ""))
+    except PointsError as error:
+        return _scan_page(place, error.render_message(), error.status)
+
+
+@bp.route("/redeem", methods=["POST"])
+@login_required
+def redeem():
+    place = _place()
+    if place is None:
+        return redirect(url_for("counter.index"))
+    member_no = request.form.get("member_no", "")
+    perk_id = request.form.get("perk_id", type=int)
+    try:
+        if perk_id is None:
+            raise NotEligible(_("Choose a perk first, then confirm."))
+        redemption = perks.redeem_perk(
+            current_user,
+            place,
+            member_no,
+            perk_id,
+            request.form.get("quantity", 1, type=int),
+            request.form.get("idempotency_key"),
+            level_of=volunteer_level,
+        )
+    except PointsError as error:
+        try:
+            return _lookup_page(place, member_no, error.render_message(), error.status, chosen=perk_id)
+        except PointsError:
+            return _scan_page(place, error.render_message(), error.status)
+    return redirect(url_for("counter.receipt", redemption_id=redemption.id))
+
+
+@bp.route("/fulfil", methods=["POST"])
+@login_required
+def fulfil():
+    place = _place()
+    if place is None:
+        return redirect(url_for("counter.index"))
+    try:
+        redemption = perks.fulfil_voucher(
+            current_user, place, request.form.get("code", ""), request.form.get("idempotency_key")
+        )
+    except PointsError as error:
+        return _scan_page(place, error.render_message(), error.status)
+    return redirect(url_for("counter.receipt", redemption_id=redemption.id))
+
+
+def _receipt_page(redemption_id, error=None, status=200):
+    receipt = perks.receipt_for(current_user, redemption_id)
+    page = render_template(
+        "counter/receipt.html",
+        receipt=receipt,
+        redemption=receipt.redemption,
+        request_key=new_request_key(),
+        error=error,
+    )
+    return page, status
+
+
+@bp.route("/redemptions/<int:redemption_id>")
+@login_required
+def receipt(redemption_id):
+    return _receipt_page(redemption_id)
+
+
+@bp.route("/redemptions/<int:redemption_id>/void", methods=["POST"])
+@login_required
+def void(redemption_id):
+    try:
+        perks.void_redemption(
+            current_user, redemption_id, request.form.get("reason", ""), request.form.get("idempotency_key") or None
+        )
+    except PointsError as error:
+        return _receipt_page(redemption_id, error.render_message(), error.status)
+    flash(_("The redemption was voided: its points and stock were returned."), "success")
+    return redirect(url_for("counter.receipt", redemption_id=redemption_id))

@@ -15,6 +15,6 @@ class LoginForm(FlaskForm):
 class RegistrationForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=80)])
     mobile = StringField(_l("Mobile number"), validators=[DataRequired(), Length(max=20)])
-    community = SelectField(_l("Home community"), coerce=int, validators=[DataRequired()])
+    community = SelectField(_l("Home community"), coerce=int, validate_choice=False, validators=[DataRequired()])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(min=8, max=128)])
     consent = BooleanField(_l("I have read and accept the privacy notice"))

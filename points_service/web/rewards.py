@@ -1,5 +1,83 @@
-"""Volunteer perk pages: browse perks, reserve one, show the voucher."""
+"""Volunteer perk pages: browse perks, reserve one, show the voucher.
 
-from flask import Blueprint
+Voucher codes never appear in URLs: a voucher page is addressed by its redemption id
+and shows the code (and its QR) only to the volunteer who owns it.
+"""
+
+import uuid
+
+import segno
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from ..activities.service import volunteer_level
+from ..errors import PointsError
+from ..perks import service as perks
 
 bp = Blueprint("rewards", __name__, url_prefix="/perks")
+
+
+def new_request_key():
+    """A fresh idempotency key for one rendered confirm form (shared with the counter page)."""
+    return str(uuid.uuid4())
+
+
+@bp.route("/")
+@login_required
+def catalog():
+    return render_template(
+        "rewards/catalog.html", catalog=perks.volunteer_catalog(current_user, level_of=volunteer_level)
+    )
+
+
+def _perk_page(perk_id, error=None):
+    catalog = perks.volunteer_catalog(current_user, level_of=volunteer_level, perk_id=perk_id)
+    return render_template("rewards/perk.html", catalog=catalog, request_key=new_request_key(), error=error)
+
+
+@bp.route("/<int:perk_id>")
+@login_required
+def perk(perk_id):
+    return _perk_page(perk_id)
+
+
+@bp.route("/<int:perk_id>/reserve", methods=["POST"])
+@login_required
+def reserve(perk_id):
+    try:
+        redemption = perks.reserve_perk(
+            current_user,
+            perk_id,
+            request.form.get("quantity", 1, type=int),
+            request.form.get("idempotency_key"),
+            level_of=volunteer_level,
+        )
+    except PointsError as error:
+        return _perk_page(perk_id, error.render_message()), error.status
+    flash(_("Reserved. Show this voucher at a service counter before it expires."), "success")
+    return redirect(url_for("rewards.voucher", redemption_id=redemption.id))
+
+
+@bp.route("/vouchers")
+@login_required
+def vouchers():
+    return render_template("rewards/vouchers.html", redemptions=perks.volunteer_vouchers(current_user))
+
+
+@bp.route("/vouchers/<int:redemption_id>")
+@login_required
+def voucher(redemption_id):
+    redemption = perks.voucher_of(current_user, redemption_id)
+    qr = None
+    if redemption.status == "reserved":
+        qr = segno.make(redemption.voucher_code, error="m").svg_data_uri(scale=5, border=2)
+    return render_template("rewards/voucher.html", redemption=redemption, voucher_qr=qr)
+
+
+@bp.route("/vouchers/<int:redemption_id>/cancel", methods=["POST"])
+@login_required
+def cancel(redemption_id):
+    perks.cancel_reservation(current_user, redemption_id)
+    flash(_("The reservation was cancelled and its points were returned."), "success")
+    return redirect(url_for("rewards.voucher", redemption_id=redemption_id))

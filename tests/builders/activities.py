@@ -1,5 +1,99 @@
 """Test-data builders for the activities domain (a mixin of tests.builders.Builder)."""
 
+from datetime import timedelta
+
+from points_service.activities import service as activities
+from points_service.timeutil import utcnow
+
 
 class ActivitiesBuilder:
-    pass
+    def service_rules(self):
+        """The plain test rule table (10 points an hour) on the city, created once."""
+        if getattr(self, "_service_rules", None) is None:
+            self._service_rules = self.rule_set()
+        return self._service_rules
+
+    def organizer(self, organization=None):
+        """An organizer of ``organization`` (the first community), made once per node."""
+        organization = organization or self.community
+        cache = self.__dict__.setdefault("_organizers", {})
+        if organization.id not in cache:
+            cache[organization.id] = self.staff("organizer", organization)
+        return cache[organization.id]
+
+    def activity(
+        self,
+        organization=None,
+        *,
+        organizer=None,
+        starts_at=None,
+        minutes=120,
+        capacity=40,
+        category="elderly_care",
+        urgent=False,
+        title="Visiting the elderly",
+    ):
+        """A published activity; by default it started three hours ago and ended an hour ago."""
+        self.service_rules()
+        organization = organization or self.community
+        starts_at = starts_at or (utcnow() - timedelta(hours=3)).replace(microsecond=0)
+        return activities.create_activity(
+            organizer or self.organizer(organization),
+            organization=organization,
+            title=title,
+            category=category,
+            place="Community hall",
+            starts_at=starts_at,
+            ends_at=starts_at + timedelta(minutes=minutes),
+            capacity=capacity,
+            urgent=urgent,
+        )
+
+    def checked_in_roster(self, activity, volunteers):
+        """Each volunteer checked in and out by scanning the activity's code (a pending record each)."""
+        records = []
+        for volunteer in volunteers:
+            during = activity.starts_at
+            code = activities._code(activity, activities._window(during))
+            activities.check_in_with_code(volunteer, activity.id, code, now=during)
+            leaving = activity.ends_at
+            code = activities._code(activity, activities._window(leaving))
+            records.append(activities.check_in_with_code(volunteer, activity.id, code, now=leaving).record)
+        return records
+
+    def record(
+        self,
+        volunteer,
+        *,
+        organization=None,
+        started_at=None,
+        minutes=60,
+        category="elderly_care",
+        entered_by=None,
+        urgent=False,
+    ):
+        """A pending record entered by an organizer (yesterday, by default)."""
+        self.service_rules()
+        organization = organization or self.community
+        started_at = started_at or (utcnow() - timedelta(days=1)).replace(second=0, microsecond=0)
+        return activities.enter_record(
+            entered_by or self.organizer(organization),
+            member_no=volunteer.volunteer.member_no,
+            organization=organization,
+            category=category,
+            started_at=started_at,
+            ended_at=started_at + timedelta(minutes=minutes),
+            urgent=urgent,
+        )
+
+    def approver(self, organization=None):
+        """A second organizer of ``organization``: may approve what ``organizer()`` entered."""
+        organization = organization or self.community
+        cache = self.__dict__.setdefault("_approvers", {})
+        if organization.id not in cache:
+            cache[organization.id] = self.staff("organizer", organization)
+        return cache[organization.id]
+
+    def approved_record(self, volunteer, **kwargs):
+        record = self.record(volunteer, **kwargs)
+        return activities.approve_record(self.approver(kwargs.get("organization")), record.id)

@@ -1,0 +1,316 @@
+"""Marshmallow schemas of the API face that no domain owns: the error shape, paging,
+members and their ledger entries, tokens. Each input has a load schema and each output
+a dump schema; the domains' own schemas (e.g. ``perks.schemas``) are used where they exist.
+"""
+
+from datetime import UTC
+
+from flask_babel import gettext
+from flask_smorest.fields import Upload
+from marshmallow import Schema, fields, validate
+
+from ..accounts.models import ROLES
+from ..accounts.service import mask_name
+from ..ledger.models import ENTRY_KINDS
+from ..perks import schemas as perk_schemas
+from ..perks.service import MAX_QUANTITY
+
+MEMBER_NO_PARAMETER = {
+    "in": "path",
+    "name": "member_no",
+    "required": True,
+    "description": "The 12-digit member number (the last digit is a check digit).",
+    "schema": {"type": "string", "pattern": r"^[0-9]{12}$"},
+}
+
+
+class UtcDateTime(fields.AwareDateTime):
+    """ISO 8601 with a UTC offset on the wire; naive UTC inside, as the database stores time."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        moment = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return moment.astimezone(UTC).replace(tzinfo=None)
+        except OverflowError:  # the first or last day of the calendar with an offset
+            raise self.make_error("invalid", input=value, obj_type=self.OBJ_TYPE) from None
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return super()._serialize(value, attr, obj, **kwargs)
+
+
+def _record_id():
+    return fields.String(validate=validate.Regexp(r"^[1-9][0-9]{0,17}$"))
+
+
+class ErrorBodySchema(Schema):
+    code = fields.String(required=True, metadata={"description": "Stable machine-readable error code."})
+    message = fields.String(
+        required=True, metadata={"description": "What went wrong, in the language of Accept-Language."}
+    )
+    details = fields.Dict(required=True, metadata={"description": "Field errors or other specifics."})
+
+
+class ErrorSchema(Schema):
+    """The one error shape of the API: ``{"error": {"code", "message", "details"}}``."""
+
+    error = fields.Nested(ErrorBodySchema, required=True)
+
+
+class PageQuerySchema(Schema):
+    cursor = fields.String(
+        validate=validate.Regexp(r"^[1-9][0-9]{0,17}$"),
+        metadata={"description": "The next_cursor of the previous page; omit for the first page."},
+    )
+    limit = fields.Integer(
+        load_default=50, validate=validate.Range(min=1, max=100), metadata={"description": "Items per page."}
+    )
+
+
+# -- members and their ledger ------------------------------------------------------------
+
+
+class LedgerEntrySchema(Schema):
+    id = fields.Integer(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(ENTRY_KINDS))
+    points = fields.Integer(required=True, attribute="delta", metadata={"description": "Signed points."})
+    balance_after = fields.Integer(required=True)
+    reason = fields.Method("translated_reason", required=True)
+    cause_type = fields.String(required=True, allow_none=True)
+    cause_id = fields.String(required=True, allow_none=True)
+    reverses_entry_id = fields.Integer(required=True, allow_none=True)
+    created_at = UtcDateTime(required=True)
+
+    def translated_reason(self, entry):
+        return gettext(entry.reason) if entry.reason else ""
+
+
+class LedgerPageSchema(Schema):
+    entries = fields.List(fields.Nested(LedgerEntrySchema), required=True)
+    next_cursor = fields.String(
+        required=True, allow_none=True, metadata={"description": "Pass as cursor for the next page; null at the end."}
+    )
+
+
+# -- tokens -----------------------------------------------------------------------------------
+
+
+class TokenCreateSchema(Schema):
+    user = fields.String(
+        required=True, validate=validate.Length(min=1, max=64), metadata={"description": "User name or mobile."}
+    )
+    name = fields.String(required=True, validate=validate.Length(min=1, max=80))
+    role = fields.String(validate=validate.OneOf(ROLES), load_default=None)
+    organization_id = fields.Integer(required=True, validate=validate.Range(min=1, max=2**31 - 1))
+    days = fields.Integer(validate=validate.Range(min=1, max=3660), load_default=None)
+
+
+class TokenSchema(Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    prefix = fields.String(required=True, metadata={"description": "The first characters, to recognise it."})
+    user_id = fields.Integer(required=True)
+    role = fields.String(required=True, allow_none=True)
+    organization_id = fields.Integer(required=True, allow_none=True)
+    created_at = UtcDateTime(required=True)
+    expires_at = UtcDateTime(required=True)
+    revoked_at = UtcDateTime(required=True, allow_none=True)
+    last_used_at = UtcDateTime(required=True, allow_none=True)
+
+
+class IssuedTokenSchema(TokenSchema):
+    token = fields.String(required=True, metadata={"description": "The token itself: shown only this once."})
+
+
+class TokenListSchema(Schema):
+    tokens = fields.List(fields.Nested(TokenSchema), required=True)
+
+
+class TokenListQuerySchema(Schema):
+    include_revoked = fields.Boolean(load_default=False)
+
+
+# -- the counter view of a member ----------------------------------------------------------
+
+
+def _counter_id():
+    return fields.Integer(
+        validate=validate.Range(min=1, max=2**31 - 1),
+        metadata={"description": "The counter's organization; by default the token's or your only counter."},
+    )
+
+
+class CounterQuerySchema(Schema):
+    counter_id = _counter_id()
+
+
+class StarLevelSchema(Schema):
+    stars = fields.Integer(required=True)
+    hours = fields.Integer(required=True, metadata={"description": "Lifetime verified hours."})
+    next_stars = fields.Integer(required=True, allow_none=True)
+    next_threshold_hours = fields.Integer(required=True, allow_none=True)
+
+
+class PerkSchema(perk_schemas.PerkSchema):
+    """The perks domain's perk, with its times in UTC with an offset (as every time in the API)."""
+
+    valid_from = UtcDateTime(allow_none=True)
+    valid_until = UtcDateTime(allow_none=True)
+
+
+class PerkOptionSchema(perk_schemas.PerkOptionSchema):
+    perk = fields.Nested(PerkSchema)
+
+
+class MemberSchema(Schema):
+    member_no = fields.String(required=True)
+    masked_name = fields.String(required=True)
+    balance = fields.Integer(required=True, metadata={"description": "Points that can be spent now."})
+    level = fields.Nested(StarLevelSchema, required=True)
+    eligible_perks = fields.List(fields.Nested(PerkOptionSchema), required=True, attribute="eligible")
+    other_perks = fields.List(
+        fields.Nested(PerkOptionSchema),
+        required=True,
+        attribute="ineligible",
+        metadata={"description": "Perks honored here that the member cannot redeem now, with the reasons."},
+    )
+
+
+# -- perks and redemptions ---------------------------------------------------------------------
+
+
+class PerkQuerySchema(Schema):
+    organization_id = fields.Integer(
+        validate=validate.Range(min=1, max=2**31 - 1),
+        metadata={"description": "Only perks owned inside this organization's subtree."},
+    )
+    active = fields.Boolean(load_default=True, metadata={"description": "false lists withdrawn perks."})
+
+
+class PerkListSchema(Schema):
+    perks = fields.List(fields.Nested(PerkSchema), required=True)
+
+
+class RedeemSchema(Schema):
+    member_no = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=64),
+        metadata={"description": "The scanned or typed member number."},
+    )
+    perk_id = fields.Integer(required=True, validate=validate.Range(min=1, max=2**31 - 1))
+    quantity = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_QUANTITY))
+    counter_id = _counter_id()
+
+
+class CounterBodySchema(Schema):
+    counter_id = _counter_id()
+
+
+class VoidSchema(Schema):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=255))
+
+
+class RedemptionResultSchema(perk_schemas.RedemptionSchema):
+    """A redemption with the member's masked name and the balance its last change left."""
+
+    voucher_expires_at = UtcDateTime(allow_none=True)
+    created_at = UtcDateTime()
+    fulfilled_at = UtcDateTime(allow_none=True)
+    voided_at = UtcDateTime(allow_none=True)
+    expired_at = UtcDateTime(allow_none=True)
+
+    masked_name = fields.Function(lambda redemption: mask_name(redemption.volunteer.user.name), required=True)
+    balance_after = fields.Method("_balance_after", required=True)
+
+    def _balance_after(self, redemption):
+        entry = redemption.return_entry or redemption.redeem_entry
+        return entry.balance_after if entry is not None else None
+
+
+# -- service records, activities, imports ----------------------------------------------------
+
+
+class ServiceRecordCreateSchema(Schema):
+    member_no = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    organization_id = fields.Integer(
+        validate=validate.Range(min=1, max=2**31 - 1),
+        metadata={"description": "Whose service it was; by default the token's or your only organization."},
+    )
+    category = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    started_at = UtcDateTime(required=True, metadata={"description": "With a UTC offset, e.g. +08:00."})
+    ended_at = UtcDateTime(required=True)
+    urgent = fields.Boolean(load_default=False)
+    note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=255))
+
+
+class ServiceRecordSchema(Schema):
+    id = fields.Integer(required=True)
+    member_no = fields.String(required=True, attribute="volunteer.member_no")
+    masked_name = fields.Function(lambda record: mask_name(record.volunteer.user.name), required=True)
+    organization_id = fields.Integer(required=True)
+    activity_id = fields.Integer(required=True, allow_none=True)
+    category = fields.String(required=True)
+    started_at = UtcDateTime(required=True)
+    ended_at = UtcDateTime(required=True)
+    minutes = fields.Integer(required=True)
+    urgent = fields.Boolean(required=True)
+    source = fields.String(required=True)
+    status = fields.String(required=True)
+    verified_minutes = fields.Integer(required=True, allow_none=True)
+    points = fields.Integer(required=True, allow_none=True, metadata={"description": "Points the record holds."})
+    rejection_reason = fields.String(required=True, allow_none=True)
+    approved_at = UtcDateTime(required=True, allow_none=True)
+    rejected_at = UtcDateTime(required=True, allow_none=True)
+
+
+class RejectSchema(Schema):
+    reason = fields.String(
+        required=True, validate=validate.Length(min=1, max=255), metadata={"description": "The volunteer sees it."}
+    )
+
+
+class ApproveAllSchema(Schema):
+    only = fields.List(
+        _record_id(),
+        load_default=None,
+        validate=validate.Length(max=10000),
+        metadata={"description": "The record ids the approver saw; records that arrived later stay pending."},
+    )
+    exclude = fields.List(_record_id(), load_default=list, validate=validate.Length(max=10000))
+    reject = fields.Dict(
+        keys=_record_id(),
+        values=fields.String(validate=validate.Length(min=1, max=255)),
+        load_default=dict,
+        metadata={"description": "Record id -> the reason the volunteer will see."},
+    )
+
+
+class DecisionsSchema(Schema):
+    approved = fields.Pluck(ServiceRecordSchema, "id", many=True, required=True)
+    rejected = fields.Pluck(ServiceRecordSchema, "id", many=True, required=True)
+    excluded = fields.Pluck(ServiceRecordSchema, "id", many=True, required=True)
+    skipped = fields.Pluck(
+        ServiceRecordSchema,
+        "id",
+        many=True,
+        required=True,
+        metadata={"description": "Records you may not approve (you entered them, or did the service)."},
+    )
+    not_pending = fields.Pluck(ServiceRecordSchema, "id", many=True, required=True)
+
+
+class ImportSchema(Schema):
+    file = Upload(required=True, metadata={"description": "The .xlsx or .csv file (see the import template)."})
+    organization_id = fields.Integer(
+        validate=validate.Range(min=1, max=2**31 - 1),
+        metadata={"description": "Whose records these are; by default the token's or your only organization."},
+    )
+
+
+class ImportResultSchema(Schema):
+    batch_id = fields.Integer(required=True, attribute="batch.id")
+    organization_id = fields.Integer(required=True, attribute="batch.organization_id")
+    rows = fields.Integer(required=True, attribute="batch.row_count")
+    created = fields.Integer(required=True, metadata={"description": "Records created by this upload."})
+    replayed = fields.Boolean(required=True, metadata={"description": "The same file was imported before."})

@@ -1,0 +1,219 @@
+"""API tokens: issue, authenticate, list, revoke.
+
+A token is ``vpt_`` and 43 URL-safe characters from ``secrets`` (256 bits). Only its
+SHA-256 is stored, so a copy of the database cannot be used to call the API; the token
+itself is shown once, when it is issued. A token acts as its user, narrowed to its role
+and organization subtree (``TokenScope``): it never grants more than the user holds,
+and a role the user loses is lost by the token at once.
+"""
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import or_, select, update
+
+from .. import authz
+from ..accounts.models import ROLES
+from ..audit.service import record_audit
+from ..database import write_transaction
+from ..errors import NotFound, PermissionDenied, ValidationError
+from ..extensions import db
+from ..organizations.models import Organization
+from ..timeutil import utcnow
+from .models import ApiToken
+
+TOKEN_PREFIX = "vpt_"  # noqa: S105  # nosec B105: the public marker of every token, not a secret
+_TOKEN_BYTES = 32
+_TOKEN_LENGTH = len(TOKEN_PREFIX) + 43
+# last_used_at is written at most this often per token, not on every request.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class ScopedMembership:
+    """A role membership as a token sees it: the token's node when that lies deeper."""
+
+    user_id: int
+    role: str
+    organization: Organization
+
+    @property
+    def organization_id(self):
+        return self.organization.id
+
+
+class TokenScope:
+    """What a token may do: the user's memberships within one role and one subtree."""
+
+    def __init__(self, role=None, organization=None):
+        self.role = role
+        self.organization = organization
+
+    def narrow(self, memberships):
+        narrowed = []
+        for membership in memberships:
+            if self.role is not None and membership.role != self.role:
+                continue
+            if self.organization is None or self.organization.contains(membership.organization):
+                narrowed.append(membership)
+            elif membership.organization.contains(self.organization):
+                narrowed.append(ScopedMembership(membership.user_id, membership.role, self.organization))
+        return narrowed
+
+
+def hash_token(token):
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _check_days(days):
+    maximum = current_app.config["API_TOKEN_MAX_DAYS"]
+    if days is None:
+        return current_app.config["API_TOKEN_DEFAULT_DAYS"]
+    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= maximum:
+        raise ValidationError(
+            _l("A token is valid for 1 to %(maximum)s days."), maximum=maximum, details={"field": "days"}
+        )
+    return days
+
+
+def _check_name(name):
+    text = name.strip() if isinstance(name, str) else ""
+    if not 1 <= len(text) <= 80:
+        raise ValidationError(_l("Give the token a name of 1 to 80 characters."), details={"field": "name"})
+    return text
+
+
+def _nodes_of(user, role, organization):
+    """The organization nodes a token for ``user`` with this scope would act on."""
+    memberships = TokenScope(role, organization).narrow(user.memberships)
+    return [m.organization for m in memberships]
+
+
+def issue_api_token(user, *, name, role=None, organization=None, days=None, actor=None, now=None):
+    """Create a token for ``user``; returns ``(token_row, plaintext)``. The plaintext is not kept.
+
+    ``actor`` (None for the command line) needs ``token.manage`` wherever the token acts.
+    """
+    now = now or utcnow()
+    name = _check_name(name)
+    days = _check_days(days)
+    if role is not None and role not in ROLES:
+        raise ValidationError(
+            _l("Unknown role %(role)s; use one of volunteer, organizer, counter, admin."),
+            role=role,
+            details={"field": "role"},
+        )
+    if user is None or not user.active:
+        raise NotFound(_l("No active user has that name."))
+    nodes = _nodes_of(user, role, organization)
+    if not nodes:
+        raise ValidationError(
+            _l("That user holds no such role in that organization; grant the role first."),
+            details={"field": "role"},
+        )
+    if actor is not None and not all(authz.can(actor, "token.manage", node) for node in nodes):
+        raise PermissionDenied()
+    plaintext = TOKEN_PREFIX + secrets.token_urlsafe(_TOKEN_BYTES)
+    with write_transaction() as session:
+        token = ApiToken(
+            user_id=user.id,
+            name=name,
+            token_hash=hash_token(plaintext),
+            prefix=plaintext[: len(TOKEN_PREFIX) + 6],
+            role=role,
+            organization_id=organization.id if organization is not None else None,
+            created_by_id=getattr(actor, "id", None),
+            created_at=now,
+            expires_at=now + timedelta(days=days),
+        )
+        session.add(token)
+        session.flush()
+        record_audit(
+            actor,
+            "token.create",
+            "api_token",
+            token.id,
+            organization_id=token.organization_id,
+            after={"user_id": user.id, "role": role, "name": name, "expires_at": token.expires_at.isoformat()},
+        )
+    return token, plaintext
+
+
+def authenticate_token(plaintext, now=None):
+    """The usable token matching ``plaintext``, or None. Records when it was last used."""
+    now = now or utcnow()
+    if not isinstance(plaintext, str) or len(plaintext) != _TOKEN_LENGTH or not plaintext.startswith(TOKEN_PREFIX):
+        return None
+    digest = hash_token(plaintext)
+    token = db.session.execute(select(ApiToken).where(ApiToken.token_hash == digest)).scalar_one_or_none()
+    if token is None or not hmac.compare_digest(token.token_hash, digest):
+        return None
+    if not token.is_usable(now) or not token.user.active:
+        return None
+    if token.last_used_at is None or token.last_used_at < now - LAST_USED_RESOLUTION:
+        token_id = token.id
+        with write_transaction() as session:
+            session.execute(
+                update(ApiToken)
+                .where(
+                    ApiToken.id == token_id,
+                    or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at < now - LAST_USED_RESOLUTION),
+                )
+                .values(last_used_at=now)
+            )
+        token = db.session.get(ApiToken, token_id)
+    return token
+
+
+def _manageable(actor, token):
+    nodes = [token.organization] if token.organization is not None else _nodes_of(token.user, token.role, None)
+    return bool(nodes) and all(authz.can(actor, "token.manage", node) for node in nodes)
+
+
+def list_api_tokens(actor, include_revoked=False):
+    """The tokens ``actor`` may manage, newest first."""
+    if not authz.can(actor, "token.manage", None):
+        raise PermissionDenied()
+    statement = (
+        select(ApiToken)
+        .outerjoin(Organization, Organization.id == ApiToken.organization_id)
+        .where(or_(ApiToken.organization_id.is_(None), authz.scope_filter(actor, "token.manage", Organization.path)))
+        .order_by(ApiToken.id.desc())
+    )
+    if not include_revoked:
+        statement = statement.where(ApiToken.revoked_at.is_(None))
+    return [token for token in db.session.execute(statement).scalars() if _manageable(actor, token)]
+
+
+def get_api_token(token_id, actor):
+    token = db.session.get(ApiToken, token_id) if isinstance(token_id, int) else None
+    if token is None or not _manageable(actor, token):
+        raise NotFound(_l("That API token does not exist."))
+    return token
+
+
+def revoke_api_token(token_id, actor, now=None):
+    """Revoke a token at once; revoking a revoked token changes nothing."""
+    now = now or utcnow()
+    token = get_api_token(token_id, actor)
+    if token.revoked_at is not None:
+        return token
+    with write_transaction():
+        token = db.session.get(ApiToken, token.id)
+        token.revoked_at = now
+        token.revoked_by_id = getattr(actor, "id", None)
+        record_audit(
+            actor,
+            "token.revoke",
+            "api_token",
+            token.id,
+            organization_id=token.organization_id,
+            before={"revoked_at": None},
+            after={"revoked_at": now.isoformat()},
+        )
+    return token

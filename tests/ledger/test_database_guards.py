@@ -1,0 +1,82 @@
+"""The database itself, not only the code, refuses to rewrite history or go negative."""
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
+from points_service.extensions import db
+from points_service.ledger import service as ledger
+from points_service.ledger.models import LedgerEntry
+
+from .helpers import at
+
+
+@pytest.fixture
+def entry(account):
+    ledger.earn_points(account.id, 30, reason="earned", now=at(0))
+    return ledger.spend_points(account.id, 10, reason="spent", now=at(1))
+
+
+def refused_by_database(statement, **params):
+    with pytest.raises(DBAPIError) as refused:
+        db.session.execute(text(statement), params)
+        db.session.flush()
+    db.session.rollback()
+    return str(refused.value.orig)
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE ledger_entries SET delta = -1 WHERE id = :id",
+        "UPDATE ledger_entries SET reason = 'rewritten' WHERE id = :id",
+        "UPDATE ledger_entries SET balance_after = balance_after WHERE id = :id",
+    ],
+)
+def test_an_update_of_a_ledger_entry_fails_at_the_database(entry, statement):
+    message = refused_by_database(statement, id=entry.id)
+    assert "append-only" in message
+    assert db.session.get(LedgerEntry, entry.id).delta == -10
+
+
+def test_a_delete_of_a_ledger_entry_fails_at_the_database(entry):
+    message = refused_by_database("DELETE FROM ledger_entries WHERE id = :id", id=entry.id)
+    assert "append-only" in message
+    assert db.session.get(LedgerEntry, entry.id) is not None
+
+
+def test_a_delete_of_every_ledger_entry_fails_at_the_database(entry):
+    refused_by_database("DELETE FROM ledger_entries")
+    assert len(ledger.list_entries(entry.account_id)) == 2
+
+
+def test_an_entry_changed_through_the_orm_is_not_saved(entry):
+    entry.reason = "rewritten"
+    with pytest.raises(DBAPIError):
+        db.session.commit()
+    db.session.rollback()
+    assert db.session.get(LedgerEntry, entry.id).reason == "spent"
+
+
+def test_a_negative_balance_is_refused_by_a_check_constraint(account):
+    refused_by_database("UPDATE points_accounts SET balance = -1 WHERE id = :id", id=account.id)
+    assert ledger.get_account(account.id).balance == 0
+
+
+@pytest.mark.parametrize(
+    "values",
+    ["'earn', 0, 0", "'redeem', -5, -5", "'gift', 5, 5"],
+    ids=["zero delta", "negative balance after", "unknown kind"],
+)
+def test_an_impossible_entry_is_refused_by_a_check_constraint(account, values):
+    refused_by_database(
+        "INSERT INTO ledger_entries (account_id, kind, delta, balance_after, reason, created_at) "
+        f"VALUES (:id, {values}, 'x', CURRENT_TIMESTAMP)",
+        id=account.id,
+    )
+
+
+def test_a_lot_cannot_hold_more_than_it_was_given(account):
+    ledger.earn_points(account.id, 30, reason="earned", now=at(0))
+    refused_by_database("UPDATE points_lots SET remaining = 31 WHERE account_id = :id", id=account.id)
+    refused_by_database("UPDATE points_lots SET remaining = -1 WHERE account_id = :id", id=account.id)
