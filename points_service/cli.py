@@ -226,7 +226,7 @@ def create_token_command(username, role, organization, days, name):
     try:
         user = find_user(username)
         if user is None:
-            raise NotFound("No such user.")
+            raise NotFound(_l("No such user."))
         node = find_organization(organization) if organization else None
         token, plaintext = issue_api_token(user, name=name, role=role, organization=node, days=days)
     except PointsError as error:

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from .accounts import service as accounts
 from .accounts.models import User
 from .extensions import db
+from .i18n import N_
 from .ledger import service as ledger
 from .organizations.models import Organization
 from .organizations.service import create_organization
@@ -110,7 +111,7 @@ def _history(user, rng):
         ledger.earn_points(
             account.id,
             rng.choice([10, 20, 30, 40, 60]),
-            reason="Demo: community service",
+            reason=N_("Community service"),
             cause_type="demo",
             cause_id=f"{user.id}-{index}",
             now=moment,
@@ -118,7 +119,10 @@ def _history(user, rng):
         )
     if rng.random() < 0.4:
         ledger.spend_points(
-            account.id, min(account.balance, rng.choice([10, 20])), reason="Demo: points supermarket", cause_type="demo"
+            account.id,
+            min(account.balance, rng.choice([10, 20])),
+            reason=N_("Points supermarket purchase"),
+            cause_type="demo",
         )
 
 

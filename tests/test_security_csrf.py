@@ -4,10 +4,7 @@ import re
 
 import pytest
 
-from tests.api.isolation import isolated_requests  # noqa: F401  (a fixture)
 from tests.builders import PASSWORD
-
-pytestmark = pytest.mark.usefixtures("isolated_requests")
 
 
 @pytest.fixture

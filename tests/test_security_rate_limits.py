@@ -2,10 +2,7 @@
 
 import pytest
 
-from tests.api.isolation import isolated_requests  # noqa: F401  (a fixture)
 from tests.builders import PASSWORD
-
-pytestmark = pytest.mark.usefixtures("isolated_requests")
 
 
 @pytest.fixture

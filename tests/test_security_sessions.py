@@ -7,10 +7,7 @@ import pytest
 from points_service.accounts import service as accounts
 from points_service.errors import PermissionDenied, ValidationError
 from points_service.timeutil import utcnow
-from tests.api.isolation import isolated_requests  # noqa: F401  (a fixture)
 from tests.builders import PASSWORD
-
-pytestmark = pytest.mark.usefixtures("isolated_requests")
 
 
 def test_logins_back_off_after_five_failures_and_the_lock_doubles(build):

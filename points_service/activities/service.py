@@ -42,9 +42,9 @@ from ..audit.service import record_audit
 from ..database import lock, lock_one, write_transaction
 from ..errors import Conflict, NotFound, PermissionDenied, ValidationError
 from ..extensions import db
+from ..i18n import N_
 from ..ledger import service as ledger
 from ..ledger.models import LedgerEntry, PointsAccount
-from ..ledger.service import N_
 from ..organizations.models import Organization
 from ..rules import service as rules
 from ..timeutil import to_local, to_utc, utcnow
@@ -56,6 +56,13 @@ MAX_ACTIVITY_LENGTH = timedelta(days=31)
 MIN_EVIDENCE_LENGTH = 10
 MAX_TEXT = 4000
 EARN_REASON = N_("Volunteer service")
+# Status words for messages that name a record's status ("This record is rejected ...").
+RECORD_STATUS_WORDS = {
+    "pending": _l("pending approval"),
+    "approved": _l("approved"),
+    "rejected": _l("rejected"),
+    "reversed": _l("reversed"),
+}
 RERATE_REASON = N_("Points re-rated under new rules")
 REVERSE_REASON = N_("Service record reversed")
 _EPOCH = datetime(1970, 1, 1)
@@ -1102,7 +1109,10 @@ def approve_record(actor, record_id, now=None):
     if decisions.not_pending:
         record = get_record(record.id)
         if record.status != "approved":
-            raise Conflict(_l("This record is %(status)s and can no longer be approved."), status=record.status)
+            raise Conflict(
+                _l("This record is %(status)s and can no longer be approved."),
+                status=RECORD_STATUS_WORDS.get(record.status, record.status),
+            )
     return get_record(record.id)
 
 
@@ -1114,7 +1124,10 @@ def reject_record(actor, record_id, reason, now=None):
     if decisions.not_pending:
         current = get_record(record.id)
         if current.status != "rejected":
-            raise Conflict(_l("This record is %(status)s and can no longer be rejected."), status=current.status)
+            raise Conflict(
+                _l("This record is %(status)s and can no longer be rejected."),
+                status=RECORD_STATUS_WORDS.get(current.status, current.status),
+            )
     return get_record(record.id)
 
 
@@ -1270,7 +1283,10 @@ def reverse_record(actor, record_id, reason, now=None):
         if record.status == "reversed":
             return RecordReversal(record, 0, 0)
         if record.status != "approved":
-            raise Conflict(_l("Only an approved record can be reversed; this one is %(status)s."), status=record.status)
+            raise Conflict(
+                _l("Only an approved record can be reversed; this one is %(status)s."),
+                status=RECORD_STATUS_WORDS.get(record.status, record.status),
+            )
         removed = shortfall = 0
         for entry in _credits_of(record):
             result = ledger.reverse_entry(

@@ -27,7 +27,8 @@ from ..organizations.models import Organization
 from ..timeutil import utcnow
 from .models import ApiToken
 
-TOKEN_PREFIX = "vpt_"  # noqa: S105  # nosec B105: the public marker of every token, not a secret
+# The public marker every token starts with, not a secret (hence noqa/nosec).
+TOKEN_PREFIX = "vpt_"  # noqa: S105  # nosec B105
 _TOKEN_BYTES = 32
 _TOKEN_LENGTH = len(TOKEN_PREFIX) + 43
 # last_used_at is written at most this often per token, not on every request.

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..database import lock_one, write_transaction
 from ..extensions import db
+from ..i18n import N_
 from ..timeutil import utcnow
 from .errors import (
     AccountNotFound,
@@ -31,11 +32,6 @@ from .errors import (
 from .models import LedgerEntry, LotMovement, PointsAccount, PointsLot, ReversalShortfall
 
 MAX_POINTS_PER_ENTRY = 10_000_000
-
-
-def N_(message):
-    """Mark a stored reason for translation; it is translated when shown."""
-    return message
 
 
 MAX_KEY_LENGTH = 128

@@ -37,6 +37,7 @@ from ..codes import classify_code, new_voucher_code
 from ..database import lock_one, write_transaction
 from ..errors import IdempotencyConflict, PermissionDenied, ValidationError
 from ..extensions import db
+from ..i18n import N_
 from ..ledger import service as ledger
 from ..ledger.errors import AccountNotFound
 from ..ledger.models import LedgerEntry, PointsAccount
@@ -53,12 +54,6 @@ from .errors import (
     VoucherNotUsable,
 )
 from .models import LIMIT_PERIODS, PERK_KINDS, Perk, PerkVenue, Redemption
-
-
-def N_(message):
-    """Mark a stored ledger reason for translation; it is translated when shown."""
-    return message
-
 
 MAX_QUANTITY = 99
 MAX_KEY_LENGTH = 128

@@ -9,12 +9,13 @@ Where is the counter? At the organization node of the user's counter role; a use
 with several chooses one, once per session.
 """
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..activities.service import volunteer_level
 from ..errors import PermissionDenied, PointsError
+from ..extensions import limiter
 from ..perks import service as perks
 from ..perks.errors import NotEligible
 from .rewards import new_request_key
@@ -22,6 +23,15 @@ from .rewards import new_request_key
 bp = Blueprint("counter", __name__, url_prefix="/counter")
 
 LOCATION_KEY = "counter_organization_id"
+
+
+def _code_lookup_limit():
+    return current_app.config["CODE_LOOKUP_RATELIMIT"]
+
+
+def _per_clerk():
+    """Limit code lookups per counter clerk: guessing codes from one account is throttled."""
+    return f"user:{current_user.get_id()}"
 
 
 def _places():
@@ -74,6 +84,7 @@ def choose_location():
 
 
 @bp.route("/scan", methods=["POST"])
+@limiter.limit(_code_lookup_limit, key_func=_per_clerk)
 @login_required
 def scan():
     place = _place()
@@ -114,6 +125,7 @@ def redeem():
 
 
 @bp.route("/fulfil", methods=["POST"])
+@limiter.limit(_code_lookup_limit, key_func=_per_clerk)
 @login_required
 def fulfil():
     place = _place()

@@ -79,3 +79,10 @@ def test_a_multipart_part_without_a_name_is_a_422_not_a_crash(client, build):
     )
     assert response.status_code == 422
     assert "" in _shape_of(response)["details"]["fields"]["multipart"]
+
+
+def test_error_messages_are_translated_for_chinese_callers(client):
+    english = client.get("/api/v1/tokens", headers={"Accept-Language": "en"}).json["error"]["message"]
+    chinese = client.get("/api/v1/tokens", headers={"Accept-Language": "zh-CN"}).json["error"]["message"]
+    assert chinese != english
+    assert any("\u4e00" <= character <= "\u9fff" for character in chinese)

@@ -3,6 +3,7 @@
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from points_service.extensions import db
 from points_service.perks import service as perks
@@ -43,7 +44,7 @@ def test_scan_choose_confirm_prints_a_receipt_with_the_new_balance(build, live_s
     db.session.commit()
 
     log_in(page, live_server, "desk")
-    assert page.evaluate("document.activeElement.dataset.testid") == "scan"
+    expect(page.locator("[data-testid=scan]")).to_be_focused()
     scan(page, volunteer.volunteer.member_no)  # 1: scan
     shown(page, "[data-testid=member]")
     assert page.inner_text("[data-testid=member-name]") == "Z*******"
@@ -59,7 +60,7 @@ def test_scan_choose_confirm_prints_a_receipt_with_the_new_balance(build, live_s
     assert "Rice 5 kg" in page.inner_text("[data-testid=receipt-perk]")
     assert page.inner_text("[data-testid=receipt-points]") == "50"
     assert page.inner_text("[data-testid=receipt-balance]") == "25"
-    assert page.evaluate("document.activeElement.dataset.testid") == "scan"  # ready for the next volunteer
+    expect(page.locator("[data-testid=scan]")).to_be_focused()  # ready for the next volunteer
     db.session.rollback()  # end this test's read snapshot: the server wrote meanwhile
     assert build.account(volunteer).balance == 25 and rice.stock == 1
 
@@ -90,4 +91,4 @@ def test_a_mistyped_scan_shows_the_message_and_keeps_the_input_focused(build, li
 
     page.wait_for_selector("[role=alert]")
     assert "check digit" in page.inner_text("[role=alert]")
-    assert page.evaluate("document.activeElement.dataset.testid") == "scan"
+    expect(page.locator("[data-testid=scan]")).to_be_focused()

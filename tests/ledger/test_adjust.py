@@ -1,8 +1,8 @@
 import pytest
 
+from points_service.accounts.service import adjust_volunteer_points
 from points_service.audit.service import list_audit_events
 from points_service.errors import PermissionDenied
-from points_service.accounts.service import adjust_volunteer_points
 from points_service.ledger import service as ledger
 from points_service.ledger.errors import InsufficientPoints, InvalidPoints, InvalidReason
 

@@ -64,15 +64,18 @@ def test_a_negative_balance_is_refused_by_a_check_constraint(account):
 
 
 @pytest.mark.parametrize(
-    "values",
-    ["'earn', 0, 0", "'redeem', -5, -5", "'gift', 5, 5"],
+    ("kind", "delta", "balance_after"),
+    [("earn", 0, 0), ("redeem", -5, -5), ("gift", 5, 5)],
     ids=["zero delta", "negative balance after", "unknown kind"],
 )
-def test_an_impossible_entry_is_refused_by_a_check_constraint(account, values):
+def test_an_impossible_entry_is_refused_by_a_check_constraint(account, kind, delta, balance_after):
     refused_by_database(
         "INSERT INTO ledger_entries (account_id, kind, delta, balance_after, reason, created_at) "
-        f"VALUES (:id, {values}, 'x', CURRENT_TIMESTAMP)",
+        "VALUES (:id, :kind, :delta, :balance_after, 'x', CURRENT_TIMESTAMP)",
         id=account.id,
+        kind=kind,
+        delta=delta,
+        balance_after=balance_after,
     )
 
 

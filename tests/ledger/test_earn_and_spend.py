@@ -3,6 +3,7 @@ from datetime import datetime
 import pytest
 from sqlalchemy import func, select
 
+from points_service.errors import PointsError
 from points_service.extensions import db
 from points_service.ledger import service as ledger
 from points_service.ledger.errors import (
@@ -14,7 +15,6 @@ from points_service.ledger.errors import (
     LedgerError,
 )
 from points_service.ledger.models import LedgerEntry, PointsLot
-from points_service.errors import PointsError
 
 from .helpers import at, lots_of, movements_of
 

@@ -1,5 +1,6 @@
 from points_service.extensions import db
 from points_service.ledger import service as ledger
+from points_service.ledger.errors import InsufficientPoints
 
 from .helpers import at, lots_of
 
@@ -26,7 +27,7 @@ def test_expired_points_can_never_be_spent(account):
 
     try:
         ledger.spend_points(account.id, 20, reason="too late", now=at(10))
-    except ledger.InsufficientPoints as refused:
+    except InsufficientPoints as refused:
         assert refused.render_message() == "Insufficient points: 20 needed, 5 available."
     else:
         raise AssertionError("spent expired points")

@@ -4,7 +4,7 @@ from sqlalchemy import func, select
 from points_service.errors import IdempotencyConflict
 from points_service.extensions import db
 from points_service.ledger import service as ledger
-from points_service.ledger.errors import DuplicateRequest, InvalidIdempotencyKey
+from points_service.ledger.errors import DuplicateRequest, InsufficientPoints, InvalidIdempotencyKey
 from points_service.ledger.models import LedgerEntry
 
 from .helpers import at
@@ -98,7 +98,7 @@ def test_a_key_of_128_characters_is_accepted(account):
 
 
 def test_a_keyed_operation_that_failed_can_be_retried_with_the_same_key(account):
-    with pytest.raises(ledger.InsufficientPoints):
+    with pytest.raises(InsufficientPoints):
         ledger.spend_points(account.id, 20, reason="too early", idempotency_key="order-2")
     ledger.earn_points(account.id, 30, reason="earned")
 

@@ -275,3 +275,12 @@ def test_the_counter_pages_render_in_chinese(client, build, clerk):
 
     assert receipt.status_code == 200 and 'lang="zh-CN"' in receipt.get_data(as_text=True)
     assert client.get("/counter/").status_code == 200
+
+
+@pytest.mark.parametrize("app_config", [{"RATELIMIT_ENABLED": True, "CODE_LOOKUP_RATELIMIT": "3 per minute"}])
+def test_counter_code_lookups_are_rate_limited_per_clerk(client, build, auth, app_config):
+    clerk = build.staff("counter")
+    auth.login(clerk.username, PASSWORD)
+    statuses = [client.post("/counter/scan", data={"code": "123456789012"}).status_code for _ in range(4)]
+    assert statuses[:3] != [429, 429, 429]
+    assert statuses[3] == 429

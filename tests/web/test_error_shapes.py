@@ -67,8 +67,8 @@ def test_a_points_error_is_shown_in_the_language_of_the_request(client, raising)
 
 
 def test_a_points_error_rolls_back_what_the_request_wrote(app, client, build):
-    from points_service.organizations.models import Organization
     from points_service.extensions import db
+    from points_service.organizations.models import Organization
 
     def view():
         db.session.add(Organization(name="Half-written", kind="city", path="/x/"))

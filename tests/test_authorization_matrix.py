@@ -1,0 +1,672 @@
+"""The authorization matrix: every endpoint and page x every role x inside/outside the subtree.
+
+The organization tree is the builders' one: district D0 holds communities c0 and c1,
+district D1 holds c2 and c3. The data every row acts on belongs inside: a volunteer of
+c0, a perk of D0 honored at D0, records and activities of c0. Each role is held twice:
+
+==========  ===========================  ===========================
+role        inside                       outside
+==========  ===========================  ===========================
+volunteer   the volunteer of c0 (owner)  a volunteer of c3
+organizer   organizer of c0              organizer of c3
+counter     counter of D0                counter of D1
+admin       admin of D0                  admin of D1
+==========  ===========================  ===========================
+
+and "anonymous" is nobody. API rows are called with each principal's bearer token,
+page rows with its logged-in browser session. A row that changes something is judged
+by its effect (did the record get approved?), a row that reads by the response
+(2xx or a redirect other than to the login page is a grant; 401, 403, 404 and the
+login redirect are a refusal). Every cell is compared with the table; the test reports
+every unexpected grant and every unexpected refusal, and passes only with none.
+
+``ROWS`` must name every URL rule of the application (``test_the_matrix_covers_every_
+endpoint``): a new page or endpoint is not done until it has its row here.
+"""
+
+import io
+import itertools
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from points_service.activities import service as activities
+from points_service.activities.models import ActivitySignup, ImportBatch, ServiceRecord
+from points_service.api.models import ApiToken
+from points_service.api.token_service import issue_api_token
+from points_service.audit.models import AuditEvent
+from points_service.extensions import db
+from points_service.perks import service as perks
+from points_service.perks.models import Redemption
+from points_service.timeutil import to_local, utcnow
+from tests.builders import PASSWORD
+from tests.builders.perks import stars
+
+ROLES = ("volunteer", "organizer", "counter", "admin")
+COLUMNS = ("anonymous",) + tuple(f"{role}/{place}" for role in ROLES for place in ("inside", "outside"))
+# Endpoints no table row is needed for: static files.
+UNGUARDED = {"static", "api_docs_page.asset"}
+_slots = itertools.count(1)
+
+
+def allow(anonymous="D", volunteer="DD", organizer="DD", counter="DD", admin="DD"):
+    """The expected outcome per column: A (granted) or D (refused); inside first, then outside."""
+    expected = {"anonymous": anonymous}
+    for role, pair in zip(ROLES, (volunteer, organizer, counter, admin), strict=True):
+        expected[f"{role}/inside"], expected[f"{role}/outside"] = pair[0], pair[1]
+    return expected
+
+
+EVERYONE = allow("A", "AA", "AA", "AA", "AA")
+SIGNED_IN = allow("D", "AA", "AA", "AA", "AA")
+
+
+@dataclass
+class Row:
+    """One endpoint: how to call it (fresh target per cell) and who may."""
+
+    endpoint: str
+    method: str
+    target: object  # (world) -> (url, request kwargs, effect); effect() -> bool for writes, None for reads
+    expected: dict
+    api: bool = True
+    notes: str = ""
+    login_redirect_is_grant: bool = False
+
+
+@dataclass
+class World:
+    build: object
+    tree: dict
+    users: dict = field(default_factory=dict)
+    tokens: dict = field(default_factory=dict)
+    helpers: dict = field(default_factory=dict)
+
+    @property
+    def owner(self):
+        return self.users["volunteer/inside"]
+
+    def slot(self):
+        """A past time of its own, so records made for different cells never overlap."""
+        return (utcnow() - timedelta(days=1, hours=3 * next(_slots))).replace(second=0, microsecond=0)
+
+
+def _scalar(statement):
+    db.session.expire_all()
+    return db.session.execute(statement).scalar_one()
+
+
+def _count(model):
+    db.session.expire_all()
+    return db.session.execute(select(func.count(model.id))).scalar_one()
+
+
+def _grew(model):
+    before = _count(model)
+    return lambda: _count(model) > before
+
+
+def _reload(model, row_id):
+    db.session.expire_all()
+    return db.session.get(model, row_id)
+
+
+# -- targets -------------------------------------------------------------------------------
+
+
+def _redemption(world):
+    return perks.redeem_perk(
+        world.helpers["clerk"],
+        world.tree["districts"][0],
+        world.owner.volunteer.member_no,
+        world.helpers["perk"].id,
+        1,
+        world.build.idempotency_key(),
+        level_of=stars(0),
+    )
+
+
+def _reservation(world):
+    return perks.reserve_perk(
+        world.owner, world.helpers["perk"].id, 1, world.build.idempotency_key(), level_of=stars(0)
+    )
+
+
+def _record(world):
+    return world.build.record(world.owner, started_at=world.slot(), entered_by=world.helpers["enterer"])
+
+
+def _activity_with_records(world):
+    activity = world.build.activity(organizer=world.helpers["enterer"], starts_at=world.slot())
+    world.build.checked_in_roster(activity, [world.owner])
+    return activity
+
+
+def _iso(moment):
+    return moment.isoformat() + "+00:00"
+
+
+def _csv(world):
+    started = to_local(world.slot(), "Asia/Shanghai")
+    text = "Member number,Category,Date,Start,End\n{},elderly_care,{},{},{}\n".format(
+        world.owner.volunteer.member_no,
+        started.date().isoformat(),
+        started.strftime("%H:%M"),
+        (started + timedelta(minutes=45)).strftime("%H:%M"),
+    )
+    return io.BytesIO(text.encode())
+
+
+def _keyed(world, **kwargs):
+    return {"headers": {"Idempotency-Key": world.build.idempotency_key()}, **kwargs}
+
+
+def read(url):
+    return lambda world: (url(world) if callable(url) else url, {}, None)
+
+
+# -- API rows ---------------------------------------------------------------------------------
+
+
+def _api_redeem(world):
+    body = {
+        "member_no": world.owner.volunteer.member_no,
+        "perk_id": world.helpers["perk"].id,
+        "counter_id": world.tree["districts"][0].id,
+    }
+    return "/api/v1/redemptions", _keyed(world, json=body), _grew(Redemption)
+
+
+def _api_void(world):
+    redemption = _redemption(world)
+    return (
+        f"/api/v1/redemptions/{redemption.id}/void",
+        _keyed(world, json={"reason": "matrix"}),
+        lambda: _reload(Redemption, redemption.id).status == "voided",
+    )
+
+
+def _api_fulfil(world):
+    reservation = _reservation(world)
+    return (
+        f"/api/v1/vouchers/{reservation.voucher_code}/fulfil",
+        _keyed(world, json={"counter_id": world.tree["districts"][0].id}),
+        lambda: _reload(Redemption, reservation.id).status == "fulfilled",
+    )
+
+
+def _api_enter_record(world):
+    started = world.slot()
+    body = {
+        "member_no": world.owner.volunteer.member_no,
+        "organization_id": world.build.community.id,
+        "category": "elderly_care",
+        "started_at": _iso(started),
+        "ended_at": _iso(started + timedelta(minutes=50)),
+    }
+    return "/api/v1/service-records", {"json": body}, _grew(ServiceRecord)
+
+
+def _api_decide(action, status):
+    def target(world):
+        record = _record(world)
+        kwargs = _keyed(world, json={"reason": "matrix"}) if action == "reject" else _keyed(world)
+        return (
+            f"/api/v1/service-records/{record.id}/{action}",
+            kwargs,
+            lambda: _reload(ServiceRecord, record.id).status == status,
+        )
+
+    return target
+
+
+def _approved_in(activity):
+    def effect():
+        db.session.expire_all()
+        return bool(
+            db.session.execute(
+                select(ServiceRecord.id).where(
+                    ServiceRecord.activity_id == activity.id, ServiceRecord.status == "approved"
+                )
+            ).first()
+        )
+
+    return effect
+
+
+def _api_approve_all(world):
+    activity = _activity_with_records(world)
+    return f"/api/v1/activities/{activity.id}/approve-all", _keyed(world, json={}), _approved_in(activity)
+
+
+def _api_import(world):
+    data = {"file": (_csv(world), "hours.csv"), "organization_id": str(world.build.community.id)}
+    return "/api/v1/imports", {"data": data, "content_type": "multipart/form-data"}, _grew(ImportBatch)
+
+
+def _api_issue_token(world):
+    body = {
+        "user": world.helpers["desk"].username,
+        "name": "matrix",
+        "role": "counter",
+        "organization_id": world.build.community.id,
+    }
+    return "/api/v1/tokens", {"json": body}, _grew(ApiToken)
+
+
+def _api_revoke_token(world):
+    token, _plaintext = issue_api_token(
+        world.helpers["desk"], name="matrix", role="counter", organization=world.build.community
+    )
+    return (
+        f"/api/v1/tokens/{token.id}/revoke",
+        {},
+        lambda: _reload(ApiToken, token.id).revoked_at is not None,
+    )
+
+
+def _member(world):
+    return f"/api/v1/members/{world.owner.volunteer.member_no}?counter_id={world.tree['districts'][0].id}"
+
+
+API_ROWS = [
+    Row("api-docs.openapi_json", "GET", read("/api/v1/openapi.json"), EVERYONE),
+    Row("api_docs_page.page", "GET", read("/api/v1/docs"), EVERYONE),
+    Row("api_members.get_member", "GET", read(_member), allow(counter="AD", admin="AD")),
+    Row(
+        "api_entries.list_member_entries",
+        "GET",
+        read(lambda world: f"/api/v1/members/{world.owner.volunteer.member_no}/entries"),
+        allow(volunteer="AD", organizer="AD", counter="AD", admin="AD"),
+        notes="the volunteer reads their own history",
+    ),
+    Row("api_perks.list_perks", "GET", read("/api/v1/perks"), SIGNED_IN, notes="the catalog is for everyone"),
+    Row("api_redemptions.create_redemption", "POST", _api_redeem, allow(counter="AD", admin="AD")),
+    Row(
+        "api_redemptions.void_redemption",
+        "POST",
+        _api_void,
+        allow(counter="AD", admin="AD"),
+        notes="counter staff void today's redemptions at their counter",
+    ),
+    Row("api_vouchers.fulfil_voucher", "POST", _api_fulfil, allow(counter="AD", admin="AD")),
+    Row("api_service_records.create_service_record", "POST", _api_enter_record, allow(organizer="AD", admin="AD")),
+    Row(
+        "api_service_records.approve_service_record",
+        "POST",
+        _api_decide("approve", "approved"),
+        allow(organizer="AD", admin="AD"),
+    ),
+    Row(
+        "api_service_records.reject_service_record",
+        "POST",
+        _api_decide("reject", "rejected"),
+        allow(organizer="AD", admin="AD"),
+    ),
+    Row("api_activities.approve_activity", "POST", _api_approve_all, allow(organizer="AD", admin="AD")),
+    Row("api_imports.import_service_records", "POST", _api_import, allow(organizer="AD", admin="AD")),
+    Row(
+        "api_tokens.list_tokens",
+        "GET",
+        read("/api/v1/tokens"),
+        allow(admin="AA"),
+        notes="an outside admin gets only the tokens of their own subtree",
+    ),
+    Row("api_tokens.create_token", "POST", _api_issue_token, allow(admin="AD")),
+    Row("api_tokens.revoke_token", "POST", _api_revoke_token, allow(admin="AD")),
+]
+
+
+# -- page rows -----------------------------------------------------------------------------------
+
+
+def page(endpoint, target, expected, method="GET", notes="", login_redirect_is_grant=False):
+    return Row(
+        endpoint, method, target, expected, api=False, notes=notes, login_redirect_is_grant=login_redirect_is_grant
+    )
+
+
+def _activity_page(suffix=""):
+    def target(world):
+        activity = _activity_with_records(world)
+        return f"/organizer/activities/{activity.id}{suffix}", {}, None
+
+    return target
+
+
+def _web_approve_activity(world):
+    activity = _activity_with_records(world)
+    records = activities.activity_records(world.helpers["enterer"], activity.id)
+    data = {"record": [str(record.id) for record in records]}
+    return f"/organizer/activities/{activity.id}/approve", {"data": data}, _approved_in(activity)
+
+
+def _web_cancel_activity(world):
+    activity = world.build.activity(organizer=world.helpers["enterer"], starts_at=utcnow() + timedelta(days=3))
+    return (
+        f"/organizer/activities/{activity.id}/cancel",
+        {},
+        lambda: _reload(type(activity), activity.id).status == "cancelled",
+    )
+
+
+def _web_decide(action, status):
+    def target(world):
+        record = _record(world)
+        data = {"reason": "matrix"} if action == "reject" else {}
+        return (
+            f"/organizer/records/{record.id}/{action}",
+            {"data": data},
+            lambda: _reload(ServiceRecord, record.id).status == status,
+        )
+
+    return target
+
+
+def _web_reverse(world):
+    record = _record(world)
+    activities.approve_record(world.helpers["approver"], record.id)
+    return (
+        f"/organizer/records/{record.id}/reverse",
+        {"data": {"reason": "matrix"}},
+        lambda: _reload(ServiceRecord, record.id).status == "reversed",
+    )
+
+
+def _web_redeem(world):
+    data = {
+        "member_no": world.owner.volunteer.member_no,
+        "perk_id": str(world.helpers["perk"].id),
+        "idempotency_key": world.build.idempotency_key(),
+    }
+    return "/counter/redeem", {"data": data}, _grew(Redemption)
+
+
+def _web_void(world):
+    redemption = _redemption(world)
+    return (
+        f"/counter/redemptions/{redemption.id}/void",
+        {"data": {"reason": "matrix", "idempotency_key": world.build.idempotency_key()}},
+        lambda: _reload(Redemption, redemption.id).status == "voided",
+    )
+
+
+def _web_fulfil(world):
+    reservation = _reservation(world)
+    data = {"code": reservation.voucher_code, "idempotency_key": world.build.idempotency_key()}
+    return "/counter/fulfil", {"data": data}, lambda: _reload(Redemption, reservation.id).status == "fulfilled"
+
+
+def _web_reserve(world):
+    data = {"quantity": "1", "idempotency_key": world.build.idempotency_key()}
+    return f"/perks/{world.helpers['perk'].id}/reserve", {"data": data}, _grew(Redemption)
+
+
+def _web_cancel_reservation(world):
+    reservation = _reservation(world)
+    return (
+        f"/perks/vouchers/{reservation.id}/cancel",
+        {},
+        lambda: _reload(Redemption, reservation.id).status == "voided",
+    )
+
+
+def _web_enter_record(world):
+    started = to_local(world.slot(), "Asia/Shanghai")
+    data = {
+        "member_no": world.owner.volunteer.member_no,
+        "organization": str(world.build.community.id),
+        "category": "elderly_care",
+        "started_at": started.strftime("%Y-%m-%dT%H:%M"),
+        "ended_at": (started + timedelta(minutes=40)).strftime("%Y-%m-%dT%H:%M"),
+    }
+    return "/organizer/records/new", {"data": data}, _grew(ServiceRecord)
+
+
+def _web_import(world):
+    data = {"file": (_csv(world), "hours.csv"), "organization": str(world.build.community.id)}
+    return "/organizer/imports", {"data": data, "content_type": "multipart/form-data"}, _grew(ImportBatch)
+
+
+def _web_signup(world):
+    activity = world.build.activity(organizer=world.helpers["enterer"], starts_at=utcnow() + timedelta(days=2))
+    signed_up = select(func.count(ActivitySignup.id)).where(ActivitySignup.activity_id == activity.id)
+    return f"/me/activities/{activity.id}/signup", {}, lambda: _scalar(signed_up) > 0
+
+
+def _web_cancel_signup(world):
+    activity = world.build.activity(organizer=world.helpers["enterer"], starts_at=utcnow() + timedelta(days=2))
+    activities.sign_up(world.owner, activity.id)
+    cancelled = select(func.count(ActivitySignup.id)).where(
+        ActivitySignup.activity_id == activity.id, ActivitySignup.status == "cancelled"
+    )
+    return f"/me/activities/{activity.id}/cancel", {}, lambda: _scalar(cancelled) > 0
+
+
+def _audited(world):
+    """Something was written: the services audit every staff write."""
+    return _grew(AuditEvent)
+
+
+def _web_attendance(suffix, data_of):
+    def target(world):
+        activity = world.build.activity(organizer=world.helpers["enterer"], starts_at=utcnow() - timedelta(minutes=30))
+        activities.sign_up(world.owner, activity.id, now=activity.starts_at - timedelta(hours=1))
+        return f"/organizer/activities/{activity.id}/{suffix}", {"data": data_of(world)}, _audited(world)
+
+    return target
+
+
+STAFF_PAGES = allow(organizer="AA", admin="AA")
+COUNTER_PAGES = allow(counter="AA", admin="AA")
+VOLUNTEER_PAGES = allow(volunteer="AA")
+
+PAGE_ROWS = [
+    page("public.index", read("/"), EVERYONE),
+    page("public.health", read("/healthz"), EVERYONE),
+    page("auth.login", read("/login"), EVERYONE),
+    page("auth.register", read("/register"), EVERYONE),
+    page("auth.privacy", read("/privacy"), EVERYONE),
+    page("auth.set_language", lambda world: ("/language/en", {}, None), EVERYONE, method="POST"),
+    page(
+        "auth.logout",
+        lambda world: ("/logout", {}, None),
+        EVERYONE,
+        method="POST",
+        login_redirect_is_grant=True,
+        notes="logging out ends on the login page",
+    ),
+    page("auth.account", read("/account"), SIGNED_IN),
+    # the volunteer's own pages: every volunteer has their own; staff have no volunteer profile
+    page("volunteer.home", read("/me/"), VOLUNTEER_PAGES),
+    page("volunteer.activity_list", read("/me/activities"), VOLUNTEER_PAGES),
+    page(
+        "volunteer.activity",
+        lambda world: (f"/me/activities/{_activity_with_records(world).id}", {}, None),
+        allow(volunteer="AA"),
+        notes="a published activity is open to every volunteer (the list shows the neighbourhood's)",
+    ),
+    page(
+        "volunteer.sign_up",
+        _web_signup,
+        allow(volunteer="AA"),
+        method="POST",
+        notes="any volunteer may sign up to any published activity",
+    ),
+    page(
+        "volunteer.cancel_signup",
+        _web_cancel_signup,
+        allow(volunteer="AD"),
+        method="POST",
+        notes="only one's own sign-up: the outside volunteer has none to cancel",
+    ),
+    page(
+        "volunteer.checkin",
+        lambda world: (f"/me/checkin/{world.helpers['signed_up'].id}/000000", {}, None),
+        VOLUNTEER_PAGES,
+    ),
+    page("volunteer.records", read("/me/records"), VOLUNTEER_PAGES),
+    page("volunteer.report", read("/me/records/new"), VOLUNTEER_PAGES),
+    # the organizer's desk
+    page("organizer.index", read("/organizer/"), STAFF_PAGES),
+    page("organizer.activity_list", read("/organizer/activities"), STAFF_PAGES),
+    page("organizer.new_activity", read("/organizer/activities/new"), STAFF_PAGES),
+    page("organizer.activity", _activity_page(), allow(organizer="AD", admin="AD")),
+    page("organizer.checkin_code", _activity_page("/checkin-code"), allow(organizer="AD", admin="AD")),
+    page(
+        "organizer.scan_member",
+        _web_attendance("scan", lambda world: {"member_no": world.owner.volunteer.member_no}),
+        allow(organizer="AD", admin="AD"),
+        method="POST",
+    ),
+    page(
+        "organizer.roster_action",
+        _web_attendance("roster", lambda world: {"action": "toggle", "volunteer": str(world.owner.volunteer.id)}),
+        allow(organizer="AD", admin="AD"),
+        method="POST",
+    ),
+    page("organizer.approve_activity", _web_approve_activity, allow(organizer="AD", admin="AD"), method="POST"),
+    page("organizer.cancel_activity", _web_cancel_activity, allow(organizer="AD", admin="AD"), method="POST"),
+    page("organizer.records", read("/organizer/records"), STAFF_PAGES),
+    page("organizer.new_record", _web_enter_record, allow(organizer="AD", admin="AD"), method="POST"),
+    page("organizer.approve_record", _web_decide("approve", "approved"), allow(organizer="AD", admin="AD"), "POST"),
+    page("organizer.reject_record", _web_decide("reject", "rejected"), allow(organizer="AD", admin="AD"), "POST"),
+    page("organizer.reverse_record", _web_reverse, allow(admin="AD"), method="POST"),
+    page("organizer.import_page", _web_import, allow(organizer="AD", admin="AD"), method="POST"),
+    page("organizer.import_template", read("/organizer/imports/template-en.xlsx"), STAFF_PAGES),
+    page("organizer.simulation", read("/organizer/simulation"), allow(admin="AA")),
+    # the service counter
+    page("counter.index", read("/counter/"), COUNTER_PAGES),
+    page(
+        "counter.choose_location",
+        lambda world: ("/counter/location", {"data": {"location": str(world.tree["districts"][0].id)}}, None),
+        COUNTER_PAGES,
+        method="POST",
+    ),
+    page(
+        "counter.scan",
+        lambda world: ("/counter/scan", {"data": {"code": world.owner.volunteer.member_no}}, None),
+        COUNTER_PAGES,
+        method="POST",
+        notes="a counter serves every volunteer; what it offers depends on where it is",
+    ),
+    page("counter.redeem", _web_redeem, allow(counter="AD", admin="AD"), method="POST"),
+    page("counter.fulfil", _web_fulfil, allow(counter="AD", admin="AD"), method="POST"),
+    page(
+        "counter.receipt",
+        lambda world: (f"/counter/redemptions/{_redemption(world).id}", {}, None),
+        allow(counter="AD", admin="AD"),
+    ),
+    page("counter.void", _web_void, allow(counter="AD", admin="AD"), method="POST"),
+    # the volunteer's perks
+    page("rewards.catalog", read("/perks/"), VOLUNTEER_PAGES),
+    page(
+        "rewards.perk",
+        lambda world: (f"/perks/{world.helpers['perk'].id}", {}, None),
+        allow(volunteer="AD"),
+        notes="a perk of D0 is offered to D0's volunteers only",
+    ),
+    page("rewards.reserve", _web_reserve, allow(volunteer="AD"), method="POST"),
+    page("rewards.vouchers", read("/perks/vouchers"), VOLUNTEER_PAGES),
+    page(
+        "rewards.voucher",
+        lambda world: (f"/perks/vouchers/{_reservation(world).id}", {}, None),
+        allow(volunteer="AD"),
+    ),
+    page("rewards.cancel", _web_cancel_reservation, allow(volunteer="AD"), method="POST"),
+]
+
+ROWS = API_ROWS + PAGE_ROWS
+
+
+# -- the walk ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def world(app, build):
+    tree = build.tree()
+    inside_community, outside_community = tree["communities"][0], tree["communities"][3]
+    d0, d1 = tree["districts"]
+    world = World(build=build, tree=tree)
+    world.users = {
+        "anonymous": None,
+        "volunteer/inside": build.volunteer(inside_community, points=100_000, name="Owner"),
+        "volunteer/outside": build.volunteer(outside_community, points=100_000, name="Stranger"),
+        "organizer/inside": build.staff("organizer", inside_community),
+        "organizer/outside": build.staff("organizer", outside_community),
+        "counter/inside": build.staff("counter", d0),
+        "counter/outside": build.staff("counter", d1),
+        "admin/inside": build.staff("admin", d0),
+        "admin/outside": build.staff("admin", d1),
+    }
+    build.service_rules()
+    world.helpers = {
+        "perk": build.perk(organization=d0, venues=[d0], points_cost=5),
+        "clerk": build.staff("counter", d0),
+        "enterer": build.staff("organizer", inside_community),
+        "approver": build.staff("admin", tree["city"]),
+        "desk": build.staff("counter", inside_community),
+    }
+    signed_up = build.activity(organizer=world.helpers["enterer"], starts_at=utcnow() + timedelta(days=5))
+    activities.sign_up(world.owner, signed_up.id)
+    world.helpers["signed_up"] = signed_up
+    world.tokens = {name: build.token(user) for name, user in world.users.items() if user is not None}
+    return world
+
+
+def _client_for(app, world, column):
+    client = app.test_client()
+    user = world.users[column]
+    if user is not None:
+        login = user.username or user.mobile
+        response = client.post("/login", data={"login": login, "password": PASSWORD})
+        assert response.status_code == 302, column
+    return client
+
+
+def _refused(response):
+    if response.status_code in (401, 403, 404):
+        return True
+    return response.status_code in (301, 302, 303) and "/login" in response.headers.get("Location", "")
+
+
+def _granted(row, response, effect):
+    if effect is not None:
+        return effect()
+    if row.login_redirect_is_grant and response.status_code == 302:
+        return True
+    return not _refused(response) and response.status_code < 400
+
+
+def test_the_matrix_covers_every_endpoint(app):
+    listed = {row.endpoint for row in ROWS}
+    registered = {rule.endpoint for rule in app.url_map.iter_rules()} - UNGUARDED
+    assert sorted(registered - listed) == [], "endpoints without a row in the authorization matrix"
+    assert sorted(listed - registered) == [], "rows for endpoints that do not exist"
+
+
+def test_every_role_inside_and_outside_gets_exactly_what_the_table_says(app, world):
+    clients = {column: _client_for(app, world, column) for column in COLUMNS}
+    unexpected_grants, unexpected_refusals = [], []
+    for row in ROWS:
+        for column in COLUMNS:
+            url, kwargs, effect = row.target(world)
+            kwargs = dict(kwargs)
+            headers = dict(kwargs.pop("headers", {}))
+            if row.api and column != "anonymous":
+                headers["Authorization"] = f"Bearer {world.tokens[column]}"
+            client = app.test_client() if row.api else clients[column]
+            response = client.open(url, method=row.method, headers=headers, **kwargs)
+            granted = _granted(row, response, effect)
+            expected = row.expected[column] == "A"
+            if granted and not expected:
+                unexpected_grants.append(f"{row.method} {url} [{row.endpoint}] as {column}: {response.status_code}")
+            elif expected and not granted:
+                unexpected_refusals.append(f"{row.method} {url} [{row.endpoint}] as {column}: {response.status_code}")
+            if row.endpoint == "auth.logout" and column != "anonymous":
+                clients[column] = _client_for(app, world, column)
+    report = [f"{len(unexpected_grants)} unexpected grants:", *unexpected_grants]
+    report += [f"{len(unexpected_refusals)} unexpected refusals:", *unexpected_refusals]
+    assert not unexpected_grants and not unexpected_refusals, "\n".join(report)

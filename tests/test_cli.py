@@ -1,0 +1,141 @@
+"""``flask --app wsgi points ...``: demo, create-user, grant and expire (verify: tests/ledger)."""
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from points_service.accounts.models import RoleMembership, User, VolunteerProfile
+from points_service.codes import is_valid_member_number
+from points_service.extensions import db
+from points_service.ledger import service as ledger
+from points_service.ledger.models import LedgerEntry
+from points_service.timeutil import utcnow
+
+
+def count(model):
+    db.session.rollback()
+    return db.session.execute(select(func.count(model.id))).scalar_one()
+
+
+def roles_of(username):
+    user = db.session.execute(select(User).where(User.username == username)).scalar_one()
+    return {(m.role, m.organization.kind) for m in user.memberships}
+
+
+def test_demo_loads_once_prints_the_logins_and_passes_verify(runner):
+    first = runner.invoke(args=["points", "demo"])
+    volunteers, entries = count(VolunteerProfile), count(LedgerEntry)
+    second = runner.invoke(args=["points", "demo"])
+
+    assert first.exit_code == 0 and second.exit_code == 0
+    assert first.output == second.output
+    for login in ("admin", "organizer", "counter", "volunteer"):
+        assert f"  {login} " in first.output
+    member_no = first.output.strip().splitlines()[-1].removeprefix("member number of volunteer: ")
+    assert is_valid_member_number(member_no)
+    assert (
+        db.session.execute(
+            select(VolunteerProfile.member_no).join(User).where(User.username == "volunteer")
+        ).scalar_one()
+        == member_no
+    )
+    assert volunteers == 200 == count(VolunteerProfile)
+    assert entries == count(LedgerEntry) > 200
+    assert ("admin", "city") in roles_of("admin")
+    assert ("organizer", "community") in roles_of("organizer")
+    assert ("counter", "district") in roles_of("counter")
+    verify = runner.invoke(args=["points", "verify"])
+    assert verify.exit_code == 0, verify.output
+    assert verify.output.strip().endswith(": 0 discrepancies")
+
+
+def test_demo_if_empty_leaves_a_database_with_data_alone(runner, build):
+    build.tree()
+    result = runner.invoke(args=["points", "demo", "--if-empty"])
+    assert result.exit_code == 0
+    assert count(VolunteerProfile) == 0
+    assert "not loaded" in result.output
+
+
+def test_create_user_then_grant_a_role_by_organization_name(runner, build):
+    district = build.tree()["districts"][0]
+
+    created = runner.invoke(
+        args=["points", "create-user", "--username", "wang.admin", "--name", "Wang"],
+        input="long-password-9\nlong-password-9\n",
+    )
+    granted = runner.invoke(args=["points", "grant", "admin", "--user", "wang.admin", "--org", district.name])
+
+    assert created.exit_code == 0, created.output
+    assert "created user wang.admin" in created.output
+    assert granted.exit_code == 0, granted.output
+    assert granted.output.strip() == f"granted admin on {district.name} to wang.admin"
+    assert roles_of("wang.admin") == {("admin", "district")}
+
+
+def test_grant_accepts_an_organization_id_and_a_mobile_number(runner, build):
+    user = build.volunteer()
+    result = runner.invoke(args=["points", "grant", "counter", "--user", user.mobile, "--org", str(build.community.id)])
+    assert result.exit_code == 0, result.output
+    db.session.expire_all()
+    assert {m.role for m in db.session.get(User, user.id).memberships} == {"volunteer", "counter"}
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["boss", "--user", "{user}", "--org", "{org}"], "Unknown role boss"),
+        (["admin", "--user", "nobody", "--org", "{org}"], "No such user."),
+        (["admin", "--user", "{user}", "--org", "Atlantis"], "That organization does not exist."),
+        (["admin", "--user", "{user}", "--org", "987654"], "That organization does not exist."),
+    ],
+    ids=["role", "user", "organization name", "organization id"],
+)
+def test_grant_refuses_what_does_not_exist_with_a_clear_message(runner, build, arguments, message):
+    staff = build.staff("organizer")
+    arguments = [a.format(user=staff.username, org=build.community.id) for a in arguments]
+
+    result = runner.invoke(args=["points", "grant", *arguments])
+
+    assert result.exit_code == 2
+    assert message in result.output
+    assert count(RoleMembership) == 1
+
+
+@pytest.mark.parametrize(
+    ("username", "password", "message"),
+    [
+        ("x", "long-password-9", "A user name has 3 to 64 letters"),
+        ("good.name", "short1", "at least 8 characters"),
+    ],
+)
+def test_create_user_refuses_bad_input_and_creates_nobody(runner, app, username, password, message):
+    result = runner.invoke(
+        args=["points", "create-user", "--username", username, "--name", "N", "--password", password]
+    )
+    assert result.exit_code == 2
+    assert message in result.output
+    assert count(User) == 0
+
+
+def test_create_user_refuses_a_taken_user_name(runner, build):
+    build.staff("admin", username="taken")
+    result = runner.invoke(
+        args=["points", "create-user", "--username", "taken", "--name", "N", "--password", "long-password-9"]
+    )
+    assert result.exit_code == 2
+    assert "The user name taken is taken." in result.output
+
+
+def test_the_expire_command_expires_due_points(runner, build):
+    due, kept = build.account(build.volunteer()).id, build.account(build.volunteer(points=5)).id
+    past = utcnow() - timedelta(days=10)
+    ledger.earn_points(due, 30, reason="old", now=past, expires_at=past + timedelta(days=1))
+
+    result = runner.invoke(args=["points", "expire"])
+
+    assert result.exit_code == 0, result.output
+    assert "expired 30 points in 1 accounts" in result.output
+    db.session.expire_all()
+    assert (ledger.get_account(due).balance, ledger.get_account(kept).balance) == (0, 5)
