@@ -109,6 +109,7 @@ MODEL_MODULES = [
     "points_service.activities.models",
     "points_service.perks.models",
     "points_service.api.models",
+    "points_service.honor.models",
 ]
 
 

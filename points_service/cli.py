@@ -235,3 +235,43 @@ def create_token_command(username, role, organization, days, name):
     click.echo(f"token {token.prefix}... for {username}: {scope}, expires {token.expires_at:%Y-%m-%d} (UTC)")
     click.echo("Store it now; it is not shown again:")
     click.echo(plaintext)
+
+
+@points_cli.command("honor-compute")
+@click.option("--org", "organization", required=True, help="organization id or exact name (its subtree is ranked)")
+@click.option("--period", "period_kind", required=True, help="month, quarter or year")
+@click.option("--start", "period_start", required=True, help="YYYY-MM-DD, the first local day of the period")
+@click.option("--metric", required=True, help="hours or points")
+@click.option("--size", type=int, default=10, show_default=True, help="how many volunteers (1 to 100)")
+@click.option("--names", "name_style", default="masked", show_default=True, help="masked or full")
+def honor_compute_command(organization, period_kind, period_start, metric, size, name_style):
+    """Compute (or recompute) a draft honor roll and print it."""
+    from .honor import service as honor
+    from .organizations.service import find_organization
+
+    try:
+        roll = honor.compute_honor_roll(
+            None, find_organization(organization), period_kind, period_start, metric, size, name_style=name_style
+        )
+    except PointsError as error:
+        _fail(error)
+    click.echo(f"draft honor roll {roll.id}: {honor.honor_roll_title(roll)}")
+    unit = "min" if roll.metric == "hours" else "points"
+    for entry in roll.entries:
+        click.echo(f"  {entry.rank:>3}. {entry.display_name}  {entry.home_community}  {entry.value} {unit}")
+    if not roll.entries:
+        click.echo("  (nobody had approved service in this period)")
+    click.echo(f"publish it with: flask --app wsgi points honor-publish {roll.id}")
+
+
+@points_cli.command("honor-publish")
+@click.argument("roll_id", type=int)
+def honor_publish_command(roll_id):
+    """Publish a draft honor roll; it is then public and never changes."""
+    from .honor import service as honor
+
+    try:
+        roll = honor.publish_honor_roll(None, roll_id)
+    except PointsError as error:
+        _fail(error)
+    click.echo(f"published honor roll {roll.id}: {honor.honor_roll_title(roll)}")

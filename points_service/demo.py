@@ -15,7 +15,7 @@ from .i18n import N_
 from .ledger import service as ledger
 from .organizations.models import Organization
 from .organizations.service import create_organization
-from .timeutil import utcnow
+from .timeutil import to_local, utcnow
 
 CITY = "示范市"
 LOGINS = [
@@ -231,4 +231,13 @@ def _activities(city, communities, **kwargs):
     create_demo_activities(city, communities)
 
 
-DEMO_STEPS = [_rules, _perks, _activities]
+def _honor(city, **kwargs):
+    """This month's hours honor roll of the whole city, published (needs the activities step)."""
+    from .honor import service as honor
+
+    this_month = to_local(utcnow(), city.timezone).date().replace(day=1)
+    roll = honor.compute_honor_roll(None, city, "month", this_month, "hours", 10)
+    honor.publish_honor_roll(None, roll.id)
+
+
+DEMO_STEPS = [_rules, _perks, _activities, _honor]

@@ -267,6 +267,17 @@ def _api_revoke_token(world):
     )
 
 
+def _honor_roll(world, status):
+    """A published and a draft honor roll of the city, made once per world."""
+    if "honor_rolls" not in world.helpers:
+        city = world.tree["city"]
+        world.helpers["honor_rolls"] = {
+            "published": world.build.honor_roll(city),
+            "draft": world.build.honor_roll(city, metric="points", publish=False),
+        }
+    return world.helpers["honor_rolls"][status]
+
+
 def _member(world):
     return f"/api/v1/members/{world.owner.volunteer.member_no}?counter_id={world.tree['districts'][0].id}"
 
@@ -316,6 +327,27 @@ API_ROWS = [
     ),
     Row("api_tokens.create_token", "POST", _api_issue_token, allow(admin="AD")),
     Row("api_tokens.revoke_token", "POST", _api_revoke_token, allow(admin="AD")),
+    Row(
+        "api_honor_rolls.list_honor_rolls",
+        "GET",
+        read("/api/v1/honor-rolls"),
+        EVERYONE,
+        notes="published honor rolls are public: no token needed",
+    ),
+    Row(
+        "api_honor_rolls.get_honor_roll",
+        "GET",
+        read(lambda world: f"/api/v1/honor-rolls/{_honor_roll(world, 'published').id}"),
+        EVERYONE,
+        notes="a published roll is public, with masked names",
+    ),
+    Row(
+        "api_honor_rolls.get_honor_roll",
+        "GET",
+        read(lambda world: f"/api/v1/honor-rolls/{_honor_roll(world, 'draft').id}"),
+        allow(),
+        notes="a draft is not found by anyone, not even its admins (they use the admin pages)",
+    ),
 ]
 
 
@@ -466,6 +498,14 @@ VOLUNTEER_PAGES = allow(volunteer="AA")
 PAGE_ROWS = [
     page("public.index", read("/"), EVERYONE),
     page("public.health", read("/healthz"), EVERYONE),
+    page("honor.index", read("/honor/"), EVERYONE),
+    page("honor.roll", read(lambda world: f"/honor/{_honor_roll(world, 'published').id}"), EVERYONE),
+    page(
+        "honor.roll",
+        read(lambda world: f"/honor/{_honor_roll(world, 'draft').id}"),
+        allow(),
+        notes="drafts are not public",
+    ),
     page("auth.login", read("/login"), EVERYONE),
     page("auth.register", read("/register"), EVERYONE),
     page("auth.privacy", read("/privacy"), EVERYONE),

@@ -26,6 +26,7 @@ RESOURCE_MODULES = [
     "activities",
     "imports",
     "tokens",
+    "honor_rolls",
 ]
 
 BEARER_SCHEME = {

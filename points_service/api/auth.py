@@ -81,6 +81,12 @@ def authenticate_request():
         csrf.protect()
 
 
+def authenticate_public_request():
+    """``before_request`` of a public blueprint: anyone may read; nothing may be written."""
+    if request.method not in SAFE_METHODS:
+        raise PermissionDenied()
+
+
 def forget_token_scope(error=None):
     """``teardown_request``: the token and its scope belong to this request only.
 
@@ -146,10 +152,13 @@ class ApiBlueprint(Blueprint):
     }
 
 
-def resource_blueprint(name, import_name, url_prefix, description):
-    """A flask-smorest blueprint under /api/v1 with authentication, CSRF and rate limits."""
+def resource_blueprint(name, import_name, url_prefix, description, *, public=False):
+    """A flask-smorest blueprint under /api/v1 with authentication, CSRF and rate limits.
+
+    A ``public`` blueprint (published, non-personal data such as honor rolls) needs no
+    token and takes no writes; it keeps the rate limit."""
     blueprint = ApiBlueprint(f"api_{name}", import_name, url_prefix="/api/v1" + url_prefix, description=description)
-    blueprint.before_request(authenticate_request)
+    blueprint.before_request(authenticate_public_request if public else authenticate_request)
     blueprint.teardown_request(forget_token_scope)
     blueprint.after_request(finish_response)
     csrf.exempt(blueprint)

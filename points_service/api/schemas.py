@@ -11,6 +11,7 @@ from marshmallow import Schema, fields, validate
 
 from ..accounts.models import ROLES
 from ..accounts.service import mask_name
+from ..honor import schemas as honor_schemas
 from ..ledger.models import ENTRY_KINDS
 from ..perks import schemas as perk_schemas
 from ..perks.service import MAX_QUANTITY
@@ -314,3 +315,28 @@ class ImportResultSchema(Schema):
     rows = fields.Integer(required=True, attribute="batch.row_count")
     created = fields.Integer(required=True, metadata={"description": "Records created by this upload."})
     replayed = fields.Boolean(required=True, metadata={"description": "The same file was imported before."})
+
+
+# -- honor rolls (public) -------------------------------------------------------------------
+
+
+class HonorRollSummarySchema(honor_schemas.HonorRollSummarySchema):
+    published_at = UtcDateTime(required=True)
+
+
+class HonorRollSchema(honor_schemas.HonorRollSchema):
+    published_at = UtcDateTime(required=True)
+
+
+class HonorRollQuerySchema(PageQuerySchema):
+    organization_id = fields.Integer(
+        validate=validate.Range(min=1, max=2**31 - 1),
+        metadata={"description": "Only rolls of this organization's subtree."},
+    )
+
+
+class HonorRollPageSchema(Schema):
+    honor_rolls = fields.List(fields.Nested(HonorRollSummarySchema), required=True)
+    next_cursor = fields.String(
+        required=True, allow_none=True, metadata={"description": "Pass as cursor for the next page; null at the end."}
+    )

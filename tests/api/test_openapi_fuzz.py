@@ -47,6 +47,7 @@ def _seed(build):
     activity = build.activity()
     build.checked_in_roster(activity, volunteers[1:])
     build.record(volunteers[0])
+    build.honor_roll(tree["city"])
     return admin
 
 

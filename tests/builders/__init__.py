@@ -3,11 +3,12 @@
 from .activities import ActivitiesBuilder
 from .api import ApiBuilder
 from .core import PASSWORD, CoreBuilder
+from .honor import HonorBuilder
 from .perks import PerksBuilder
 from .rules import RulesBuilder
 
 __all__ = ["PASSWORD", "Builder"]
 
 
-class Builder(CoreBuilder, RulesBuilder, ActivitiesBuilder, PerksBuilder, ApiBuilder):
+class Builder(CoreBuilder, RulesBuilder, ActivitiesBuilder, PerksBuilder, ApiBuilder, HonorBuilder):
     """``build`` fixture: ``build.volunteer(points=100)``, ``build.staff("counter")`` ..."""

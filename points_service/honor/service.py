@@ -1,0 +1,337 @@
+"""Computing, publishing and reading honor rolls.
+
+A roll ranks the volunteers of an organization subtree by what their **approved**
+service records started within one local period brought: credited minutes
+(``verified_minutes``, the ``hours`` metric) or the points the records hold now
+(``points``). ``compute_honor_roll`` does it with one aggregate query, served by the
+``service_records (status, started_at)`` index so that it reads one period's approved
+records, never the whole history; ``publish_honor_roll`` freezes the result. Public
+pages and the API read only the published snapshot (a few rows), never the records.
+
+Volunteers who opted out of public lists never appear. Names are stored as the roll
+shows them (masked unless the roll says otherwise). Ties rank the volunteer who reached
+the value first (the earlier end of their last counted record) higher, then the lower
+profile id, so a recompute of unchanged data gives the same order.
+"""
+
+from datetime import date, datetime, time
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
+
+from .. import authz
+from ..accounts.models import User, VolunteerProfile
+from ..accounts.service import mask_name
+from ..activities.models import ServiceRecord
+from ..audit.service import record_audit
+from ..database import lock_one, write_transaction
+from ..errors import Conflict, NotFound, ValidationError
+from ..extensions import db
+from ..organizations.models import Organization
+from ..timeutil import to_local, to_utc, utcnow
+from .models import MAX_SIZE, METRICS, MIN_SIZE, NAME_STYLES, PERIOD_KINDS, HonorRoll, HonorRollEntry
+
+__all__ = [
+    "HonorRollNotFound",
+    "compute_honor_roll",
+    "get_honor_roll",
+    "get_published_honor_roll",
+    "honor_roll_title",
+    "list_published_honor_rolls",
+    "next_period_start",
+    "period_bounds",
+    "period_label",
+    "publish_honor_roll",
+]
+
+MAX_PAGE = 100
+
+
+class HonorRollNotFound(NotFound):
+    code = "honor_roll_not_found"
+    default_message = _l("That honor roll does not exist or is not published.")
+
+
+class HonorRollNotEditable(Conflict):
+    code = "honor_roll_not_editable"
+    default_message = _l("This honor roll is published and can no longer change.")
+
+
+def _authorize(actor, organization):
+    if actor is not None:  # None: the command line, run by the operator
+        authz.require(actor, "honor.manage", organization)
+
+
+# -- input ---------------------------------------------------------------------------------
+
+
+def _check_choice(value, choices, field, message):
+    if value not in choices:
+        raise ValidationError(message, details={"field": field}, choices=", ".join(choices))
+    return value
+
+
+def _check_size(size):
+    if isinstance(size, bool) or not isinstance(size, int) or not MIN_SIZE <= size <= MAX_SIZE:
+        raise ValidationError(
+            _l("The size of an honor roll must be a whole number from %(low)s to %(high)s."),
+            details={"field": "size"},
+            low=MIN_SIZE,
+            high=MAX_SIZE,
+        )
+    return size
+
+
+def _check_period_start(period_kind, period_start, organization):
+    if isinstance(period_start, str):
+        try:
+            period_start = date.fromisoformat(period_start.strip())
+        except ValueError:
+            period_start = None
+    if isinstance(period_start, datetime) or not isinstance(period_start, date):
+        raise ValidationError(_l("Enter the first day of the period as YYYY-MM-DD."), details={"field": "period_start"})
+    first_month = {"month": period_start.month, "quarter": (period_start.month - 1) // 3 * 3 + 1, "year": 1}
+    if period_start.day != 1 or period_start.month != first_month[period_kind]:
+        messages = {
+            "month": _l("A monthly roll starts on the first day of a month."),
+            "quarter": _l("A quarterly roll starts on 1 January, 1 April, 1 July or 1 October."),
+            "year": _l("A yearly roll starts on 1 January."),
+        }
+        raise ValidationError(messages[period_kind], details={"field": "period_start"})
+    today = to_local(utcnow(), organization.timezone).date()
+    if period_start > today:
+        raise ValidationError(
+            _l("The period has not started yet; choose a period that has begun."), details={"field": "period_start"}
+        )
+    return period_start
+
+
+def next_period_start(period_kind, period_start):
+    months = {"month": 1, "quarter": 3, "year": 12}[period_kind]
+    index = period_start.year * 12 + period_start.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def period_bounds(period_kind, period_start, timezone):
+    """The period as a half-open naive UTC range [start, end) of local midnights in ``timezone``."""
+    end = next_period_start(period_kind, period_start)
+    return (
+        to_utc(datetime.combine(period_start, time()), timezone),
+        to_utc(datetime.combine(end, time()), timezone),
+    )
+
+
+# -- computing -------------------------------------------------------------------------------
+
+
+def _ranking_query(organization, period_kind, period_start, metric, size):
+    """The one aggregate query: top ``size`` volunteers of the subtree in the period."""
+    starts, ends = period_bounds(period_kind, period_start, organization.timezone)
+    value_column = ServiceRecord.verified_minutes if metric == "hours" else ServiceRecord.points
+    value = func.sum(func.coalesce(value_column, 0)).label("value")
+    reached_at = func.max(ServiceRecord.ended_at).label("reached_at")
+    record_place = aliased(Organization)
+    home = aliased(Organization)
+    return (
+        select(ServiceRecord.volunteer_id, User.name, home.name.label("home_community"), value, reached_at)
+        .join(record_place, record_place.id == ServiceRecord.organization_id)
+        .join(VolunteerProfile, VolunteerProfile.id == ServiceRecord.volunteer_id)
+        .join(User, User.id == VolunteerProfile.user_id)
+        .join(home, home.id == VolunteerProfile.home_organization_id)
+        .where(
+            and_(
+                ServiceRecord.status == "approved",
+                ServiceRecord.started_at >= starts,
+                ServiceRecord.started_at < ends,
+                record_place.path.startswith(organization.path),
+                VolunteerProfile.public_listing_opt_out.is_(False),
+            )
+        )
+        .group_by(ServiceRecord.volunteer_id, User.name, home.name)
+        .having(value > 0)
+        .order_by(value.desc(), reached_at.asc(), ServiceRecord.volunteer_id.asc())
+        .limit(size)
+    )
+
+
+def _display_name(name, name_style):
+    return name if name_style == "full" else mask_name(name)
+
+
+def _roll_view(roll):
+    return {
+        "organization_id": roll.organization_id,
+        "period_kind": roll.period_kind,
+        "period_start": roll.period_start.isoformat(),
+        "metric": roll.metric,
+        "size": roll.size,
+        "name_style": roll.name_style,
+        "status": roll.status,
+        "entries": len(roll.entries),
+    }
+
+
+def compute_honor_roll(actor, organization, period_kind, period_start, metric, size, *, name_style="masked"):
+    """Compute the draft roll of ``organization``'s subtree for one period and metric.
+
+    A draft for the same subtree, period and metric is recomputed in place (its entries
+    replaced); a published one cannot be recomputed. Audited. Returns the draft."""
+    if not isinstance(organization, Organization):
+        raise ValidationError(_l("Choose the organization the roll covers."), details={"field": "organization"})
+    _authorize(actor, organization)
+    period_kind = _check_choice(period_kind, PERIOD_KINDS, "period_kind", _l("The period must be one of: %(choices)s."))
+    metric = _check_choice(metric, METRICS, "metric", _l("The metric must be one of: %(choices)s."))
+    name_style = _check_choice(name_style, NAME_STYLES, "name_style", _l("Names must be one of: %(choices)s."))
+    size = _check_size(size)
+    period_start = _check_period_start(period_kind, period_start, organization)
+    now = utcnow()
+    try:
+        with write_transaction() as session:
+            lock_one(Organization, Organization.id == organization.id)  # one computation per subtree at a time
+            roll = session.execute(
+                select(HonorRoll)
+                .where(
+                    HonorRoll.organization_id == organization.id,
+                    HonorRoll.period_kind == period_kind,
+                    HonorRoll.period_start == period_start,
+                    HonorRoll.metric == metric,
+                )
+                .with_for_update()
+                .execution_options(populate_existing=True)
+            ).scalar_one_or_none()
+            before = None
+            if roll is None:
+                roll = HonorRoll(
+                    organization_id=organization.id,
+                    period_kind=period_kind,
+                    period_start=period_start,
+                    metric=metric,
+                    created_by_id=getattr(actor, "id", None),
+                    created_at=now,
+                )
+                session.add(roll)
+            elif roll.status != "draft":
+                raise HonorRollNotEditable(details={"roll_id": roll.id})
+            else:
+                before = _roll_view(roll)
+                roll.entries.clear()
+                session.flush()  # the old entries go before the new ranks arrive
+            roll.size, roll.name_style, roll.computed_at = size, name_style, now
+            rows = session.execute(_ranking_query(organization, period_kind, period_start, metric, size)).all()
+            roll.entries.extend(
+                HonorRollEntry(
+                    rank=rank,
+                    volunteer_id=row.volunteer_id,
+                    display_name=_display_name(row.name, name_style),
+                    value=int(row.value),
+                    home_community=row.home_community,
+                )
+                for rank, row in enumerate(rows, start=1)
+            )
+            session.flush()
+            record_audit(
+                actor,
+                "honor.compute",
+                "honor_roll",
+                roll.id,
+                organization_id=organization.id,
+                before=before,
+                after=_roll_view(roll),
+            )
+    except IntegrityError:
+        raise Conflict(_l("Someone else computed this roll at the same moment; try again.")) from None
+    return roll
+
+
+def publish_honor_roll(actor, roll_id):
+    """Publish a draft: from now on it is shown publicly and never changes. Audited."""
+    roll = get_honor_roll(roll_id)
+    _authorize(actor, roll.organization)
+    with write_transaction():
+        locked = lock_one(HonorRoll, HonorRoll.id == roll.id)
+        if locked is None:
+            raise HonorRollNotFound()
+        if locked.status != "draft":
+            raise HonorRollNotEditable(details={"roll_id": locked.id})
+        before = _roll_view(locked)
+        locked.status, locked.published_at, locked.published_by_id = "published", utcnow(), getattr(actor, "id", None)
+        record_audit(
+            actor,
+            "honor.publish",
+            "honor_roll",
+            locked.id,
+            organization_id=locked.organization_id,
+            before=before,
+            after=_roll_view(locked),
+        )
+    return locked
+
+
+# -- reading -----------------------------------------------------------------------------------
+
+
+def _roll_id(roll_id):
+    if isinstance(roll_id, bool) or not isinstance(roll_id, int) or not 1 <= roll_id <= 2**63 - 1:
+        raise HonorRollNotFound()
+    return roll_id
+
+
+def get_honor_roll(roll_id):
+    """Any roll, draft or published (for staff and the command line)."""
+    roll = db.session.get(HonorRoll, _roll_id(roll_id))
+    if roll is None:
+        raise HonorRollNotFound()
+    return roll
+
+
+def get_published_honor_roll(roll_id):
+    """A published roll; drafts and unknown ids are both simply not found."""
+    roll = db.session.get(HonorRoll, _roll_id(roll_id))
+    if roll is None or roll.status != "published":
+        raise HonorRollNotFound()
+    return roll
+
+
+def list_published_honor_rolls(organization=None, *, before_id=None, limit=50):
+    """Published rolls, newest first; only those of ``organization``'s subtree when given.
+
+    Paged by id: pass the last id of a page as ``before_id`` for the next one."""
+    limit = max(1, min(int(limit), MAX_PAGE + 1))
+    statement = select(HonorRoll).where(HonorRoll.status == "published").order_by(HonorRoll.id.desc()).limit(limit)
+    if before_id is not None:
+        statement = statement.where(HonorRoll.id < before_id)
+    if organization is not None:
+        statement = statement.join(Organization, Organization.id == HonorRoll.organization_id).where(
+            Organization.path.startswith(organization.path)
+        )
+    return db.session.execute(statement).scalars().all()
+
+
+# -- words -------------------------------------------------------------------------------------
+
+
+def period_label(roll):
+    start = roll.period_start
+    if roll.period_kind == "month":
+        return _("%(year)s-%(month)02d", year=start.year, month=start.month)
+    if roll.period_kind == "quarter":
+        return _("%(year)s Q%(quarter)s", year=start.year, quarter=(start.month - 1) // 3 + 1)
+    return _("%(year)s", year=start.year)
+
+
+def honor_roll_title(roll):
+    """A roll's heading, e.g. "Test City, 2026-10: most hours"."""
+    if roll.metric == "hours":
+        return _(
+            "%(organization)s, %(period)s: most hours of service",
+            organization=roll.organization.name,
+            period=period_label(roll),
+        )
+    return _(
+        "%(organization)s, %(period)s: most points earned",
+        organization=roll.organization.name,
+        period=period_label(roll),
+    )
