@@ -104,10 +104,14 @@ def load_demo(volunteers=200, seed=2026, create=True):
 
 
 def _history(user, rng):
+    """A few earlier earns and perhaps one purchase, written in date order (before the
+    demo activities of the last week) so that every history reads oldest to newest."""
     account = ledger.account_of_volunteer(user.volunteer.id)
     now = utcnow()
-    for index in range(rng.randint(1, 6)):
-        moment = now - timedelta(days=rng.randint(5, 300), hours=rng.randint(0, 20))
+    moments = sorted(
+        now - timedelta(days=rng.randint(10, 300), hours=rng.randint(0, 20)) for _ in range(rng.randint(1, 6))
+    )
+    for index, moment in enumerate(moments):
         ledger.earn_points(
             account.id,
             rng.choice([10, 20, 30, 40, 60]),
@@ -123,6 +127,7 @@ def _history(user, rng):
             min(account.balance, rng.choice([10, 20])),
             reason=N_("Points supermarket purchase"),
             cause_type="demo",
+            now=min(moments[-1] + timedelta(days=rng.randint(1, 30)), now - timedelta(days=8)),
         )
 
 
@@ -155,7 +160,9 @@ DEMO_RULES = {
 
 
 def _rules(city, **kwargs):
-    """Service categories and the city's published rule table, effective from 2020."""
+    """Service categories, the city's published rule table (effective from 2020) and a
+    draft for next year that pays elderly care more and weekends double, to simulate."""
+    import copy
     from datetime import date
 
     from .rules import service as rules
@@ -164,6 +171,11 @@ def _rules(city, **kwargs):
         rules.create_category(None, code, name_en, name_zh)
     rule_set = rules.create_rule_set(None, city, DEMO_RULES, effective_from=date(2020, 1, 1), name="示范市积分规则")
     rules.publish_rule_set(None, rule_set)
+    draft = copy.deepcopy(DEMO_RULES)
+    draft["rates"]["elderly_care"]["points"] = 15
+    draft["multipliers"]["weekend_percent"] = 200
+    next_year = date(to_local(utcnow(), city.timezone).year + 1, 1, 1)
+    rules.create_rule_set(None, city, draft, effective_from=next_year, name="示范市积分规则（草案）")
 
 
 DEMO_PERKS = [
@@ -232,12 +244,20 @@ def _activities(city, communities, **kwargs):
 
 
 def _honor(city, **kwargs):
-    """This month's hours honor roll of the whole city, published (needs the activities step)."""
+    """The city's hours and points honor rolls, published, for each month that holds the
+    demo's approved activities (a few days back: this month, and last month early in a
+    month), so the public pages show real rankings (needs the activities step)."""
+    from datetime import timedelta
+
+    from .activities.demo import PLANS
     from .honor import service as honor
 
-    this_month = to_local(utcnow(), city.timezone).date().replace(day=1)
-    roll = honor.compute_honor_roll(None, city, "month", this_month, "hours", 10)
-    honor.publish_honor_roll(None, roll.id)
+    today = to_local(utcnow(), city.timezone).date()
+    months = sorted({(today + timedelta(days=plan[0])).replace(day=1) for plan in PLANS if plan[-1]})
+    for month in months:
+        for metric in ("hours", "points"):
+            roll = honor.compute_honor_roll(None, city, "month", month, metric, 10)
+            honor.publish_honor_roll(None, roll.id)
 
 
 DEMO_STEPS = [_rules, _perks, _activities, _honor]
