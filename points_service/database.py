@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 from .extensions import db
 
 _WRITE_OPTION = "points_write_transaction"
+_LOCKED_ROWS = "points_locked_rows"
 _BUSY_TIMEOUT_MS = 30000
 
 
@@ -83,6 +84,7 @@ def write_transaction():
         raise
     finally:
         session.info[_WRITE_OPTION] = 0
+        session.info.pop(_LOCKED_ROWS, None)
 
 
 def lock(model, *criteria, order_by=None):
@@ -94,9 +96,26 @@ def lock(model, *criteria, order_by=None):
     statement = select(model).where(*criteria).with_for_update()
     statement = statement.order_by(*(order_by if order_by is not None else [model.id]))
     statement = statement.execution_options(populate_existing=True)
-    return db.session.execute(statement).scalars().all()
+    rows = db.session.execute(statement).scalars().all()
+    session = db.session()
+    if session.info.get(_WRITE_OPTION):
+        session.info.setdefault(_LOCKED_ROWS, set()).update((model, row.id) for row in rows)
+    return rows
 
 
 def lock_one(model, *criteria):
     rows = lock(model, *criteria)
     return rows[0] if rows else None
+
+
+def lock_by_id(model, row_id):
+    """``lock_one`` by primary key, without a second round trip when this write
+    transaction already holds the row's lock (a whole-roster approval locks every
+    account first, then credits each): the loaded copy is then current, because no
+    one else can change a locked row and this session's own changes are in it."""
+    session = db.session()
+    if (model, row_id) in session.info.get(_LOCKED_ROWS, ()):
+        row = session.get(model, row_id)
+        if row is not None:
+            return row
+    return lock_one(model, model.id == row_id)

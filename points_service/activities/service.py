@@ -1003,7 +1003,7 @@ def applicable_rule_set(record, cache):
     return cache[key]
 
 
-def _rate_and_credit(actor, record, account, book, now, rule_sets):
+def _rate_and_credit(actor, record, account, book, now, rule_sets, day_kinds):
     """Rate one locked pending record and write its earn entry: ``(award, entry or None)``.
 
     The record itself is changed later, by ``_store_award``, so that the records of a
@@ -1018,6 +1018,7 @@ def _rate_and_credit(actor, record, account, book, now, rule_sets):
         history=book.history(record),
         rule_set=applicable_rule_set(record, rule_sets),  # None: rate_service says none applies
         awarded_at=now,
+        day_kinds=day_kinds,
     )
     entry = None
     if award.points > 0:
@@ -1199,8 +1200,10 @@ def decide_records(actor, record_ids, *, exclude=(), reject=None, now=None):
             else:
                 to_approve.append(record)
         book = HistoryBook(to_approve)
-        rule_sets = {}
-        awards = [_rate_and_credit(actor, r, accounts[r.volunteer_id], book, now, rule_sets) for r in to_approve]
+        rule_sets, day_kinds = {}, {}
+        awards = [
+            _rate_and_credit(actor, r, accounts[r.volunteer_id], book, now, rule_sets, day_kinds) for r in to_approve
+        ]
         minutes = {}
         for record, (award, entry) in zip(to_approve, awards, strict=True):
             _store_award(actor, record, award, entry, now)
@@ -1472,7 +1475,7 @@ def rerate_period(actor, rule_set, start, end, now=None):
                 ).scalars()
             )
         minutes_moved = {}
-        applies = {}
+        applies, day_kinds = {}, {}
         # Changes so far per volunteer, so later records see the new day and month totals and hours.
         shift = {}
         for key, fact in keys.items():
@@ -1504,6 +1507,7 @@ def rerate_period(actor, rule_set, start, end, now=None):
                 history=history,
                 rule_set=rule_set,
                 awarded_at=now,
+                day_kinds=day_kinds,
             )
             account = accounts[record.volunteer_id]
             delta = award.points - (record.points or 0)

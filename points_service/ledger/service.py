@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from ..database import lock_one, write_transaction
+from ..database import lock_by_id, lock_one, write_transaction
 from ..extensions import db
 from ..i18n import N_
 from ..timeutil import utcnow
@@ -107,7 +107,7 @@ def account_of_volunteer(volunteer_id):
 def _lock_account(account_id):
     if isinstance(account_id, bool) or not isinstance(account_id, int):
         raise AccountNotFound()
-    account = lock_one(PointsAccount, PointsAccount.id == account_id)
+    account = lock_by_id(PointsAccount, account_id)
     if account is None:
         raise AccountNotFound()
     return account

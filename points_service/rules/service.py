@@ -387,9 +387,17 @@ def _override_map(organization, first_day, last_day):
     return {row.day: row.kind for row in nearest_last}
 
 
-def day_kind_for(organization, day):
-    """``workday``, ``weekend`` or ``holiday`` of a local date for ``organization``."""
-    return day_kind(day, _override_map(organization, day, day))
+def day_kind_for(organization, day, cache=None):
+    """``workday``, ``weekend`` or ``holiday`` of a local date for ``organization``.
+
+    ``cache``: a dict the caller keeps for one unit of work (an approval of many records
+    on the same few days), so that each organization and day is looked up once."""
+    if cache is None:
+        return day_kind(day, _override_map(organization, day, day))
+    key = (organization.id, day)
+    if key not in cache:
+        cache[key] = day_kind(day, _override_map(organization, day, day))
+    return cache[key]
 
 
 # -- rule sets -----------------------------------------------------------------------
@@ -711,11 +719,13 @@ def rate_service(
     history: VolunteerHistory,
     rule_set=None,
     awarded_at: datetime | None = None,
+    day_kinds: dict | None = None,
 ) -> Award:
     """The award for one service record (naive UTC times), by the rule set that applies
     on the record's local start date, or by ``rule_set`` when given (a draft, say).
 
-    ``awarded_at`` (naive UTC, default now) is when the lot's expiry starts counting."""
+    ``awarded_at`` (naive UTC, default now) is when the lot's expiry starts counting;
+    ``day_kinds`` is an optional cache for ``day_kind_for``."""
     _check_record_times(started_at, ended_at)
     local_day = to_local(started_at, organization.timezone).date()
     if rule_set is None:
@@ -731,7 +741,7 @@ def rate_service(
         urgent,
         history,
         awarded_at or utcnow(),
-        day_kind_for(organization, local_day),
+        day_kind_for(organization, local_day, day_kinds),
     )
 
 
