@@ -150,6 +150,8 @@ def _iso(moment):
 
 def _csv(world):
     started = to_local(world.slot(), "Asia/Shanghai")
+    if (started + timedelta(minutes=45)).date() != started.date():
+        started -= timedelta(hours=1)  # a row gives one date for start and end: stay before midnight
     text = "Member number,Category,Date,Start,End\n{},elderly_care,{},{},{}\n".format(
         world.owner.volunteer.member_no,
         started.date().isoformat(),
