@@ -76,3 +76,21 @@ def test_the_public_pages_show_published_rolls_only(client, rolls):
     assert "张**" in text and "张三丰" not in text
     assert "1 h 30 min" in text
     assert client.get(f"/honor/{rolls['draft'].id}").status_code == 404
+
+
+def test_a_roll_page_shows_whole_hours_plainly_and_explains_equal_values(build, client, tree):
+    first, second = build.volunteer(name="赵一"), build.volunteer(name="钱二")
+    serve(build, first, MARCH_FIRST_UTC + timedelta(days=1), minutes=120)
+    serve(build, second, MARCH_FIRST_UTC + timedelta(days=2), minutes=120)
+    tied = build.honor_roll(tree["city"])
+
+    text = client.get(f"/honor/{tied.id}").get_data(as_text=True)
+
+    assert "2 h" in text and "2 h 0 min" not in text
+    assert "reached the value first ranks higher" in text
+    assert [entry.display_name for entry in tied.entries] == ["赵*", "钱*"]
+
+
+def test_a_roll_without_equal_values_says_nothing_about_ties(client, rolls):
+    text = client.get(f"/honor/{rolls['published'].id}").get_data(as_text=True)
+    assert "reached the value first" not in text
