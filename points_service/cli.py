@@ -42,6 +42,35 @@ def demo_command(if_empty):
         click.echo(line)
 
 
+@points_cli.command("org-add")
+@click.argument("name")
+@click.option("--kind", required=True, help="city, district, street or community")
+@click.option("--parent", default=None, help="the parent's id or exact name (none for a city)")
+@click.option("--timezone", default=None, help="IANA time zone; default the parent's, or Asia/Shanghai")
+def org_add_command(name, kind, parent, timezone):
+    """Add an organization to the tree (city > district > street > community)."""
+    from .organizations.service import create_organization, find_organization
+
+    try:
+        node = create_organization(name, kind, find_organization(parent) if parent else None, timezone=timezone)
+    except PointsError as error:
+        _fail(error)
+    click.echo(f"added {node.kind} {node.name} (id {node.id}, {node.timezone})")
+
+
+@points_cli.command("org-list")
+def org_list_command():
+    """Print the organization tree with ids."""
+    from .organizations.service import list_organizations
+
+    nodes = list_organizations()
+    for node in nodes:
+        depth = len(node.ancestor_ids) - 1
+        click.echo(f"{'  ' * depth}{node.id:>5}  {node.kind:<9} {node.name}  ({node.timezone})")
+    if not nodes:
+        click.echo("no organizations yet: add the city with  points org-add NAME --kind city")
+
+
 @points_cli.command("create-user")
 @click.option("--username", required=True)
 @click.option("--name", required=True)

@@ -139,3 +139,53 @@ def test_the_expire_command_expires_due_points(runner, build):
     assert "expired 30 points in 1 accounts" in result.output
     db.session.expire_all()
     assert (ledger.get_account(due).balance, ledger.get_account(kept).balance) == (0, 5)
+
+
+def test_org_add_builds_a_tree_that_org_list_prints_and_grant_can_use(runner, app):
+    for arguments in (
+        ["Port City", "--kind", "city", "--timezone", "Asia/Shanghai"],
+        ["Harbour", "--kind", "district", "--parent", "Port City"],
+        ["Dock Street", "--kind", "street", "--parent", "Harbour"],
+        ["Pier 1", "--kind", "community", "--parent", "Dock Street"],
+    ):
+        result = runner.invoke(args=["points", "org-add", *arguments])
+        assert result.exit_code == 0, result.output
+        assert result.output.startswith("added ")
+
+    listing = runner.invoke(args=["points", "org-list"]).output.splitlines()
+    assert [line.split()[1:3] for line in listing] == [
+        ["city", "Port"],
+        ["district", "Harbour"],
+        ["street", "Dock"],
+        ["community", "Pier"],
+    ]
+    assert [len(line) - len(line.lstrip()) for line in listing] == sorted(
+        len(line) - len(line.lstrip()) for line in listing
+    )
+
+    created = runner.invoke(
+        args=["points", "create-user", "--username", "harbourmaster", "--name", "H M"],
+        input="a-long-password-1\na-long-password-1\n",
+    )
+    assert created.exit_code == 0, created.output
+    granted = runner.invoke(args=["points", "grant", "admin", "--user", "harbourmaster", "--org", "Port City"])
+    assert granted.exit_code == 0, granted.output
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["Lonely", "--kind", "district"], "Only a city can be at the top"),
+        (["Nowhere", "--kind", "street", "--parent", "No such place"], "does not exist"),
+        (["Odd", "--kind", "village"], "Unknown kind of organization"),
+        (["Far", "--kind", "city", "--timezone", "Moon/Base"], "Unknown time zone"),
+    ],
+)
+def test_org_add_refuses_bad_input_with_a_message_and_adds_nothing(runner, app, arguments, message):
+    from points_service.organizations.models import Organization
+
+    result = runner.invoke(args=["points", "org-add", *arguments])
+
+    assert result.exit_code == 2
+    assert message in result.output
+    assert Organization.query.count() == 0

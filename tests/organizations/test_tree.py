@@ -31,3 +31,35 @@ def test_unknown_organization_is_not_found(build):
         find_organization("No such place")
     with pytest.raises(NotFound):
         find_organization("99999")
+
+
+def test_a_sibling_with_the_same_name_or_an_unknown_time_zone_is_refused_and_nothing_added(build):
+    from points_service.errors import Conflict
+
+    tree = build.tree()
+    district = tree["districts"][0]
+    count = Organization.query.count()
+    existing = tree["streets"][0]
+    with pytest.raises(Conflict) as taken:
+        create_organization(f"  {existing.name} ", "street", district)
+    assert taken.value.details["organization_id"] == existing.id
+    with pytest.raises(ValidationError) as zone:
+        create_organization("New street", "street", district, timezone="Mars/Olympus")
+    assert zone.value.details == {"field": "timezone"}
+    assert Organization.query.count() == count
+
+    elsewhere = create_organization(existing.name, "street", tree["districts"][1])  # another parent: fine
+    assert elsewhere.parent_id == tree["districts"][1].id
+
+
+def test_a_new_node_inherits_its_parents_time_zone_and_is_audited(build):
+    from points_service.audit.models import AuditEvent
+
+    city = create_organization("Harbour City", "city", timezone="Asia/Hong_Kong")
+    district = create_organization("North", "district", city)
+
+    assert district.timezone == "Asia/Hong_Kong"
+    assert city.contains(district) and district.path == f"{city.path}{district.id}/"
+    events = AuditEvent.query.filter_by(action="organization.create").order_by(AuditEvent.id).all()
+    assert [event.target_id for event in events][-2:] == [str(city.id), str(district.id)]
+    assert events[-1].after["parent_id"] == city.id
