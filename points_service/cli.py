@@ -304,3 +304,82 @@ def honor_publish_command(roll_id):
     except PointsError as error:
         _fail(error)
     click.echo(f"published honor roll {roll.id}: {honor.honor_roll_title(roll)}")
+
+
+def _local_midnight_utc(day, organization, days_after=0):
+    from datetime import datetime, time, timedelta
+
+    from .timeutil import to_utc
+
+    return to_utc(datetime.combine(day.date() + timedelta(days=days_after), time()), organization.timezone)
+
+
+@points_cli.command("perk-add")
+@click.argument("name")
+@click.option("--kind", required=True, help="parking_discount, priority_service, goods or other")
+@click.option("--org", "organization", required=True, help="the organization that offers it (id or exact name)")
+@click.option("--venue", "venues", multiple=True, required=True, help="where it is honored (repeatable; a subtree)")
+@click.option("--points", "points_cost", type=int, required=True, help="points per item")
+@click.option("--copay", "copay_amount", type=int, default=0, show_default=True, help="co-payment in fen")
+@click.option("--stock", type=int, default=None, help="items on the shelf (default: unlimited)")
+@click.option("--limit", default=None, help="per volunteer, as N/day, N/week, N/month or N/year")
+@click.option("--min-stars", type=int, default=0, show_default=True)
+@click.option("--valid-from", type=click.DateTime(["%Y-%m-%d"]), default=None, help="first local day")
+@click.option("--valid-until", type=click.DateTime(["%Y-%m-%d"]), default=None, help="last local day")
+@click.option("--terms", default="", help="terms shown to volunteers and staff")
+def perk_add_command(name, kind, organization, venues, points_cost, limit, valid_from, valid_until, **options):
+    """Add a perk to the catalog (the admin pages come with the admin issue)."""
+    from .organizations.service import find_organization
+    from .perks import service as perks
+
+    quantity = period = None
+    if limit:
+        quantity, _, period = limit.partition("/")
+        quantity = int(quantity) if quantity.strip().isdigit() else quantity
+    try:
+        owner = find_organization(organization)
+        perk = perks.create_perk(
+            None,
+            organization=owner,
+            venues=[find_organization(venue) for venue in venues],
+            name=name,
+            kind=kind,
+            points_cost=points_cost,
+            limit_quantity=quantity,
+            limit_period=period or None,
+            valid_from=_local_midnight_utc(valid_from, owner) if valid_from else None,
+            valid_until=_local_midnight_utc(valid_until, owner, days_after=1) if valid_until else None,
+            **options,
+        )
+    except PointsError as error:
+        _fail(error)
+    click.echo(f"added perk {perk.id}: {perk.name}, {perk.points_cost} points")
+
+
+@points_cli.command("perk-list")
+def perk_list_command():
+    """Print the perk catalog with ids, costs, stock and venues."""
+    from .perks import service as perks
+
+    catalog = perks.list_perks()
+    for perk in catalog:
+        stock = "unlimited" if perk.stock is None else f"{perk.stock} left"
+        venues = ", ".join(venue.organization.name for venue in perk.venues)
+        state = "" if perk.active else "  (inactive)"
+        click.echo(f"{perk.id:>5}  {perk.name}  {perk.points_cost} points  {stock}  at {venues}{state}")
+    if not catalog:
+        click.echo("no perks yet: add one with  points perk-add NAME --kind ... --org ... --venue ... --points N")
+
+
+@points_cli.command("perk-stock")
+@click.argument("perk_id", type=int)
+@click.argument("stock", type=int)
+def perk_stock_command(perk_id, stock):
+    """Set the number of items on the shelf now (audited)."""
+    from .perks import service as perks
+
+    try:
+        perk = perks.update_perk(None, perk_id, stock=stock)
+    except PointsError as error:
+        _fail(error)
+    click.echo(f"perk {perk.id}: {perk.stock} left")
