@@ -306,14 +306,6 @@ def honor_publish_command(roll_id):
     click.echo(f"published honor roll {roll.id}: {honor.honor_roll_title(roll)}")
 
 
-def _local_midnight_utc(day, organization, days_after=0):
-    from datetime import datetime, time, timedelta
-
-    from .timeutil import to_utc
-
-    return to_utc(datetime.combine(day.date() + timedelta(days=days_after), time()), organization.timezone)
-
-
 @points_cli.command("perk-add")
 @click.argument("name")
 @click.option("--kind", required=True, help="parking_discount, priority_service, goods or other")
@@ -329,8 +321,11 @@ def _local_midnight_utc(day, organization, days_after=0):
 @click.option("--terms", default="", help="terms shown to volunteers and staff")
 def perk_add_command(name, kind, organization, venues, points_cost, limit, valid_from, valid_until, **options):
     """Add a perk to the catalog (the admin pages come with the admin issue)."""
+    from datetime import timedelta
+
     from .organizations.service import find_organization
     from .perks import service as perks
+    from .timeutil import local_midnight_utc
 
     quantity = period = None
     if limit:
@@ -347,8 +342,10 @@ def perk_add_command(name, kind, organization, venues, points_cost, limit, valid
             points_cost=points_cost,
             limit_quantity=quantity,
             limit_period=period or None,
-            valid_from=_local_midnight_utc(valid_from, owner) if valid_from else None,
-            valid_until=_local_midnight_utc(valid_until, owner, days_after=1) if valid_until else None,
+            valid_from=local_midnight_utc(valid_from.date(), owner.timezone) if valid_from else None,
+            valid_until=(
+                local_midnight_utc(valid_until.date() + timedelta(days=1), owner.timezone) if valid_until else None
+            ),
             **options,
         )
     except PointsError as error:

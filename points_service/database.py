@@ -50,6 +50,11 @@ def _on_begin(connection):
         connection.exec_driver_sql("BEGIN")
 
 
+def one_of(column, values):
+    """SQL text for a CHECK constraint: ``column`` holds one of ``values``."""
+    return f"{column} IN ({', '.join(repr(value) for value in values)})"
+
+
 def is_sqlite():
     return db.session.get_bind().dialect.name == "sqlite"
 

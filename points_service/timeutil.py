@@ -1,6 +1,6 @@
 """UTC storage, local display: every datetime in the database is naive UTC."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from zoneinfo import ZoneInfo
 
 
@@ -20,3 +20,8 @@ def to_utc(local_moment, timezone):
     if local_moment.tzinfo is None:
         local_moment = local_moment.replace(tzinfo=ZoneInfo(timezone))
     return local_moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def local_midnight_utc(day, timezone):
+    """The start of local date ``day`` in ``timezone``, as naive UTC."""
+    return to_utc(datetime.combine(day, time()), timezone)

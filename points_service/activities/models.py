@@ -13,6 +13,7 @@ from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, U
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..accounts.models import User, VolunteerProfile
+from ..database import one_of
 from ..extensions import db
 from ..organizations.models import Organization
 from ..timeutil import utcnow
@@ -25,10 +26,6 @@ RECORD_STATUSES = ("pending", "approved", "rejected", "reversed")
 ACTIVE_RECORD_STATUSES = ("pending", "approved")
 
 
-def _in(column, values):
-    return f"{column} IN ({', '.join(repr(value) for value in values)})"
-
-
 class Activity(db.Model):
     """A published piece of volunteer work with a time window, a place and a capacity."""
 
@@ -36,7 +33,7 @@ class Activity(db.Model):
     __table_args__ = (
         CheckConstraint("ends_at > starts_at", name="ends_after_start"),
         CheckConstraint("capacity > 0", name="capacity_positive"),
-        CheckConstraint(_in("status", ACTIVITY_STATUSES), name="status_known"),
+        CheckConstraint(one_of("status", ACTIVITY_STATUSES), name="status_known"),
         Index("ix_activities_organization_id_starts_at", "organization_id", "starts_at"),
         Index("ix_activities_starts_at", "starts_at"),
     )
@@ -74,7 +71,7 @@ class ActivitySignup(db.Model):
     __tablename__ = "activity_signups"
     __table_args__ = (
         UniqueConstraint("activity_id", "volunteer_id"),
-        CheckConstraint(_in("status", SIGNUP_STATUSES), name="status_known"),
+        CheckConstraint(one_of("status", SIGNUP_STATUSES), name="status_known"),
         CheckConstraint(
             "checked_out_at IS NULL OR (checked_in_at IS NOT NULL AND checked_out_at >= checked_in_at)",
             name="checkout_after_checkin",
@@ -128,8 +125,8 @@ class ServiceRecord(db.Model):
     __table_args__ = (
         CheckConstraint("ended_at > started_at", name="ends_after_start"),
         CheckConstraint("minutes > 0", name="minutes_positive"),
-        CheckConstraint(_in("source", RECORD_SOURCES), name="source_known"),
-        CheckConstraint(_in("status", RECORD_STATUSES), name="status_known"),
+        CheckConstraint(one_of("source", RECORD_SOURCES), name="source_known"),
+        CheckConstraint(one_of("status", RECORD_STATUSES), name="status_known"),
         CheckConstraint(
             "status NOT IN ('approved', 'reversed')"
             " OR (approved_at IS NOT NULL AND awarded_points IS NOT NULL AND verified_minutes IS NOT NULL)",

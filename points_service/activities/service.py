@@ -47,7 +47,7 @@ from ..ledger import service as ledger
 from ..ledger.models import LedgerEntry, PointsAccount
 from ..organizations.models import Organization
 from ..rules import service as rules
-from ..timeutil import to_local, to_utc, utcnow
+from ..timeutil import local_midnight_utc, to_local, to_utc, utcnow
 from .models import ACTIVE_RECORD_STATUSES, Activity, ActivitySignup, ServiceRecord
 
 CHECKIN_WINDOW = timedelta(seconds=60)
@@ -1457,8 +1457,8 @@ def rerate_period(actor, rule_set, start, end, now=None):
         raise ValidationError(_l("The period must end on or after its first day."), details={"field": "end"})
     now = _now(now)
     tz = rule_set.organization.timezone
-    since = to_utc(datetime.combine(start, time()), tz)
-    until = min(to_utc(datetime.combine(end + timedelta(days=1), time()), tz), now)
+    since = local_midnight_utc(start, tz)
+    until = min(local_midnight_utc(end + timedelta(days=1), tz), now)
     result = Rerate()
     with write_transaction():
         facts = _approved_facts(rule_set.organization, since, until)

@@ -13,6 +13,7 @@ from datetime import date, datetime
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, event, inspect
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ..database import one_of
 from ..extensions import db
 from ..organizations.models import Organization
 from ..timeutil import utcnow
@@ -24,19 +25,15 @@ NAME_STYLES = ("masked", "full")
 MIN_SIZE, MAX_SIZE = 1, 100
 
 
-def _in(column, values):
-    return f"{column} IN ({', '.join(repr(value) for value in values)})"
-
-
 class HonorRoll(db.Model):
     """One roll: organization subtree x period x metric, at most ``size`` entries."""
 
     __tablename__ = "honor_rolls"
     __table_args__ = (
-        CheckConstraint(_in("period_kind", PERIOD_KINDS), name="period_kind_known"),
-        CheckConstraint(_in("metric", METRICS), name="metric_known"),
-        CheckConstraint(_in("status", ROLL_STATUSES), name="status_known"),
-        CheckConstraint(_in("name_style", NAME_STYLES), name="name_style_known"),
+        CheckConstraint(one_of("period_kind", PERIOD_KINDS), name="period_kind_known"),
+        CheckConstraint(one_of("metric", METRICS), name="metric_known"),
+        CheckConstraint(one_of("status", ROLL_STATUSES), name="status_known"),
+        CheckConstraint(one_of("name_style", NAME_STYLES), name="name_style_known"),
         CheckConstraint(f"size BETWEEN {MIN_SIZE} AND {MAX_SIZE}", name="size_in_range"),
         CheckConstraint("status <> 'published' OR published_at IS NOT NULL", name="published_has_date"),
         # One roll per subtree, period and metric: a recompute replaces the draft's entries.

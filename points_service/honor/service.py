@@ -14,7 +14,7 @@ the value first (the earlier end of their last counted record) higher, then the 
 profile id, so a recompute of unchanged data gives the same order.
 """
 
-from datetime import date, datetime, time
+from datetime import date, datetime
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -31,7 +31,7 @@ from ..database import lock_one, write_transaction
 from ..errors import Conflict, NotFound, ValidationError
 from ..extensions import db
 from ..organizations.models import Organization
-from ..timeutil import to_local, to_utc, utcnow
+from ..timeutil import local_midnight_utc, to_local, utcnow
 from .models import MAX_SIZE, METRICS, MIN_SIZE, NAME_STYLES, PERIOD_KINDS, HonorRoll, HonorRollEntry
 
 __all__ = [
@@ -119,8 +119,8 @@ def period_bounds(period_kind, period_start, timezone):
     """The period as a half-open naive UTC range [start, end) of local midnights in ``timezone``."""
     end = next_period_start(period_kind, period_start)
     return (
-        to_utc(datetime.combine(period_start, time()), timezone),
-        to_utc(datetime.combine(end, time()), timezone),
+        local_midnight_utc(period_start, timezone),
+        local_midnight_utc(end, timezone),
     )
 
 

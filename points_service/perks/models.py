@@ -17,6 +17,7 @@ from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, T
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..accounts.models import User, VolunteerProfile
+from ..database import one_of
 from ..extensions import db
 from ..ledger.models import LedgerEntry
 from ..organizations.models import Organization
@@ -30,21 +31,17 @@ REDEMPTION_STATUSES = ("reserved", "fulfilled", "voided", "expired")
 PAYMENT_STATUSES = ("none", "pending", "paid", "refund_due", "refunded")
 
 
-def _in(column, values):
-    return f"{column} IN ({', '.join(repr(value) for value in values)})"
-
-
 class Perk(db.Model):
     __tablename__ = "perks"
     __table_args__ = (
-        CheckConstraint(_in("kind", PERK_KINDS), name="kind_known"),
+        CheckConstraint(one_of("kind", PERK_KINDS), name="kind_known"),
         CheckConstraint("points_cost > 0", name="points_cost_positive"),
         CheckConstraint("copay_amount >= 0", name="copay_not_negative"),
         CheckConstraint("stock IS NULL OR stock >= 0", name="stock_not_negative"),
         CheckConstraint("min_stars >= 0 AND min_stars <= 10", name="min_stars_range"),
         CheckConstraint(
             "(limit_quantity IS NULL AND limit_period IS NULL) OR "
-            f"(limit_quantity > 0 AND {_in('limit_period', LIMIT_PERIODS)})",
+            f"(limit_quantity > 0 AND {one_of('limit_period', LIMIT_PERIODS)})",
             name="limit_complete",
         ),
         CheckConstraint(
@@ -113,9 +110,9 @@ class Redemption(db.Model):
         CheckConstraint("quantity > 0", name="quantity_positive"),
         CheckConstraint("points > 0", name="points_positive"),
         CheckConstraint("copay_amount >= 0", name="copay_not_negative"),
-        CheckConstraint(_in("channel", CHANNELS), name="channel_known"),
-        CheckConstraint(_in("status", REDEMPTION_STATUSES), name="status_known"),
-        CheckConstraint(_in("payment_status", PAYMENT_STATUSES), name="payment_status_known"),
+        CheckConstraint(one_of("channel", CHANNELS), name="channel_known"),
+        CheckConstraint(one_of("status", REDEMPTION_STATUSES), name="status_known"),
+        CheckConstraint(one_of("payment_status", PAYMENT_STATUSES), name="payment_status_known"),
         CheckConstraint("channel = 'counter' OR voucher_code IS NOT NULL", name="online_has_voucher"),
         Index("ix_redemptions_volunteer_perk", "volunteer_id", "perk_id", "created_at"),
         Index("ix_redemptions_reserved_due", "status", "voucher_expires_at"),

@@ -392,12 +392,13 @@ def day_kind_for(organization, day, cache=None):
 
     ``cache``: a dict the caller keeps for one unit of work (an approval of many records
     on the same few days), so that each organization and day is looked up once."""
-    if cache is None:
-        return day_kind(day, _override_map(organization, day, day))
     key = (organization.id, day)
-    if key not in cache:
-        cache[key] = day_kind(day, _override_map(organization, day, day))
-    return cache[key]
+    if cache is not None and key in cache:
+        return cache[key]
+    kind = day_kind(day, _override_map(organization, day, day))
+    if cache is not None:
+        cache[key] = kind
+    return kind
 
 
 # -- rule sets -----------------------------------------------------------------------
