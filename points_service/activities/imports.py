@@ -39,8 +39,9 @@ from ..errors import ValidationError
 from ..extensions import db
 from ..organizations.models import Organization
 from ..timeutil import to_utc, utcnow
-from . import service
+from . import common
 from .models import ImportBatch, ServiceRecord
+from .publishing import list_categories
 
 # The accepted headers of each column: the file format, in both template languages.
 COLUMNS = {
@@ -208,7 +209,7 @@ def _parse_clock(text):
 
 def _category_lookup():
     lookup = {}
-    for category in service.list_categories():
+    for category in list_categories():
         for label in (category.code, category.name_en, category.name_zh):
             if label:
                 lookup[_key(label)] = category.code
@@ -222,7 +223,7 @@ def _parse_rows(table, timezone, now):
         raise _file_error(_l("The file is empty; use the template and fill in one record per row."))
     columns = _columns(table[header_index])
     categories = _category_lookup()
-    maximum = service.max_service_minutes()
+    maximum = common.max_service_minutes()
     rows, errors = [], []
     for offset, cells in enumerate(table[header_index + 1 :], start=header_index + 2):
         if not any(_text_of(c) for c in cells):
@@ -268,7 +269,7 @@ def _parse_rows(table, timezone, now):
             moments[column] = to_utc(moment, timezone)
         if len(moments) < 2:
             continue
-        problem = service.time_problem(moments["start"], moments["end"], now, maximum)
+        problem = common.time_problem(moments["start"], moments["end"], now, maximum)
         if problem:
             fail("end" if problem.field == "ended_at" else "start", problem.message, **problem.params)
             continue
@@ -298,7 +299,7 @@ def _label(columns, column):
 def _attach_volunteers(rows, columns, errors):
     numbers = sorted({row.member_no for row in rows})
     found = {}
-    for chunk in service.chunks(numbers):
+    for chunk in common.chunks(numbers):
         found.update(
             db.session.execute(
                 select(VolunteerProfile.member_no, VolunteerProfile.id).where(VolunteerProfile.member_no.in_(chunk))
@@ -347,7 +348,7 @@ def _check_overlaps(rows, columns, errors, timezone):
             clean.append(row)
     if not clean:
         return
-    existing = service.overlapping_records(
+    existing = common.overlapping_records(
         {row.volunteer_id for row in clean},
         min(row.started_at for row in clean),
         max(row.ended_at for row in clean),
@@ -367,7 +368,7 @@ def _check_overlaps(rows, columns, errors, timezone):
                     label,
                     str(
                         _l("This overlaps another service record of the same volunteer (%(start)s to %(end)s).")
-                        % {"start": service.local_text(start, timezone), "end": service.local_text(end, timezone)}
+                        % {"start": common.local_text(start, timezone), "end": common.local_text(end, timezone)}
                     ),
                 )
             )
@@ -402,7 +403,7 @@ def import_records(actor, organization, filename, content, now=None):
             if earlier is not None:
                 return ImportResult(earlier, 0, True)
             rows = _attach_volunteers(rows, columns, errors)
-            service.lock_accounts(row.volunteer_id for row in rows)
+            common.lock_accounts(row.volunteer_id for row in rows)
             _check_overlaps(rows, columns, errors, organization.timezone)
             if errors:
                 errors.sort(key=lambda e: e.row)
@@ -417,7 +418,7 @@ def import_records(actor, organization, filename, content, now=None):
             )
             session.add(batch)
             session.flush()
-            for chunk in service.chunks(rows, 5000):
+            for chunk in common.chunks(rows, 5000):
                 session.execute(insert(ServiceRecord), [_values(row, organization, actor, batch, now) for row in chunk])
             record_audit(
                 actor,
@@ -444,7 +445,7 @@ def _values(row, organization, actor, batch, now):
         "category": row.category,
         "started_at": row.started_at,
         "ended_at": row.ended_at,
-        "minutes": service.whole_minutes(row.started_at, row.ended_at),
+        "minutes": common.whole_minutes(row.started_at, row.ended_at),
         "urgent": row.urgent,
         "source": "import",
         "status": "pending",
@@ -495,7 +496,7 @@ def import_template(language="en"):
         help_sheet.append([_("Urgent: yes or no. Note: optional, up to 255 characters.")])
         help_sheet.append([])
         help_sheet.append([_("Category code"), _("Category")])
-        for category in service.list_categories():
+        for category in list_categories():
             help_sheet.append([category.code, category.name_zh if chinese else category.name_en])
         help_sheet.column_dimensions["A"].width = 24
         help_sheet.column_dimensions["B"].width = 40

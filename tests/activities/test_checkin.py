@@ -2,13 +2,14 @@ from datetime import timedelta
 
 import pytest
 
+from points_service.activities import attendance
 from points_service.activities import service as activities
 from points_service.errors import Conflict, PermissionDenied, ValidationError
 from points_service.timeutil import utcnow
 
 
 def code_at(activity, moment):
-    return activities._code(activity, activities._window(moment))
+    return attendance._code(activity, attendance._window(moment))
 
 
 @pytest.fixture

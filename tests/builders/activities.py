@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+from points_service.activities import attendance
 from points_service.activities import service as activities
 from points_service.timeutil import utcnow
 
@@ -54,10 +55,10 @@ class ActivitiesBuilder:
         records = []
         for volunteer in volunteers:
             during = activity.starts_at
-            code = activities._code(activity, activities._window(during))
+            code = attendance._code(activity, attendance._window(during))
             activities.check_in_with_code(volunteer, activity.id, code, now=during)
             leaving = activity.ends_at
-            code = activities._code(activity, activities._window(leaving))
+            code = attendance._code(activity, attendance._window(leaving))
             records.append(activities.check_in_with_code(volunteer, activity.id, code, now=leaving).record)
         return records
 

@@ -1,0 +1,253 @@
+"""Simulating a draft rule set against past service, and re-rating a period once.
+
+A re-rate never edits an award: it adds ledger entries that move each volunteer from
+what they were given to what the new rules give, each explained.
+"""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from .. import authz
+from ..audit.service import record_audit
+from ..database import lock, write_transaction
+from ..errors import ValidationError
+from ..extensions import db
+from ..i18n import N_
+from ..ledger import service as ledger
+from ..ledger.models import LedgerEntry
+from ..organizations.models import Organization
+from ..rules import service as rules
+from ..timeutil import local_midnight_utc
+from .common import _now, chunks, lock_accounts
+from .models import ServiceRecord
+from .records import _add_verified_minutes, _local_day_bounds, applicable_rule_set
+
+RERATE_REASON = N_("Points re-rated under new rules")
+
+
+# -- simulation and re-rating ------------------------------------------------------------
+
+
+def _approved_facts(organization, since, until):
+    """``RecordFacts`` of approved records of ``organization``'s subtree started in [since, until),
+    with each volunteer's history computed from all their earlier approved records."""
+    in_scope = (
+        select(ServiceRecord.volunteer_id)
+        .join(Organization, Organization.id == ServiceRecord.organization_id)
+        .where(
+            ServiceRecord.status == "approved",
+            ServiceRecord.started_at >= since,
+            ServiceRecord.started_at < until,
+            Organization.path.startswith(organization.path),
+        )
+        .distinct()
+    )
+    rows = db.session.execute(
+        select(
+            ServiceRecord.id,
+            ServiceRecord.volunteer_id,
+            ServiceRecord.organization_id,
+            ServiceRecord.category,
+            ServiceRecord.started_at,
+            ServiceRecord.ended_at,
+            ServiceRecord.urgent,
+            ServiceRecord.verified_minutes,
+            ServiceRecord.points,
+            Organization.path,
+        )
+        .join(Organization, Organization.id == ServiceRecord.organization_id)
+        .where(
+            ServiceRecord.status == "approved",
+            ServiceRecord.started_at < until,
+            ServiceRecord.volunteer_id.in_(in_scope),
+        )
+        .order_by(ServiceRecord.volunteer_id, ServiceRecord.started_at, ServiceRecord.id)
+    ).all()
+    organizations = {}
+    facts = []
+    running = {}
+    for row in rows:
+        if row.organization_id not in organizations:
+            organizations[row.organization_id] = db.session.get(Organization, row.organization_id)
+        node = organizations[row.organization_id]
+        day_key, _, month_key, _ = _local_day_bounds(row.started_at, node.timezone)
+        state = running.setdefault(row.volunteer_id, {"minutes": 0, "count": 0, "day": {}, "month": {}})
+        if row.started_at >= since and row.path.startswith(organization.path):
+            history = rules.VolunteerHistory(
+                lifetime_minutes=state["minutes"],
+                approved_records=state["count"],
+                points_same_day=state["day"].get(day_key, 0),
+                points_same_month=state["month"].get(month_key, 0),
+            )
+            facts.append(
+                rules.RecordFacts(
+                    record_id=row.id,
+                    volunteer_id=row.volunteer_id,
+                    organization=node,
+                    category=row.category,
+                    started_at=row.started_at,
+                    ended_at=row.ended_at,
+                    urgent=row.urgent,
+                    history=history,
+                    current_points=row.points or 0,
+                )
+            )
+        state["minutes"] += row.verified_minutes or 0
+        state["count"] += 1
+        state["day"][day_key] = state["day"].get(day_key, 0) + (row.points or 0)
+        state["month"][month_key] = state["month"].get(month_key, 0) + (row.points or 0)
+    return facts
+
+
+def simulate_draft(actor, draft, months, now=None, top=10):
+    """Run ``draft`` against the last ``months`` months of approved records of its subtree."""
+    authz.require(actor, "rules.manage", draft.organization)
+    if isinstance(months, bool) or not isinstance(months, int) or not 1 <= months <= 36:
+        raise ValidationError(_l("Choose from 1 to 36 months."), details={"field": "months"})
+    now = _now(now)
+    facts = _approved_facts(draft.organization, now - timedelta(days=31 * months), now)
+    return rules.simulate_rule_set(draft, facts, top=top)
+
+
+@dataclass
+class Rerate:
+    """What a re-rate did: records looked at and changed, points added and removed."""
+
+    records: int = 0
+    changed: int = 0
+    points_added: int = 0
+    points_removed: int = 0
+    shortfall: int = 0
+    already_done: int = 0
+    not_covered: int = 0  # records another rule set applies to (a nearer node's, or by date)
+
+
+def _rule_set_applies(rule_set, record, cache):
+    applicable = applicable_rule_set(record, cache)
+    return applicable is not None and applicable.id == rule_set.id
+
+
+def rerate_period(actor, rule_set, start, end, now=None):
+    """Re-rate approved records of ``rule_set``'s subtree whose service started on local
+    dates ``start`` to ``end`` (inclusive) and to which ``rule_set`` applies (it is the
+    published set nearest up the tree on the record's date), writing one adjustment per
+    changed record. Idempotent: a record already re-rated under this rule-set version is
+    left alone, so running it twice changes nothing. Points that were already spent are
+    not taken below zero; the difference is reported as a shortfall."""
+    authz.require(actor, "rules.manage", rule_set.organization)
+    if rule_set.status != "published":
+        raise ValidationError(_l("Only a published rule set can be used to re-rate."), details={"field": "rule_set"})
+    if start is None or end is None or end < start:
+        raise ValidationError(_l("The period must end on or after its first day."), details={"field": "end"})
+    now = _now(now)
+    tz = rule_set.organization.timezone
+    since = local_midnight_utc(start, tz)
+    until = min(local_midnight_utc(end + timedelta(days=1), tz), now)
+    result = Rerate()
+    with write_transaction():
+        facts = _approved_facts(rule_set.organization, since, until)
+        accounts = lock_accounts(f.volunteer_id for f in facts)
+        records = {}
+        for chunk in chunks([f.record_id for f in facts]):
+            records.update((r.id, r) for r in lock(ServiceRecord, ServiceRecord.id.in_(chunk)))
+        keys = {f"service-record:{f.record_id}:rerate:{rule_set.id}:{rule_set.version}": f for f in facts}
+        done = set()
+        for chunk in chunks(list(keys)):
+            done.update(
+                db.session.execute(
+                    select(LedgerEntry.idempotency_key).where(LedgerEntry.idempotency_key.in_(chunk))
+                ).scalars()
+            )
+        minutes_moved = {}
+        applies, day_kinds = {}, {}
+        # Changes so far per volunteer, so later records see the new day and month totals and hours.
+        shift = {}
+        for key, fact in keys.items():
+            record = records[fact.record_id]
+            result.records += 1
+            if record.status != "approved":
+                continue
+            if key in done or record.rule_set_id == rule_set.id:
+                result.already_done += 1
+                continue
+            if not _rule_set_applies(rule_set, record, applies):
+                result.not_covered += 1
+                continue
+            day_key, _, month_key, _ = _local_day_bounds(record.started_at, record.organization.timezone)
+            day_key, month_key = ("day", day_key), ("month", month_key)
+            moved = shift.setdefault(record.volunteer_id, {})
+            history = rules.VolunteerHistory(
+                lifetime_minutes=max(0, fact.history.lifetime_minutes + minutes_moved.get(record.volunteer_id, 0)),
+                approved_records=fact.history.approved_records,
+                points_same_day=max(0, fact.history.points_same_day + moved.get(day_key, 0)),
+                points_same_month=max(0, fact.history.points_same_month + moved.get(month_key, 0)),
+            )
+            award = rules.rate_service(
+                organization=record.organization,
+                category=record.category,
+                started_at=record.started_at,
+                ended_at=record.ended_at,
+                urgent=record.urgent,
+                history=history,
+                rule_set=rule_set,
+                awarded_at=now,
+                day_kinds=day_kinds,
+            )
+            account = accounts[record.volunteer_id]
+            delta = award.points - (record.points or 0)
+            if delta < 0:
+                taken = min(-delta, account.balance)
+                result.shortfall += -delta - taken
+                delta = -taken
+            if delta:
+                ledger.adjust_points(
+                    account.id,
+                    delta,
+                    reason=RERATE_REASON,
+                    actor_id=actor.id,
+                    idempotency_key=key,
+                    expires_at=award.expires_at if delta > 0 else None,
+                    cause_type="service_record",
+                    cause_id=record.id,
+                    details={"rule_set_id": rule_set.id, "rule_set_version": rule_set.version},
+                    now=now,
+                )
+                result.changed += 1
+                if delta > 0:
+                    result.points_added += delta
+                else:
+                    result.points_removed += -delta
+            moved[day_key] = moved.get(day_key, 0) + delta
+            moved[month_key] = moved.get(month_key, 0) + delta
+            record.points = (record.points or 0) + delta
+            minutes_moved[record.volunteer_id] = minutes_moved.get(record.volunteer_id, 0) + (
+                award.minutes - record.verified_minutes
+            )
+            record.verified_minutes = award.minutes
+            record.breakdown = award.breakdown
+            record.rule_set_id = award.rule_set_id
+            record.rule_set_version = award.rule_set_version
+            record.updated_at = now
+        db.session.flush()
+        _add_verified_minutes(minutes_moved)
+        record_audit(
+            actor,
+            "record.rerate",
+            "rule_set",
+            rule_set.id,
+            organization_id=rule_set.organization_id,
+            after={
+                "start": start.isoformat(),
+                "end": end.isoformat(),
+                "records": result.records,
+                "changed": result.changed,
+                "points_added": result.points_added,
+                "points_removed": result.points_removed,
+                "shortfall": result.shortfall,
+                "not_covered": result.not_covered,
+            },
+        )
+    return result
