@@ -110,6 +110,7 @@ MODEL_MODULES = [
     "points_service.perks.models",
     "points_service.api.models",
     "points_service.honor.models",
+    "points_service.changes.models",
 ]
 
 
