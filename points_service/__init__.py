@@ -148,4 +148,9 @@ def register_request_hooks(app):
 
     @app.context_processor
     def inject_globals():
-        return {"current_locale": str(get_locale()), "languages": [("zh_CN", "中文"), ("en", "English")]}
+        locale = get_locale()
+        return {
+            "current_locale": str(locale),
+            "current_language": locale.language if locale is not None else "en",
+            "languages": [("zh_CN", "中文"), ("en", "English")],
+        }

@@ -31,6 +31,16 @@ PERMISSIONS = {
 }
 
 STAFF_ROLES = ("organizer", "counter", "admin")
+# The permissions that open the administrator's desk (any one of them, anywhere).
+ADMIN_PERMISSIONS = (
+    "rules.manage",
+    "perk.manage",
+    "user.manage",
+    "token.manage",
+    "audit.view",
+    "honor.manage",
+    "ledger.adjust",
+)
 
 
 def _roles_for(permission):
@@ -89,3 +99,8 @@ def is_staff(user):
     return bool(getattr(user, "is_authenticated", False)) and any(
         m.role in STAFF_ROLES for m in effective_memberships(user)
     )
+
+
+def is_admin(user):
+    """True when ``user`` holds any administrator permission on some node."""
+    return any(can(user, permission, None) for permission in ADMIN_PERMISSIONS)

@@ -36,6 +36,12 @@ from .models import MAX_DECISION_REASON, ChangeRequest
 
 MAX_PAGE = 200
 MAX_DIFF_LINES = 500
+STATUS_WORDS = {
+    "pending": _l("Waiting for review"),
+    "approved": _l("Approved"),
+    "rejected": _l("Rejected"),
+    "withdrawn": _l("Withdrawn"),
+}
 
 
 @dataclass(frozen=True)
@@ -258,7 +264,7 @@ def get_change_request(actor, request_id):
     return request
 
 
-def _scoped(actor, statement, *, status, kinds, awaiting_review):
+def _scoped(actor, statement, *, status, kinds, awaiting_review, mine=False):
     conditions = [
         (ChangeRequest.kind == name) & authz.scope_filter(actor, _KINDS[name].permission, Organization.path)
         for name in (kinds or _KINDS)
@@ -271,15 +277,22 @@ def _scoped(actor, statement, *, status, kinds, awaiting_review):
         statement = statement.where(ChangeRequest.status == status)
     if awaiting_review:
         statement = statement.where(ChangeRequest.author_id != actor.id)
+    if mine:
+        statement = statement.where(ChangeRequest.author_id == actor.id)
     return statement
 
 
-def list_change_requests(actor, *, status="pending", kinds=None, awaiting_review=False, before_id=None, limit=50):
+def list_change_requests(
+    actor, *, status="pending", kinds=None, awaiting_review=False, mine=False, before_id=None, limit=50
+):
     """Requests in the actor's scope, newest first (keyset by id).
 
-    ``awaiting_review`` leaves out the actor's own requests: what is waiting for *them*.
+    ``awaiting_review`` leaves out the actor's own requests: what is waiting for *them*;
+    ``mine`` keeps only the requests the actor made.
     """
-    statement = _scoped(actor, select(ChangeRequest), status=status, kinds=kinds, awaiting_review=awaiting_review)
+    statement = _scoped(
+        actor, select(ChangeRequest), status=status, kinds=kinds, awaiting_review=awaiting_review, mine=mine
+    )
     if before_id is not None:
         statement = statement.where(ChangeRequest.id < before_id)
     statement = statement.order_by(ChangeRequest.id.desc()).limit(max(1, min(int(limit), MAX_PAGE)))

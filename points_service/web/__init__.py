@@ -37,6 +37,7 @@ def staff_navigation():
     return {
         "nav_counter": authz.can(current_user, "counter.redeem", None),
         "nav_organizer": authz.can(current_user, "activity.manage", None),
+        "nav_admin": authz.is_admin(current_user),
     }
 
 

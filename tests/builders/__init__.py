@@ -2,6 +2,7 @@
 
 from .activities import ActivitiesBuilder
 from .api import ApiBuilder
+from .changes import ChangesBuilder
 from .core import PASSWORD, CoreBuilder
 from .honor import HonorBuilder
 from .perks import PerksBuilder
@@ -10,5 +11,5 @@ from .rules import RulesBuilder
 __all__ = ["PASSWORD", "Builder"]
 
 
-class Builder(CoreBuilder, RulesBuilder, ActivitiesBuilder, PerksBuilder, ApiBuilder, HonorBuilder):
+class Builder(CoreBuilder, RulesBuilder, ActivitiesBuilder, PerksBuilder, ApiBuilder, HonorBuilder, ChangesBuilder):
     """``build`` fixture: ``build.volunteer(points=100)``, ``build.staff("counter")`` ..."""

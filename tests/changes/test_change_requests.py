@@ -13,25 +13,14 @@ from points_service.changes.models import ChangeRequest
 from points_service.errors import NotFound, PermissionDenied, ValidationError
 from points_service.extensions import db
 from points_service.rules import service as rules
+from tests.builders.changes import RENAME_CATEGORY, rename_category_kind
 from tests.ledger.test_concurrency import run_concurrently
-
-KIND = "test.rename_category"
-applied = []
-
-
-def _apply(reviewer, request, now):
-    category = rules.get_category(request.payload["code"])
-    rules.update_category(reviewer, category, name_en=request.payload["name_en"])
-    applied.append(request.id)
-    return {"code": category.code}
 
 
 @pytest.fixture(autouse=True)
-def test_kind():
-    changes.register_change_kind(KIND, permission="rules.manage", label="Rename a category", apply=_apply)
-    applied.clear()
-    yield
-    changes._KINDS.pop(KIND, None)
+def applied():
+    with rename_category_kind() as applied:
+        yield applied
 
 
 @pytest.fixture
@@ -47,16 +36,8 @@ def admins(build):
     return people
 
 
-def _ask(build, author, organization=None, code="elderly_care", name="Care for the elderly"):
-    return changes.request_change(
-        author,
-        KIND,
-        organization or build.tree()["city"],
-        target_type="category",
-        target_id=code,
-        payload={"code": code, "name_en": name},
-        diff=[{"field": "name_en", "before": "Elderly care", "after": name}],
-    )
+def _ask(build, author, organization=None, name="Care for the elderly"):
+    return build.rename_request(author, organization or build.tree()["city"], name=name)
 
 
 def _events(action):
@@ -76,7 +57,7 @@ def test_a_request_changes_nothing_until_a_second_admin_approves_it(build, admin
     assert _events("change.request") == 1 and _events("change.approve") == 1
 
 
-def test_the_author_cannot_approve_their_own_request(build, admins):
+def test_the_author_cannot_approve_their_own_request(build, admins, applied):
     request = _ask(build, admins["author"])
     with pytest.raises(changes.SecondPersonRequired):
         changes.approve_change(admins["author"], request.id)
@@ -84,7 +65,7 @@ def test_the_author_cannot_approve_their_own_request(build, admins):
     assert applied == []
 
 
-def test_a_reviewer_outside_the_subtree_or_without_the_permission_sees_no_request(build, admins):
+def test_a_reviewer_outside_the_subtree_or_without_the_permission_sees_no_request(build, admins, applied):
     request = _ask(build, admins["author"])
     for outsider in (admins["elsewhere"], admins["organizer"]):
         with pytest.raises(NotFound):
@@ -114,7 +95,7 @@ def test_rejecting_needs_a_reason_and_applies_nothing(build, admins):
         changes.approve_change(admins["reviewer"], request.id)
 
 
-def test_only_the_author_withdraws_and_a_withdrawn_request_cannot_be_approved(build, admins):
+def test_only_the_author_withdraws_and_a_withdrawn_request_cannot_be_approved(build, admins, applied):
     request = _ask(build, admins["author"])
     with pytest.raises(PermissionDenied):
         changes.withdraw_change(admins["reviewer"], request.id)
@@ -136,11 +117,11 @@ def test_waiting_for_me_leaves_out_my_own_requests(build, admins):
     _ask(build, admins["author"])
     assert changes.count_awaiting_review(admins["author"]) == 0
     assert changes.count_awaiting_review(admins["reviewer"]) == 1
-    assert [r.kind for r in changes.list_change_requests(admins["reviewer"], awaiting_review=True)] == [KIND]
+    assert [r.kind for r in changes.list_change_requests(admins["reviewer"], awaiting_review=True)] == [RENAME_CATEGORY]
 
 
 @pytest.mark.slow
-def test_ten_reviewers_approving_at_once_apply_the_change_exactly_once(app, build):
+def test_ten_reviewers_approving_at_once_apply_the_change_exactly_once(app, build, applied):
     city = build.tree()["city"]
     author = build.staff("admin", city)
     rules.create_category(author, "elderly_care", "Elderly care", "助老服务")

@@ -273,7 +273,7 @@ def test_the_counter_pages_render_in_chinese(client, build, clerk):
 
     receipt = client.get(confirmed.headers["Location"])
 
-    assert receipt.status_code == 200 and 'lang="zh-CN"' in receipt.get_data(as_text=True)
+    assert receipt.status_code == 200 and 'lang="zh-Hans"' in receipt.get_data(as_text=True)
     assert client.get("/counter/").status_code == 200
 
 
