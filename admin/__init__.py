@@ -26,6 +26,7 @@ SECTIONS = (
     ("admin.rules", _l("Rules"), "rules.manage"),
     ("admin.perks", _l("Perks"), "perk.manage"),
     ("admin.people", _l("People"), "user.manage"),
+    ("admin.certificates_page", _l("Certificates"), "certificate.revoke"),
     ("admin.honor_rolls", _l("Honor rolls"), "honor.manage"),
     ("admin.reports", _l("Reports"), None),
     ("admin.audit", _l("Audit"), "audit.view"),
@@ -33,7 +34,7 @@ SECTIONS = (
 )
 
 # The modules that attach pages to ``bp``.
-PAGE_MODULES = ("overview", "approvals")
+PAGE_MODULES = ("overview", "approvals", "certificates")
 
 
 @bp.before_request

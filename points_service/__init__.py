@@ -111,6 +111,7 @@ MODEL_MODULES = [
     "points_service.api.models",
     "points_service.honor.models",
     "points_service.changes.models",
+    "points_service.certificates.models",
 ]
 
 

@@ -28,6 +28,7 @@ PERMISSIONS = {
     "token.manage": {"admin"},
     "audit.view": {"admin"},
     "honor.manage": {"admin"},
+    "certificate.revoke": {"admin"},
 }
 
 STAFF_ROLES = ("organizer", "counter", "admin")

@@ -2,7 +2,7 @@
 
 A member number is 12 digits: 11 random digits and a Damm check digit. The Damm
 algorithm detects every single-digit error and every swap of adjacent digits, the two
-mistakes people and scanners make. Voucher codes are 16 random characters of
+mistakes people and scanners make. Voucher codes (and certificates' verification codes) are 16 random characters of
 Crockford's base32 alphabet (no I, L, O, U) with a check character, about 80 bits of
 randomness. Comparisons of secrets use ``hmac.compare_digest``.
 """
@@ -28,6 +28,7 @@ MEMBER_NUMBER_LENGTH = 12
 _MEMBER_RE = re.compile(r"^\d{12}$")
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 VOUCHER_PREFIX = "V"
+CERTIFICATE_PREFIX = "C"
 _VOUCHER_BODY = 16
 
 
@@ -62,19 +63,36 @@ def _crockford_check(body):
     return "0123456789ABCDEFGHJKMNPQRSTVWXYZ*~$=U"[value]
 
 
-def new_voucher_code():
+def _new_checked_code(prefix):
     body = "".join(secrets.choice(_CROCKFORD) for _ in range(_VOUCHER_BODY))
-    return VOUCHER_PREFIX + body + _crockford_check(body)
+    return prefix + body + _crockford_check(body)
 
 
-def is_valid_voucher_code(text):
+def _is_checked_code(text, prefix):
     code = normalise_code(text)
-    if len(code) != 1 + _VOUCHER_BODY + 1 or not code.startswith(VOUCHER_PREFIX):
+    if len(code) != 1 + _VOUCHER_BODY + 1 or not code.startswith(prefix):
         return False
     body = code[1:-1]
     if any(char not in _CROCKFORD for char in body):
         return False
     return hmac.compare_digest(_crockford_check(body), code[-1])
+
+
+def new_voucher_code():
+    return _new_checked_code(VOUCHER_PREFIX)
+
+
+def is_valid_voucher_code(text):
+    return _is_checked_code(text, VOUCHER_PREFIX)
+
+
+def new_certificate_code():
+    """A service certificate's verification code: like a voucher code, prefix C."""
+    return _new_checked_code(CERTIFICATE_PREFIX)
+
+
+def is_valid_certificate_code(text):
+    return _is_checked_code(text, CERTIFICATE_PREFIX)
 
 
 def classify_code(text):

@@ -25,7 +25,7 @@ def localdate(moment, timezone=None):
 
 
 # One module per audience; each defines a blueprint ``bp``.
-WEB_MODULES = ["public", "auth", "volunteer", "organizer", "counter", "rewards", "honor"]
+WEB_MODULES = ["public", "auth", "volunteer", "organizer", "counter", "rewards", "honor", "certificates"]
 
 
 def staff_navigation():
