@@ -10,8 +10,10 @@ ideal). For one caller (token, or user without a token) and one key:
 - every later or concurrent request with the same method, path and payload waits for
   the stored response and gets the same status and body (``Idempotent-Replayed: true``);
 - the same key with another method, path or payload is refused with 409;
-- a 5xx releases the key, so a retry runs again. The domain service also receives a key
-  derived from this one (``domain_key``), so even that retry has its effect at most once.
+- a 5xx releases the key, so a retry runs again. The domain service receives the key
+  in the caller's own namespace (``domain_key``, made by ``idempotency_keys.client_key``
+  from caller, method and path, and key), so even that retry has its effect at most
+  once, and no caller can name a server's key or another caller's.
 
 A first request that died without storing its response is taken over after
 ``IDEMPOTENCY_LEASE_SECONDS``; the derived domain key makes that safe too.
@@ -19,7 +21,6 @@ A first request that died without storing its response is taken over after
 
 import hashlib
 import json
-import re
 import secrets
 import time
 from copy import deepcopy
@@ -36,13 +37,12 @@ from werkzeug.exceptions import HTTPException
 from ..database import write_transaction
 from ..errors import IdempotencyConflict, PointsError
 from ..extensions import db
+from ..idempotency_keys import KEY_PATTERN, client_key, is_valid_sent_key
 from ..timeutil import utcnow
 from .auth import principal_id
 from .models import IdempotentRequest
 
 HEADER = "Idempotency-Key"
-KEY_PATTERN = r"^[\x21-\x7e]{1,128}$"
-_KEY_RE = re.compile(KEY_PATTERN)
 _FIRST_POLL_SECONDS = 0.01
 _LONGEST_POLL_SECONDS = 0.2
 
@@ -103,12 +103,8 @@ def request_fingerprint():
 
 
 def domain_key():
-    """The key to pass to the domain service: one per caller and Idempotency-Key."""
+    """The key to pass to the domain service: the Idempotency-Key in the caller's own namespace."""
     return g.get("domain_idempotency_key")
-
-
-def _derive_domain_key(principal, key):
-    return "api:" + hashlib.sha256(f"{principal}\x00{key}".encode()).hexdigest()
 
 
 def _read_fresh(principal, key):
@@ -243,13 +239,14 @@ def _follow_protocol(view, required):
         key = request.headers.get(HEADER)
         if key is None and not required:
             return view(*args, **kwargs)
-        if not _KEY_RE.match(key or ""):
+        if not is_valid_sent_key(key):
             raise IdempotencyKeyRequired()
         principal = principal_id()
-        claimed = claim(principal, key, f"{request.method} {request.path}", request_fingerprint())
+        operation = f"{request.method} {request.path}"
+        claimed = claim(principal, key, operation, request_fingerprint())
         if claimed.replay:
             return _replay(claimed)
-        g.domain_idempotency_key = _derive_domain_key(principal, key)
+        g.domain_idempotency_key = client_key(principal, operation, key)
         try:
             response = current_app.make_response(view(*args, **kwargs))
         except (PointsError, HTTPException) as error:
