@@ -15,8 +15,13 @@ ideal). For one caller (token, or user without a token) and one key:
   from caller, method and path, and key), so even that retry has its effect at most
   once, and no caller can name a server's key or another caller's.
 
-A first request that died without storing its response is taken over after
-``IDEMPOTENCY_LEASE_SECONDS``; the derived domain key makes that safe too.
+When the database fails during or after the commit of the work, the answer is 503
+``outcome_unknown`` and the key is released: the retry with the same key returns the
+original result (the domain key finds what was committed) or does the work once.
+
+A first request that died without storing its response (a killed worker) is taken
+over after ``REQUEST_TIMEOUT_SECONDS``, the longest a request may run; the derived
+domain key makes that safe too.
 """
 
 import hashlib
@@ -34,7 +39,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
-from ..database import write_transaction
+from ..database import forget_commits, write_transaction
 from ..errors import IdempotencyConflict, PointsError
 from ..extensions import db
 from ..idempotency_keys import KEY_PATTERN, client_key, is_valid_sent_key
@@ -125,7 +130,7 @@ def _read_fresh(principal, key):
 def _insert_claim(principal, key, method_path, request_hash):
     owner = secrets.token_hex(16)
     try:
-        with write_transaction() as session:
+        with write_transaction(bookkeeping=True) as session:
             row = IdempotentRequest(
                 principal=principal,
                 key=key,
@@ -144,7 +149,7 @@ def _insert_claim(principal, key, method_path, request_hash):
 
 def _take_over(row):
     owner = secrets.token_hex(16)
-    with write_transaction() as session:
+    with write_transaction(bookkeeping=True) as session:
         taken = session.execute(
             update(IdempotentRequest)
             .where(
@@ -164,7 +169,7 @@ def claim(principal, key, method_path, request_hash):
     """
     config = current_app.config
     deadline = time.monotonic() + config["IDEMPOTENCY_WAIT_SECONDS"]
-    lease = timedelta(seconds=config["IDEMPOTENCY_LEASE_SECONDS"])
+    lease = timedelta(seconds=config["REQUEST_TIMEOUT_SECONDS"])
     pause = _FIRST_POLL_SECONDS
     while True:
         row = _read_fresh(principal, key)
@@ -189,7 +194,7 @@ def claim(principal, key, method_path, request_hash):
 
 
 def _store(claimed, response):
-    with write_transaction() as session:
+    with write_transaction(bookkeeping=True) as session:
         session.execute(
             update(IdempotentRequest)
             .where(IdempotentRequest.id == claimed.row_id, IdempotentRequest.owner == claimed.owner)
@@ -203,7 +208,7 @@ def _store(claimed, response):
 
 def _release(claimed):
     db.session.rollback()
-    with write_transaction() as session:
+    with write_transaction(bookkeeping=True) as session:
         session.execute(
             delete(IdempotentRequest).where(
                 IdempotentRequest.id == claimed.row_id,
@@ -247,6 +252,7 @@ def _follow_protocol(view, required):
         if claimed.replay:
             return _replay(claimed)
         g.domain_idempotency_key = client_key(principal, operation, key)
+        forget_commits()  # what the request did so far (a token's last use) is not what it asked for
         try:
             response = current_app.make_response(view(*args, **kwargs))
         except (PointsError, HTTPException) as error:
