@@ -69,15 +69,22 @@ def load_config(instance_path, overrides=None):
         "CODE_LOOKUP_RATELIMIT": env.get("CODE_LOOKUP_RATELIMIT", "120 per minute"),
         "API_TOKEN_DEFAULT_DAYS": int(env.get("API_TOKEN_DEFAULT_DAYS", 90)),
         "API_TOKEN_MAX_DAYS": int(env.get("API_TOKEN_MAX_DAYS", 366)),
-        # How long a request waits for the first request with the same Idempotency-Key,
-        # and after how long an unfinished first request is presumed dead and taken over.
-        "IDEMPOTENCY_WAIT_SECONDS": int(env.get("IDEMPOTENCY_WAIT_SECONDS", 30)),
-        "IDEMPOTENCY_LEASE_SECONDS": int(env.get("IDEMPOTENCY_LEASE_SECONDS", 120)),
+        # The longest a request may run: gunicorn's --timeout (its default is 30 s). An
+        # unfinished request with an Idempotency-Key is presumed dead after this long and
+        # its key taken over by a retry.
+        "REQUEST_TIMEOUT_SECONDS": int(env.get("REQUEST_TIMEOUT_SECONDS", 30)),
+        # How long a request waits for the first request with the same Idempotency-Key.
+        "IDEMPOTENCY_WAIT_SECONDS": int(env.get("IDEMPOTENCY_WAIT_SECONDS", 10)),
         "STRIPE_SECRET_KEY": env.get("STRIPE_SECRET_KEY", ""),
         "STRIPE_API_BASE": env.get("STRIPE_API_BASE", ""),
     }
     config.update(overrides)
     config["SQLALCHEMY_DATABASE_URI"] = _normalise_database_url(config["SQLALCHEMY_DATABASE_URI"])
+    if not 0 <= config["IDEMPOTENCY_WAIT_SECONDS"] < config["REQUEST_TIMEOUT_SECONDS"]:
+        raise ConfigurationError(
+            "IDEMPOTENCY_WAIT_SECONDS must be at least 0 and less than REQUEST_TIMEOUT_SECONDS: "
+            "a request waiting for another with the same key must finish within its own timeout."
+        )
     return config
 
 

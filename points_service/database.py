@@ -13,11 +13,14 @@ from contextlib import contextmanager
 
 from sqlalchemy import event, select
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
+from .errors import OutcomeUnknown
 from .extensions import db
 
 _WRITE_OPTION = "points_write_transaction"
 _LOCKED_ROWS = "points_locked_rows"
+_COMMITTED = "points_committed"
 _BUSY_TIMEOUT_MS = 30000
 
 
@@ -60,13 +63,18 @@ def is_sqlite():
 
 
 @contextmanager
-def write_transaction():
+def write_transaction(*, bookkeeping=False):
     """Run the block as one unit of work that commits at the end or rolls back.
 
     Nested calls join the outermost transaction, so a service may call another
     service's write operation and both commit or fail together. Any read
     transaction the session had open is ended first: a write must start from the
     current state of the database, not from an older snapshot.
+
+    When the COMMIT itself fails with the connection, nobody knows whether it was
+    applied: ``OutcomeUnknown`` is raised. ``bookkeeping`` marks a write that records
+    how a request is handled (an idempotency claim), not a change the caller asked
+    for; it does not count for ``may_have_committed``.
     """
     session = db.session()  # the scoped session's current Session
     depth = session.info.get(_WRITE_OPTION, 0)
@@ -83,13 +91,40 @@ def write_transaction():
     session.info[_WRITE_OPTION] = 1
     try:
         yield session
-        session.commit()
+        session.flush()  # a failure here is known: nothing was committed
+        _commit(session, bookkeeping)
     except BaseException:
         session.rollback()
         raise
     finally:
         session.info[_WRITE_OPTION] = 0
         session.info.pop(_LOCKED_ROWS, None)
+
+
+def _commit(session, bookkeeping):
+    try:
+        session.commit()
+    except DBAPIError as error:
+        lost = isinstance(error, (OperationalError, InterfaceError)) or error.connection_invalidated
+        if bookkeeping or not lost:
+            raise
+        session.info[_COMMITTED] = True
+        raise OutcomeUnknown() from error
+    if not bookkeeping:
+        session.info[_COMMITTED] = True
+
+
+def forget_commits():
+    """Start afresh for ``may_have_committed`` (at the start of each request)."""
+    db.session().info.pop(_COMMITTED, None)
+
+
+def may_have_committed():
+    """True when a unit of work committed, or may have, since ``forget_commits``.
+
+    A request that fails after that point must not say that nothing was changed.
+    """
+    return bool(db.session().info.get(_COMMITTED))
 
 
 def lock(model, *criteria, order_by=None):

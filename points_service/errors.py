@@ -8,8 +8,9 @@ error has a stable machine ``code`` and an HTTP ``status``.
 import contextlib
 import logging
 
-from flask import jsonify, render_template, request
+from flask import current_app, has_request_context, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -68,6 +69,34 @@ class IdempotencyConflict(Conflict):
     default_message = _l("This request key was already used for a different request.")
 
 
+class OutcomeUnknown(PointsError):
+    """A change may or may not have been saved: the database failed during or after its commit.
+
+    Raised by ``database.write_transaction`` when a commit fails in a way that leaves
+    its outcome unknown, and answered for any failure after a commit of the request.
+    Sending the same request again with the same key is safe: it is applied once.
+    """
+
+    status = 503
+    code = "outcome_unknown"
+    default_message = _l(
+        "We could not confirm whether this was saved. Retrying with the same Idempotency-Key is safe: "
+        "it is applied only once."
+    )
+    form_message = _l(
+        "We could not confirm whether this was saved. Sending this form again is safe: it is applied only once."
+    )
+    unkeyed_form_message = _l("We could not confirm whether this was saved. Check before doing it again.")
+
+    def render_message(self):
+        """The advice that fits the face: the API names its header, a page its form."""
+        if not has_request_context() or wants_json():
+            return str(self.default_message)
+        if request.form.get("idempotency_key"):
+            return str(self.form_message)
+        return str(self.unkeyed_form_message)
+
+
 HTTP_MESSAGES = {
     400: _l("The request could not be understood."),
     401: _l("Please log in first."),
@@ -110,7 +139,18 @@ def render_error(status, code, message, details=None):
         response = jsonify(error_payload(code, message, details))
         response.status_code = status
         return response
-    return render_template("error.html", status=status, message=message, details=details or {}), status
+    try:
+        return render_template("error.html", status=status, message=message, details=details or {}), status
+    except SQLAlchemyError:
+        # The database cannot be read, so neither can the page's navigation (who is logged
+        # in, their roles): the same message on a page without it, and no context processors.
+        from flask_babel import get_locale
+
+        from .extensions import db
+
+        db.session.rollback()
+        page = current_app.jinja_env.get_template("error_plain.html")
+        return page.render(status=status, message=message, current_locale=str(get_locale())), status
 
 
 def _translated_field_messages(messages):
@@ -163,11 +203,24 @@ def register_errorhandlers(app):
                     response.headers[name] = value
         return response
 
+    @app.before_request
+    def start_counting_commits():
+        from .database import forget_commits
+
+        forget_commits()
+
     @app.errorhandler(Exception)
     def handle_unexpected(error):
+        from .database import may_have_committed
         from .extensions import db
 
+        # A read asked for no change, so it cannot report one, whatever bookkeeping it did.
+        changed = request.method not in ("GET", "HEAD", "OPTIONS") and may_have_committed()
         db.session.rollback()
         # The exception type and location only: request data may hold personal data.
         log.error("unhandled %s at %s %s", type(error).__name__, request.method, request.url_rule, exc_info=error)
+        if changed:
+            # "Nothing was changed" would be false: a unit of work of this request was committed.
+            unknown = OutcomeUnknown()
+            return render_error(unknown.status, unknown.code, unknown.render_message())
         return render_error(500, "server_error", HTTP_MESSAGES[500])

@@ -42,7 +42,7 @@ from points_service.perks import service as perks
 from points_service.perks.models import Redemption
 from points_service.timeutil import to_local, utcnow
 from tests.builders import PASSWORD
-from tests.builders.perks import stars
+from tests.builders.perks import request_key, stars
 
 ROLES = ("volunteer", "organizer", "counter", "admin")
 COLUMNS = ("anonymous",) + tuple(f"{role}/{place}" for role in ROLES for place in ("inside", "outside"))
@@ -123,15 +123,13 @@ def _redemption(world):
         world.owner.volunteer.member_no,
         world.helpers["perk"].id,
         1,
-        world.build.idempotency_key(),
+        request_key(),
         level_of=stars(0),
     )
 
 
 def _reservation(world):
-    return perks.reserve_perk(
-        world.owner, world.helpers["perk"].id, 1, world.build.idempotency_key(), level_of=stars(0)
-    )
+    return perks.reserve_perk(world.owner, world.helpers["perk"].id, 1, request_key(), level_of=stars(0))
 
 
 def _record(world):

@@ -10,16 +10,22 @@ ideal). For one caller (token, or user without a token) and one key:
 - every later or concurrent request with the same method, path and payload waits for
   the stored response and gets the same status and body (``Idempotent-Replayed: true``);
 - the same key with another method, path or payload is refused with 409;
-- a 5xx releases the key, so a retry runs again. The domain service also receives a key
-  derived from this one (``domain_key``), so even that retry has its effect at most once.
+- a 5xx releases the key, so a retry runs again. The domain service receives the key
+  in the caller's own namespace (``domain_key``, made by ``idempotency_keys.client_key``
+  from caller, method and path, and key), so even that retry has its effect at most
+  once, and no caller can name a server's key or another caller's.
 
-A first request that died without storing its response is taken over after
-``IDEMPOTENCY_LEASE_SECONDS``; the derived domain key makes that safe too.
+When the database fails during or after the commit of the work, the answer is 503
+``outcome_unknown`` and the key is released: the retry with the same key returns the
+original result (the domain key finds what was committed) or does the work once.
+
+A first request that died without storing its response (a killed worker) is taken
+over after ``REQUEST_TIMEOUT_SECONDS``, the longest a request may run; the derived
+domain key makes that safe too.
 """
 
 import hashlib
 import json
-import re
 import secrets
 import time
 from copy import deepcopy
@@ -33,16 +39,15 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
-from ..database import write_transaction
+from ..database import forget_commits, write_transaction
 from ..errors import IdempotencyConflict, PointsError
 from ..extensions import db
+from ..idempotency_keys import KEY_PATTERN, client_key, is_valid_sent_key
 from ..timeutil import utcnow
 from .auth import principal_id
 from .models import IdempotentRequest
 
 HEADER = "Idempotency-Key"
-KEY_PATTERN = r"^[\x21-\x7e]{1,128}$"
-_KEY_RE = re.compile(KEY_PATTERN)
 _FIRST_POLL_SECONDS = 0.01
 _LONGEST_POLL_SECONDS = 0.2
 
@@ -103,12 +108,8 @@ def request_fingerprint():
 
 
 def domain_key():
-    """The key to pass to the domain service: one per caller and Idempotency-Key."""
+    """The key to pass to the domain service: the Idempotency-Key in the caller's own namespace."""
     return g.get("domain_idempotency_key")
-
-
-def _derive_domain_key(principal, key):
-    return "api:" + hashlib.sha256(f"{principal}\x00{key}".encode()).hexdigest()
 
 
 def _read_fresh(principal, key):
@@ -129,7 +130,7 @@ def _read_fresh(principal, key):
 def _insert_claim(principal, key, method_path, request_hash):
     owner = secrets.token_hex(16)
     try:
-        with write_transaction() as session:
+        with write_transaction(bookkeeping=True) as session:
             row = IdempotentRequest(
                 principal=principal,
                 key=key,
@@ -148,7 +149,7 @@ def _insert_claim(principal, key, method_path, request_hash):
 
 def _take_over(row):
     owner = secrets.token_hex(16)
-    with write_transaction() as session:
+    with write_transaction(bookkeeping=True) as session:
         taken = session.execute(
             update(IdempotentRequest)
             .where(
@@ -168,7 +169,7 @@ def claim(principal, key, method_path, request_hash):
     """
     config = current_app.config
     deadline = time.monotonic() + config["IDEMPOTENCY_WAIT_SECONDS"]
-    lease = timedelta(seconds=config["IDEMPOTENCY_LEASE_SECONDS"])
+    lease = timedelta(seconds=config["REQUEST_TIMEOUT_SECONDS"])
     pause = _FIRST_POLL_SECONDS
     while True:
         row = _read_fresh(principal, key)
@@ -193,7 +194,7 @@ def claim(principal, key, method_path, request_hash):
 
 
 def _store(claimed, response):
-    with write_transaction() as session:
+    with write_transaction(bookkeeping=True) as session:
         session.execute(
             update(IdempotentRequest)
             .where(IdempotentRequest.id == claimed.row_id, IdempotentRequest.owner == claimed.owner)
@@ -207,7 +208,7 @@ def _store(claimed, response):
 
 def _release(claimed):
     db.session.rollback()
-    with write_transaction() as session:
+    with write_transaction(bookkeeping=True) as session:
         session.execute(
             delete(IdempotentRequest).where(
                 IdempotentRequest.id == claimed.row_id,
@@ -243,13 +244,15 @@ def _follow_protocol(view, required):
         key = request.headers.get(HEADER)
         if key is None and not required:
             return view(*args, **kwargs)
-        if not _KEY_RE.match(key or ""):
+        if not is_valid_sent_key(key):
             raise IdempotencyKeyRequired()
         principal = principal_id()
-        claimed = claim(principal, key, f"{request.method} {request.path}", request_fingerprint())
+        operation = f"{request.method} {request.path}"
+        claimed = claim(principal, key, operation, request_fingerprint())
         if claimed.replay:
             return _replay(claimed)
-        g.domain_idempotency_key = _derive_domain_key(principal, key)
+        g.domain_idempotency_key = client_key(principal, operation, key)
+        forget_commits()  # what the request did so far (a token's last use) is not what it asked for
         try:
             response = current_app.make_response(view(*args, **kwargs))
         except (PointsError, HTTPException) as error:

@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from ..database import lock_by_id, lock_one, write_transaction
 from ..extensions import db
 from ..i18n import N_
+from ..idempotency_keys import check_stored_key
 from ..timeutil import utcnow
 from .errors import (
     AccountNotFound,
@@ -32,9 +33,6 @@ from .errors import (
 from .models import LedgerEntry, LotMovement, PointsAccount, PointsLot, ReversalShortfall
 
 MAX_POINTS_PER_ENTRY = 10_000_000
-
-
-MAX_KEY_LENGTH = 128
 
 
 # -- validation -------------------------------------------------------------------
@@ -54,9 +52,10 @@ def _check_reason(reason):
 
 
 def _check_key(key):
+    """A key derived by the server, or a client's key derived by ``idempotency_keys.client_key``."""
     if key is None:
         return None
-    if not isinstance(key, str) or not 1 <= len(key) <= MAX_KEY_LENGTH:
+    if not check_stored_key(key):
         raise InvalidIdempotencyKey()
     return key
 

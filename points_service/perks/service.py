@@ -9,6 +9,9 @@ Invariants (DESIGN.md section 4):
   and the stock, exactly once: the redemption row is locked and its status decides.
 * Every redeem and reserve carries an idempotency key. The same key with the same
   payload returns the first redemption; the same key with another payload is refused.
+  Keys come from faces already derived from the client's request key
+  (``idempotency_keys.client_key``): a raw key is refused, so no client can name a
+  server key or another caller's key.
 * Rows are locked in one fixed order, account, then perk, then redemption, so
   concurrent requests queue instead of deadlocking, and neither the last item in stock
   nor the last points of an account are ever sold twice. The database backs this up
@@ -38,6 +41,7 @@ from ..database import lock_one, write_transaction
 from ..errors import IdempotencyConflict, PermissionDenied, ValidationError
 from ..extensions import db
 from ..i18n import N_
+from ..idempotency_keys import require_client_key
 from ..ledger import service as ledger
 from ..ledger.errors import AccountNotFound
 from ..ledger.models import LedgerEntry, PointsAccount
@@ -56,7 +60,6 @@ from .errors import (
 from .models import LIMIT_PERIODS, PERK_KINDS, Perk, PerkVenue, Redemption
 
 MAX_QUANTITY = 99
-MAX_KEY_LENGTH = 128
 HELD = ("reserved", "fulfilled")
 PERIOD_NAMES = {"day": _l("day"), "week": _l("week"), "month": _l("month"), "year": _l("year")}
 _PICTURE_RE = re.compile(r"^img/perks/[a-z0-9][a-z0-9_\-]{0,80}\.(png|jpg|jpeg|webp|svg)$")
@@ -596,15 +599,6 @@ def _refuse_unusable(redemption):
         raise VoucherNotUsable(_l("This voucher was cancelled; its points were returned to the volunteer."))
 
 
-def _check_key(key):
-    if not isinstance(key, str) or not 1 <= len(key.strip()) <= MAX_KEY_LENGTH:
-        raise ValidationError(
-            _l("This request has no valid request key; reload the page and try again."),
-            details={"field": "idempotency_key"},
-        )
-    return key.strip()
-
-
 def _check_quantity(quantity):
     if not _whole(quantity, 1, MAX_QUANTITY):
         raise _invalid(
@@ -737,7 +731,7 @@ def redeem_perk(actor, counter_org, member_no, perk_id, quantity, idempotency_ke
     the first redemption; with another payload it is refused.
     """
     authz.require(actor, "counter.redeem", counter_org)
-    key = _check_key(idempotency_key)
+    key = require_client_key(idempotency_key)
     quantity = _check_quantity(quantity)
     _kind, code = _scanned(member_no, wanted="member")
     now = now or utcnow()
@@ -792,7 +786,7 @@ def fulfil_voucher(actor, counter_org, code, idempotency_key, *, now=None):
     Confirming again with the same key returns the same redemption.
     """
     authz.require(actor, "counter.redeem", counter_org)
-    key = _check_key(idempotency_key)
+    key = require_client_key(idempotency_key)
     _kind, code = _scanned(code, wanted="voucher")
     now = now or utcnow()
     redemption = _usable_voucher(code, counter_org, now) if _fulfilled_with(key, code) is None else None
@@ -841,7 +835,7 @@ def reserve_perk(volunteer_user, perk_id, quantity, idempotency_key, *, level_of
     the end of the perk's validity; then its points and stock go back, exactly once.
     """
     profile = _profile_of(volunteer_user)
-    key = _check_key(idempotency_key)
+    key = require_client_key(idempotency_key)
     quantity = _check_quantity(quantity)
     now = now or utcnow()
     ttl = ttl_minutes if ttl_minutes is not None else current_app.config["VOUCHER_TTL_MINUTES"]
@@ -976,7 +970,7 @@ def void_redemption(actor, redemption_id, reason, idempotency_key=None, *, now=N
     if not 1 <= len(text) <= 255:
         raise _invalid(_l("Give a reason for the void (1 to 255 characters)."), "reason")
     if idempotency_key is not None:
-        idempotency_key = _check_key(idempotency_key)
+        idempotency_key = require_client_key(idempotency_key)
     now = now or utcnow()
     redemption = _get_redemption(redemption_id)
     if not may_void(actor, redemption, now):

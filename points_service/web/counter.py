@@ -18,7 +18,7 @@ from ..errors import PermissionDenied, PointsError
 from ..extensions import limiter
 from ..perks import service as perks
 from ..perks.errors import NotEligible
-from .rewards import new_request_key
+from .rewards import posted_request_key, request_key_for_form
 
 bp = Blueprint("counter", __name__, url_prefix="/counter")
 
@@ -61,7 +61,9 @@ def _lookup_page(place, code, error=None, status=200, chosen=None):
     """The page for a scanned code: the member's perks or the voucher to confirm."""
     view = perks.counter_lookup(current_user, place, code, level_of=volunteer_level)
     template = "counter/member.html" if isinstance(view, perks.MemberView) else "counter/voucher.html"
-    page = render_template(template, place=place, view=view, request_key=new_request_key(), error=error, chosen=chosen)
+    page = render_template(
+        template, place=place, view=view, request_key=request_key_for_form(), error=error, chosen=chosen
+    )
     return page, status
 
 
@@ -113,7 +115,7 @@ def redeem():
             member_no,
             perk_id,
             request.form.get("quantity", 1, type=int),
-            request.form.get("idempotency_key"),
+            posted_request_key(),
             level_of=volunteer_level,
         )
     except PointsError as error:
@@ -132,9 +134,7 @@ def fulfil():
     if place is None:
         return redirect(url_for("counter.index"))
     try:
-        redemption = perks.fulfil_voucher(
-            current_user, place, request.form.get("code", ""), request.form.get("idempotency_key")
-        )
+        redemption = perks.fulfil_voucher(current_user, place, request.form.get("code", ""), posted_request_key())
     except PointsError as error:
         return _scan_page(place, error.render_message(), error.status)
     return redirect(url_for("counter.receipt", redemption_id=redemption.id))
@@ -146,7 +146,7 @@ def _receipt_page(redemption_id, error=None, status=200):
         "counter/receipt.html",
         receipt=receipt,
         redemption=receipt.redemption,
-        request_key=new_request_key(),
+        request_key=request_key_for_form(),
         error=error,
     )
     return page, status
@@ -162,9 +162,8 @@ def receipt(redemption_id):
 @login_required
 def void(redemption_id):
     try:
-        perks.void_redemption(
-            current_user, redemption_id, request.form.get("reason", ""), request.form.get("idempotency_key") or None
-        )
+        key = posted_request_key() if request.form.get("idempotency_key") else None
+        perks.void_redemption(current_user, redemption_id, request.form.get("reason", ""), key)
     except PointsError as error:
         return _receipt_page(redemption_id, error.render_message(), error.status)
     flash(_("The redemption was voided: its points and stock were returned."), "success")

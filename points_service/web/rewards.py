@@ -13,14 +13,27 @@ from flask_login import current_user, login_required
 
 from ..activities.service import volunteer_level
 from ..errors import PointsError
+from ..idempotency_keys import client_key, is_valid_sent_key
 from ..perks import service as perks
 
 bp = Blueprint("rewards", __name__, url_prefix="/perks")
 
 
-def new_request_key():
-    """A fresh idempotency key for one rendered confirm form (shared with the counter page)."""
-    return str(uuid.uuid4())
+def request_key_for_form():
+    """The request key to render into a confirm form (shared with the counter page).
+
+    A new one, except when the form is shown again after an error: then the key just
+    posted, so that sending the form again cannot apply it twice, even when the first
+    outcome is unknown.
+    """
+    posted = request.form.get("idempotency_key")
+    return posted if is_valid_sent_key(posted) else str(uuid.uuid4())
+
+
+def posted_request_key():
+    """The posted form's request key in this user's own namespace for this form (see ``idempotency_keys``)."""
+    operation = f"{request.method} {request.path}"
+    return client_key(f"user:{current_user.id}", operation, request.form.get("idempotency_key"))
 
 
 @bp.route("/")
@@ -33,7 +46,7 @@ def catalog():
 
 def _perk_page(perk_id, error=None):
     catalog = perks.volunteer_catalog(current_user, level_of=volunteer_level, perk_id=perk_id)
-    return render_template("rewards/perk.html", catalog=catalog, request_key=new_request_key(), error=error)
+    return render_template("rewards/perk.html", catalog=catalog, request_key=request_key_for_form(), error=error)
 
 
 @bp.route("/<int:perk_id>")
@@ -50,7 +63,7 @@ def reserve(perk_id):
             current_user,
             perk_id,
             request.form.get("quantity", 1, type=int),
-            request.form.get("idempotency_key"),
+            posted_request_key(),
             level_of=volunteer_level,
         )
     except PointsError as error:

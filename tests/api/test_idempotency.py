@@ -98,7 +98,9 @@ def test_keys_belong_to_one_caller(client, build, district):
     assert _redemptions() == 2
 
 
-def test_a_server_error_releases_the_key_and_the_retry_has_its_effect_once(client, build, headers, monkeypatch):
+def test_a_failure_after_the_commit_says_the_outcome_is_unknown_and_the_retry_has_its_effect_once(
+    client, build, headers, monkeypatch
+):
     from points_service.api import redemptions
 
     volunteer = build.volunteer(points=50)
@@ -109,13 +111,38 @@ def test_a_server_error_releases_the_key_and_the_retry_has_its_effect_once(clien
 
     def redeem_then_fail(*args, **kwargs):
         real(*args, **kwargs)
-        raise RuntimeError("connection lost after the commit")
+        raise RuntimeError("failed after the commit")
 
     monkeypatch.setattr(redemptions.perks, "redeem_perk", redeem_then_fail)
-    assert client.post("/api/v1/redemptions", json=payload, headers=keyed).status_code == 500
+    failed = client.post("/api/v1/redemptions", json=payload, headers=keyed)
+    assert failed.status_code == 503
+    assert failed.json["error"]["code"] == "outcome_unknown"
+    assert "nothing was changed" not in failed.json["error"]["message"]
     monkeypatch.setattr(redemptions.perks, "redeem_perk", real)
     retry = client.post("/api/v1/redemptions", json=payload, headers=keyed)
     assert retry.status_code == 201
+    assert _redemptions() == 1 and build.account(volunteer).balance == 35
+
+
+def test_a_failure_before_any_commit_says_nothing_was_changed_and_releases_the_key(client, build, headers, monkeypatch):
+    from points_service.api import redemptions
+
+    volunteer = build.volunteer(points=50)
+    perk = build.perk(points_cost=15)
+    keyed = {**headers, "Idempotency-Key": "retry-me-7"}
+    payload = {"member_no": volunteer.volunteer.member_no, "perk_id": perk.id}
+    real = redemptions.perks.redeem_perk
+
+    def fail(*args, **kwargs):
+        raise RuntimeError("failed before the work")
+
+    monkeypatch.setattr(redemptions.perks, "redeem_perk", fail)
+    failed = client.post("/api/v1/redemptions", json=payload, headers=keyed)
+    assert failed.status_code == 500
+    assert failed.json["error"]["code"] == "server_error"
+    assert _redemptions() == 0
+    monkeypatch.setattr(redemptions.perks, "redeem_perk", real)
+    assert client.post("/api/v1/redemptions", json=payload, headers=keyed).status_code == 201
     assert _redemptions() == 1 and build.account(volunteer).balance == 35
 
 

@@ -20,7 +20,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tests.builders.perks import stars
+from tests.builders.perks import request_key, stars
 
 CHECKS = [
     not_a_server_error,
@@ -43,7 +43,7 @@ def _seed(build):
     admin = build.staff("admin", tree["city"])
     volunteers = [build.volunteer(points=500) for _ in range(3)]
     perk = build.perk(points_cost=5, stock=1000, venues=[tree["city"]])
-    perks.reserve_perk(volunteers[0], perk.id, 1, build.idempotency_key(), level_of=stars(0))
+    perks.reserve_perk(volunteers[0], perk.id, 1, request_key(), level_of=stars(0))
     activity = build.activity()
     build.checked_in_roster(activity, volunteers[1:])
     build.record(volunteers[0])

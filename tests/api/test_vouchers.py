@@ -1,7 +1,7 @@
 import pytest
 
 from points_service.perks import service as perks
-from tests.builders.perks import stars
+from tests.builders.perks import request_key, stars
 
 
 @pytest.fixture
@@ -17,7 +17,7 @@ def headers(build, district):
 def _reserved(build, points=50):
     volunteer = build.volunteer(points=points)
     perk = build.perk(points_cost=15, stock=2)
-    return volunteer, perks.reserve_perk(volunteer, perk.id, 1, build.idempotency_key(), level_of=stars(0))
+    return volunteer, perks.reserve_perk(volunteer, perk.id, 1, request_key(), level_of=stars(0))
 
 
 def _fulfil(client, build, headers, code, key=None):

@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 from points_service.extensions import db
 from points_service.perks import service as perks
 from tests.builders import PASSWORD
-from tests.builders.perks import stars
+from tests.builders.perks import request_key, stars
 
 pytestmark = pytest.mark.browser
 
@@ -69,7 +69,7 @@ def test_a_scanned_voucher_is_handed_over_with_enter(build, live_server, page):
     build.counter_clerk(build.tree()["districts"][0], username="desk")
     volunteer = build.volunteer(points=60)
     perk = build.perk(name="Thermos cup", kind="goods", points_cost=40, stock=1)
-    reserved = perks.reserve_perk(volunteer, perk.id, 1, "r", level_of=stars(0))
+    reserved = perks.reserve_perk(volunteer, perk.id, 1, request_key("r"), level_of=stars(0))
     db.session.commit()
 
     log_in(page, live_server, "desk")

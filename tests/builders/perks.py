@@ -1,7 +1,9 @@
 """Test-data builders for the perks domain (a mixin of tests.builders.Builder)."""
 
+import uuid
 from dataclasses import dataclass
 
+from points_service.idempotency_keys import client_key
 from points_service.perks import service as perks
 
 
@@ -35,3 +37,8 @@ class PerksBuilder:
     def counter_clerk(self, organization=None, username=None):
         """A counter user whose counter is the first district (or ``organization``)."""
         return self.staff("counter", organization or self.tree()["districts"][0], username=username)
+
+
+def request_key(name=None):
+    """A request key as a face hands it to the perks service: derived into the client namespace."""
+    return client_key("user:test", "test", name or str(uuid.uuid4()))

@@ -12,7 +12,7 @@ from points_service.organizations.models import Organization
 from points_service.perks import service as perks
 from points_service.perks.errors import NotEligible
 from points_service.perks.models import Perk
-from tests.builders.perks import stars
+from tests.builders.perks import request_key, stars
 from tests.ledger.test_concurrency import run_concurrently
 from tests.perks.helpers import count_redemptions
 
@@ -23,7 +23,7 @@ def redeem_in_thread(clerk_id, district_id, perk_id):
     def redeem(member_no, key):
         actor = db.session.get(User, clerk_id)
         place = db.session.get(Organization, district_id)
-        return perks.redeem_perk(actor, place, member_no, perk_id, 1, key, level_of=stars(0)).id
+        return perks.redeem_perk(actor, place, member_no, perk_id, 1, request_key(key), level_of=stars(0)).id
 
     return redeem
 
@@ -87,7 +87,7 @@ def test_counter_and_online_racing_for_the_last_item_sell_it_once(app, build, cl
         if index % 2:
             return redeem(members[index], f"counter-{index}")
         user = db.session.get(User, ids[index])
-        return perks.reserve_perk(user, perk_id, 1, f"online-{index}", level_of=stars(0)).id
+        return perks.reserve_perk(user, perk_id, 1, request_key(f"online-{index}"), level_of=stars(0)).id
 
     results = run_concurrently(app, 16, operation)
 
@@ -100,13 +100,17 @@ def test_counter_and_online_racing_for_the_last_item_sell_it_once(app, build, cl
 def test_ten_concurrent_voids_of_one_redemption_return_its_points_once(app, build, clerk, district):
     volunteer = build.volunteer(points=50)
     perk = build.perk(points_cost=20, stock=3)
-    redemption = perks.redeem_perk(clerk, district, volunteer.volunteer.member_no, perk.id, 1, "k", level_of=stars(0))
+    redemption = perks.redeem_perk(
+        clerk, district, volunteer.volunteer.member_no, perk.id, 1, request_key("k"), level_of=stars(0)
+    )
     redemption_id, clerk_id, perk_id = redemption.id, clerk.id, perk.id
     db.session.commit()
 
     def void(index):
         actor = db.session.get(User, clerk_id)
-        return perks.void_redemption(actor, redemption_id, "clicked twice", idempotency_key=f"void-{index}").status
+        return perks.void_redemption(
+            actor, redemption_id, "clicked twice", idempotency_key=request_key(f"void-{index}")
+        ).status
 
     results = run_concurrently(app, 10, void)
 
@@ -120,7 +124,7 @@ def test_ten_concurrent_voids_of_one_redemption_return_its_points_once(app, buil
 def test_ten_clerks_confirming_one_voucher_hand_it_over_once(app, build, district):
     volunteer = build.volunteer(points=50)
     perk = build.perk(points_cost=20)
-    code = perks.reserve_perk(volunteer, perk.id, 1, "r", level_of=stars(0)).voucher_code
+    code = perks.reserve_perk(volunteer, perk.id, 1, request_key("r"), level_of=stars(0)).voucher_code
     clerk_ids = [build.counter_clerk(district).id for _ in range(10)]
     district_id = district.id
     db.session.commit()
@@ -128,7 +132,7 @@ def test_ten_clerks_confirming_one_voucher_hand_it_over_once(app, build, distric
     def fulfil(index):
         actor = db.session.get(User, clerk_ids[index])
         place = db.session.get(Organization, district_id)
-        return perks.fulfil_voucher(actor, place, code, f"fulfil-{index}").fulfilled_by_id
+        return perks.fulfil_voucher(actor, place, code, request_key(f"fulfil-{index}")).fulfilled_by_id
 
     results = run_concurrently(app, 10, fulfil)
 

@@ -13,7 +13,7 @@ from points_service.ledger import service as ledger
 from points_service.perks import service as perks
 from points_service.perks.errors import InvalidCode, NotEligible, NotHonoredHere, VoucherNotUsable
 from points_service.timeutil import utcnow
-from tests.builders.perks import stars
+from tests.builders.perks import request_key, stars
 from tests.ledger.helpers import lots_of, movements_of
 from tests.perks.helpers import count_redemptions
 
@@ -44,7 +44,7 @@ def test_redeeming_debits_the_oldest_lots_first_and_takes_the_stock(build, distr
     perk = build.perk(kind="goods", points_cost=15, stock=3)
 
     redemption = perks.redeem_perk(
-        clerk, district, volunteer.volunteer.member_no, perk.id, 2, "confirm-1", level_of=stars(0)
+        clerk, district, volunteer.volunteer.member_no, perk.id, 2, request_key("confirm-1"), level_of=stars(0)
     )
 
     assert (redemption.status, redemption.channel, redemption.points, redemption.quantity) == (
@@ -69,7 +69,9 @@ def test_a_co_payment_is_recorded_as_collected_at_the_counter(build, district, c
     volunteer = build.volunteer(points=100)
     perk = build.perk(name="Haircut", kind="other", points_cost=20, copay_amount=500)
 
-    redemption = perks.redeem_perk(clerk, district, volunteer.volunteer.member_no, perk.id, 1, "k", level_of=stars(0))
+    redemption = perks.redeem_perk(
+        clerk, district, volunteer.volunteer.member_no, perk.id, 1, request_key("k"), level_of=stars(0)
+    )
 
     assert (redemption.copay_amount, redemption.copay_currency) == (500, "CNY")
     assert (redemption.payment_status, redemption.payment_method) == ("paid", "counter")
@@ -81,7 +83,9 @@ def test_an_ineligible_redemption_is_refused_with_its_reason_and_changes_nothing
     perk = build.perk(points_cost=15, stock=4)
 
     with pytest.raises(NotEligible) as refused:
-        perks.redeem_perk(clerk, district, volunteer.volunteer.member_no, perk.id, 1, "k", level_of=stars(0))
+        perks.redeem_perk(
+            clerk, district, volunteer.volunteer.member_no, perk.id, 1, request_key("k"), level_of=stars(0)
+        )
 
     assert refused.value.render_message() == "Not enough points: 15 needed, 10 available."
     assert refused.value.details == {"reasons": ["not_enough_points"]}
@@ -94,7 +98,9 @@ def test_a_quantity_larger_than_the_stock_is_refused(build, district, clerk):
     perk = build.perk(points_cost=1, stock=2)
 
     with pytest.raises(NotEligible, match="out_of_stock|Only 2 left"):
-        perks.redeem_perk(clerk, district, volunteer.volunteer.member_no, perk.id, 3, "k", level_of=stars(0))
+        perks.redeem_perk(
+            clerk, district, volunteer.volunteer.member_no, perk.id, 3, request_key("k"), level_of=stars(0)
+        )
 
 
 def test_a_perk_not_honored_at_this_counter_is_refused_and_nothing_changes(build, district, clerk):
@@ -102,7 +108,9 @@ def test_a_perk_not_honored_at_this_counter_is_refused_and_nothing_changes(build
     perk = build.perk(name="West parking", venues=[build.tree()["districts"][1]])
 
     with pytest.raises(NotHonoredHere, match="West parking is not honored at this counter"):
-        perks.redeem_perk(clerk, district, volunteer.volunteer.member_no, perk.id, 1, "k", level_of=stars(0))
+        perks.redeem_perk(
+            clerk, district, volunteer.volunteer.member_no, perk.id, 1, request_key("k"), level_of=stars(0)
+        )
 
     assert count_redemptions() == 0 and build.account(volunteer).balance == 100
 
@@ -138,7 +146,9 @@ def test_only_counter_staff_of_this_place_can_use_its_counter(build, district):
         with pytest.raises(PermissionDenied):
             perks.counter_lookup(actor, district, volunteer.volunteer.member_no, level_of=stars(0))
         with pytest.raises(PermissionDenied):
-            perks.redeem_perk(actor, district, volunteer.volunteer.member_no, perk.id, 1, "k", level_of=stars(0))
+            perks.redeem_perk(
+                actor, district, volunteer.volunteer.member_no, perk.id, 1, request_key("k"), level_of=stars(0)
+            )
     assert count_redemptions() == 0
 
 
@@ -156,7 +166,7 @@ def test_a_counter_user_works_at_the_node_of_each_counter_role(build):
 def test_scanning_a_voucher_shows_it_ready_for_one_confirm(build, district, clerk):
     volunteer = build.volunteer(points=100, name="Li Lei")
     perk = build.perk(name="Rice", kind="goods", stock=5)
-    reserved = perks.reserve_perk(volunteer, perk.id, 1, "r", level_of=stars(0))
+    reserved = perks.reserve_perk(volunteer, perk.id, 1, request_key("r"), level_of=stars(0))
 
     view = perks.counter_lookup(clerk, district, reserved.voucher_code.lower(), level_of=stars(0))
 
@@ -168,12 +178,12 @@ def test_a_voucher_for_a_perk_not_honored_here_is_refused(build, clerk, district
     tree = build.tree()
     volunteer = build.volunteer(points=100)
     perk = build.perk(name="West rice", venues=[tree["districts"][1]])
-    reserved = perks.reserve_perk(volunteer, perk.id, 1, "r", level_of=stars(0))
+    reserved = perks.reserve_perk(volunteer, perk.id, 1, request_key("r"), level_of=stars(0))
 
     with pytest.raises(NotHonoredHere, match="This voucher is for West rice"):
         perks.counter_lookup(clerk, district, reserved.voucher_code, level_of=stars(0))
     with pytest.raises(NotHonoredHere):
-        perks.fulfil_voucher(clerk, district, reserved.voucher_code, "f")
+        perks.fulfil_voucher(clerk, district, reserved.voucher_code, request_key("f"))
     db.session.refresh(reserved)
     assert reserved.status == "reserved"
 
@@ -188,10 +198,10 @@ def test_an_unknown_voucher_code_changes_nothing(build, clerk, district):
 
 def test_a_used_voucher_is_refused_with_the_day_it_was_used(build, clerk, district):
     volunteer = build.volunteer(points=100)
-    reserved = perks.reserve_perk(volunteer, build.perk().id, 1, "r", level_of=stars(0))
-    perks.fulfil_voucher(clerk, district, reserved.voucher_code, "f-1")
+    reserved = perks.reserve_perk(volunteer, build.perk().id, 1, request_key("r"), level_of=stars(0))
+    perks.fulfil_voucher(clerk, district, reserved.voucher_code, request_key("f-1"))
 
     with pytest.raises(VoucherNotUsable, match="already used on"):
         perks.counter_lookup(clerk, district, reserved.voucher_code, level_of=stars(0))
     with pytest.raises(VoucherNotUsable, match="already used on"):
-        perks.fulfil_voucher(clerk, district, reserved.voucher_code, "f-2")
+        perks.fulfil_voucher(clerk, district, reserved.voucher_code, request_key("f-2"))

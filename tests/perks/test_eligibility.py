@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from points_service.perks import service as perks
 from points_service.timeutil import to_local, utcnow
-from tests.builders.perks import stars
+from tests.builders.perks import request_key, stars
 
 
 def reasons_by_perk(options):
@@ -70,7 +70,7 @@ def test_a_daily_limit_counts_in_the_organizations_time_zone(build, district, cl
         volunteer.volunteer.member_no,
         perk.id,
         1,
-        "k-1",
+        request_key("k-1"),
         level_of=stars(0),
         now=next_midnight - timedelta(minutes=30),
     )
@@ -94,7 +94,7 @@ def test_a_weekly_limit_starts_again_on_monday(build, district, clerk):
             volunteer.volunteer.member_no,
             perk.id,
             1,
-            key,
+            request_key(key),
             level_of=stars(0),
             now=monday - timedelta(days=3),
         )
@@ -108,7 +108,9 @@ def test_a_weekly_limit_starts_again_on_monday(build, district, clerk):
 def test_a_voided_redemption_does_not_count_against_the_limit(build, district, clerk):
     volunteer = build.volunteer(points=100)
     perk = build.perk(points_cost=10, limit_quantity=1, limit_period="year")
-    redemption = perks.redeem_perk(clerk, district, volunteer.volunteer.member_no, perk.id, 1, "y-1", level_of=stars(0))
+    redemption = perks.redeem_perk(
+        clerk, district, volunteer.volunteer.member_no, perk.id, 1, request_key("y-1"), level_of=stars(0)
+    )
     assert not perks.eligible_perks(volunteer.volunteer, 0, district)[0].eligible
 
     perks.void_redemption(clerk, redemption.id, "wrong perk chosen")

@@ -11,7 +11,7 @@ from points_service.ledger import service as ledger
 from points_service.perks import service as perks
 from points_service.perks.errors import NotEligible, RedemptionNotFound, VoucherNotUsable
 from points_service.timeutil import utcnow
-from tests.builders.perks import stars
+from tests.builders.perks import request_key, stars
 from tests.ledger.helpers import lots_of
 from tests.perks.helpers import count_entries, count_redemptions
 
@@ -34,8 +34,8 @@ def test_reserving_debits_points_takes_stock_and_issues_an_unguessable_voucher(b
     perk = build.perk(kind="goods", points_cost=30, stock=4)
     now = utcnow()
 
-    first = perks.reserve_perk(volunteer, perk.id, 1, "r-1", level_of=stars(0), now=now)
-    second = perks.reserve_perk(volunteer, perk.id, 2, "r-2", level_of=stars(0), now=now)
+    first = perks.reserve_perk(volunteer, perk.id, 1, request_key("r-1"), level_of=stars(0), now=now)
+    second = perks.reserve_perk(volunteer, perk.id, 2, request_key("r-2"), level_of=stars(0), now=now)
 
     assert (first.status, first.channel, first.points) == ("reserved", "online", 30)
     assert is_valid_voucher_code(first.voucher_code) and first.voucher_code != second.voucher_code
@@ -49,7 +49,7 @@ def test_a_voucher_never_outlives_the_perk(build):
     now = utcnow()
     perk = build.perk(valid_until=now + timedelta(minutes=20))
 
-    redemption = perks.reserve_perk(volunteer, perk.id, 1, "r", level_of=stars(0), now=now)
+    redemption = perks.reserve_perk(volunteer, perk.id, 1, request_key("r"), level_of=stars(0), now=now)
 
     assert redemption.voucher_expires_at == now + timedelta(minutes=20)
 
@@ -59,7 +59,7 @@ def test_a_perk_with_a_co_payment_cannot_be_reserved_online_yet(build):
     perk = build.perk(points_cost=10, copay_amount=300, stock=2)
 
     with pytest.raises(NotEligible, match="redeem it at a service counter"):
-        perks.reserve_perk(volunteer, perk.id, 1, "r", level_of=stars(0))
+        perks.reserve_perk(volunteer, perk.id, 1, request_key("r"), level_of=stars(0))
 
     db.session.expire_all()
     assert count_redemptions() == 0 and perk.stock == 2 and build.account(volunteer).balance == 100
@@ -70,7 +70,7 @@ def test_a_perk_with_a_co_payment_cannot_be_reserved_online_yet(build):
 def test_staff_without_a_volunteer_profile_cannot_reserve(build):
     perk = build.perk()
     with pytest.raises(PermissionDenied):
-        perks.reserve_perk(build.counter_clerk(), perk.id, 1, "r", level_of=stars(0))
+        perks.reserve_perk(build.counter_clerk(), perk.id, 1, request_key("r"), level_of=stars(0))
 
 
 def test_an_expired_voucher_returns_points_to_the_same_lots_and_the_stock_exactly_once(build):
@@ -79,7 +79,7 @@ def test_an_expired_voucher_returns_points_to_the_same_lots_and_the_stock_exactl
     lots_before = lots_of(account.id)
     perk = build.perk(points_cost=25, stock=3)
     now = utcnow()
-    redemption = perks.reserve_perk(volunteer, perk.id, 1, "r", level_of=stars(0), now=now)
+    redemption = perks.reserve_perk(volunteer, perk.id, 1, request_key("r"), level_of=stars(0), now=now)
     assert [lot[2] for lot in lots_of(account.id)] == [0, 25]
 
     assert perks.expire_reservations(now + timedelta(minutes=89)) == (0, 0)
@@ -99,13 +99,13 @@ def test_looking_a_voucher_up_after_its_time_expires_it_on_the_spot(build, clerk
     volunteer = build.volunteer(points=60)
     perk = build.perk(points_cost=60, stock=1)
     now = utcnow()
-    redemption = perks.reserve_perk(volunteer, perk.id, 1, "r", level_of=stars(0), now=now)
+    redemption = perks.reserve_perk(volunteer, perk.id, 1, request_key("r"), level_of=stars(0), now=now)
     later = now + timedelta(minutes=120)
 
     with pytest.raises(VoucherNotUsable, match="expired on .*points were returned"):
         perks.counter_lookup(clerk, district, redemption.voucher_code, level_of=stars(0), now=later)
     with pytest.raises(VoucherNotUsable, match="expired"):
-        perks.fulfil_voucher(clerk, district, redemption.voucher_code, "f", now=later)
+        perks.fulfil_voucher(clerk, district, redemption.voucher_code, request_key("f"), now=later)
 
     db.session.expire_all()
     assert redemption.status == "expired" and perk.stock == 1 and build.account(volunteer).balance == 60
@@ -117,8 +117,10 @@ def test_the_volunteers_voucher_list_expires_overdue_vouchers(build):
     volunteer = build.volunteer(points=60)
     perk = build.perk(points_cost=20)
     now = utcnow()
-    old = perks.reserve_perk(volunteer, perk.id, 1, "old", level_of=stars(0), now=now - timedelta(minutes=100))
-    fresh = perks.reserve_perk(volunteer, perk.id, 1, "fresh", level_of=stars(0), now=now)
+    old = perks.reserve_perk(
+        volunteer, perk.id, 1, request_key("old"), level_of=stars(0), now=now - timedelta(minutes=100)
+    )
+    fresh = perks.reserve_perk(volunteer, perk.id, 1, request_key("fresh"), level_of=stars(0), now=now)
 
     listed = perks.volunteer_vouchers(volunteer, now=now)
 
@@ -132,8 +134,8 @@ def test_reserve_fulfil_void_restores_the_lots_and_the_stock_exactly(build, cler
     lots_before = lots_of(account.id)
     perk = build.perk(kind="goods", points_cost=40, stock=2)
 
-    reserved = perks.reserve_perk(volunteer, perk.id, 1, "r", level_of=stars(0))
-    fulfilled = perks.fulfil_voucher(clerk, district, reserved.voucher_code, "f")
+    reserved = perks.reserve_perk(volunteer, perk.id, 1, request_key("r"), level_of=stars(0))
+    fulfilled = perks.fulfil_voucher(clerk, district, reserved.voucher_code, request_key("f"))
     assert (fulfilled.id, fulfilled.status, fulfilled.counter_organization_id) == (
         reserved.id,
         "fulfilled",
@@ -152,10 +154,10 @@ def test_reserve_fulfil_void_restores_the_lots_and_the_stock_exactly(build, cler
 
 def test_confirming_a_voucher_twice_with_the_same_key_fulfils_it_once(build, clerk, district):
     volunteer = build.volunteer(points=50)
-    reserved = perks.reserve_perk(volunteer, build.perk().id, 1, "r", level_of=stars(0))
+    reserved = perks.reserve_perk(volunteer, build.perk().id, 1, request_key("r"), level_of=stars(0))
 
-    first = perks.fulfil_voucher(clerk, district, reserved.voucher_code, "same")
-    again = perks.fulfil_voucher(clerk, district, reserved.voucher_code, "same")
+    first = perks.fulfil_voucher(clerk, district, reserved.voucher_code, request_key("same"))
+    again = perks.fulfil_voucher(clerk, district, reserved.voucher_code, request_key("same"))
 
     assert first.id == again.id and again.status == "fulfilled"
 
@@ -163,7 +165,7 @@ def test_confirming_a_voucher_twice_with_the_same_key_fulfils_it_once(build, cle
 def test_a_volunteer_can_cancel_an_unused_voucher(build):
     volunteer = build.volunteer(points=50)
     perk = build.perk(points_cost=20, stock=1)
-    reserved = perks.reserve_perk(volunteer, perk.id, 1, "r", level_of=stars(0))
+    reserved = perks.reserve_perk(volunteer, perk.id, 1, request_key("r"), level_of=stars(0))
 
     cancelled = perks.cancel_reservation(volunteer, reserved.id)
     again = perks.cancel_reservation(volunteer, reserved.id)
@@ -175,7 +177,7 @@ def test_a_volunteer_can_cancel_an_unused_voucher(build):
 def test_a_volunteer_sees_only_their_own_vouchers(build):
     owner = build.volunteer(points=50)
     other = build.volunteer(points=50)
-    reserved = perks.reserve_perk(owner, build.perk().id, 1, "r", level_of=stars(0))
+    reserved = perks.reserve_perk(owner, build.perk().id, 1, request_key("r"), level_of=stars(0))
 
     with pytest.raises(RedemptionNotFound):
         perks.voucher_of(other, reserved.id)
@@ -187,7 +189,7 @@ def test_a_volunteer_sees_only_their_own_vouchers(build):
 def test_the_expire_command_expires_vouchers_and_reports_them(build, runner):
     volunteer = build.volunteer(points=50)
     perk = build.perk(points_cost=20)
-    perks.reserve_perk(volunteer, perk.id, 1, "r", level_of=stars(0), now=utcnow() - timedelta(days=1))
+    perks.reserve_perk(volunteer, perk.id, 1, request_key("r"), level_of=stars(0), now=utcnow() - timedelta(days=1))
     db.session.commit()
 
     result = runner.invoke(args=["points", "expire"])

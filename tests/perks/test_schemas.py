@@ -2,14 +2,14 @@
 
 from points_service.perks import service as perks
 from points_service.perks.schemas import PerkOptionSchema, PerkSchema, RedemptionSchema
-from tests.builders.perks import stars
+from tests.builders.perks import request_key, stars
 
 
 def test_a_perk_and_a_redemption_dump_as_integers_with_their_reasons(build):
     volunteer = build.volunteer(points=30)
     perk = build.perk(points_cost=20, copay_amount=0, stock=4)
     dear = build.perk(name="Dear", points_cost=500)
-    redemption = perks.reserve_perk(volunteer, perk.id, 1, "r", level_of=stars(0))
+    redemption = perks.reserve_perk(volunteer, perk.id, 1, request_key("r"), level_of=stars(0))
 
     dumped = PerkSchema().dump(perk)
     assert (dumped["points_cost"], dumped["stock"], dumped["venue_ids"]) == (20, 3, [build.tree()["districts"][0].id])

@@ -12,7 +12,7 @@ from points_service.ledger import service as ledger
 from points_service.perks import service as perks
 from points_service.perks.errors import RedemptionNotFound, VoidNotAllowed, VoucherNotUsable
 from points_service.timeutil import utcnow
-from tests.builders.perks import stars
+from tests.builders.perks import request_key, stars
 from tests.ledger.helpers import lots_of
 from tests.perks.helpers import count_entries
 
@@ -27,7 +27,9 @@ def redeemed(build, clerk, district):
     ledger.earn_points(account.id, 20, reason="newer", now=now - timedelta(days=1))
     perk = build.perk(kind="goods", points_cost=15, stock=5, copay_amount=250)
     lots = lots_of(account.id)
-    redemption = perks.redeem_perk(clerk, district, volunteer.volunteer.member_no, perk.id, 2, "k", level_of=stars(0))
+    redemption = perks.redeem_perk(
+        clerk, district, volunteer.volunteer.member_no, perk.id, 2, request_key("k"), level_of=stars(0)
+    )
     return redemption, account, perk, lots
 
 
@@ -50,8 +52,8 @@ def test_voiding_returns_points_to_the_same_lots_the_stock_and_records_the_refun
 def test_voiding_twice_returns_the_points_once(redeemed, clerk):
     redemption, account, perk, _lots = redeemed
 
-    perks.void_redemption(clerk, redemption.id, "double click", idempotency_key="void-1")
-    perks.void_redemption(clerk, redemption.id, "double click", idempotency_key="void-1")
+    perks.void_redemption(clerk, redemption.id, "double click", idempotency_key=request_key("void-1"))
+    perks.void_redemption(clerk, redemption.id, "double click", idempotency_key=request_key("void-1"))
     perks.void_redemption(clerk, redemption.id, "clicked again")
 
     db.session.expire_all()
@@ -107,7 +109,7 @@ def test_an_expired_reservation_cannot_be_voided(build, clerk):
     volunteer = build.volunteer(points=30)
     admin = build.staff("admin", build.tree()["city"])
     reserved = perks.reserve_perk(
-        volunteer, build.perk().id, 1, "r", level_of=stars(0), now=utcnow() - timedelta(days=30)
+        volunteer, build.perk().id, 1, request_key("r"), level_of=stars(0), now=utcnow() - timedelta(days=30)
     )
     perks.expire_reservations()
 
@@ -120,10 +122,12 @@ def test_an_administrator_can_void_an_unused_online_voucher(build):
     volunteer = build.volunteer(points=30)
     admin = build.staff("admin", build.tree()["city"])
     perk = build.perk(stock=1)
-    reserved = perks.reserve_perk(volunteer, perk.id, 1, "r", level_of=stars(0))
+    reserved = perks.reserve_perk(volunteer, perk.id, 1, request_key("r"), level_of=stars(0))
 
     voided = perks.void_redemption(admin, reserved.id, "perk withdrawn")
 
     assert voided.status == "voided" and perk.stock == 1 and build.account(volunteer).balance == 30
     with pytest.raises(Exception, match="cancelled"):
-        perks.fulfil_voucher(build.counter_clerk(), build.tree()["districts"][0], reserved.voucher_code, "f")
+        perks.fulfil_voucher(
+            build.counter_clerk(), build.tree()["districts"][0], reserved.voucher_code, request_key("f")
+        )

@@ -10,7 +10,7 @@ from points_service.ledger.models import LedgerEntry
 from points_service.perks import service as perks
 from points_service.perks.models import Redemption
 from tests.builders import PASSWORD
-from tests.builders.perks import stars
+from tests.builders.perks import request_key, stars
 
 
 @pytest.fixture
@@ -178,7 +178,7 @@ def test_confirming_without_choosing_a_perk_asks_for_one(client, build, clerk):
 def test_a_voucher_is_fulfilled_in_one_confirm(client, build, clerk):
     volunteer = build.volunteer(points=100)
     perk = build.perk(name="Rice", kind="goods", points_cost=40, stock=2)
-    reserved = perks.reserve_perk(volunteer, perk.id, 1, "r", level_of=stars(0))
+    reserved = perks.reserve_perk(volunteer, perk.id, 1, request_key("r"), level_of=stars(0))
     db.session.commit()
 
     page = client.post("/counter/scan", data={"code": reserved.voucher_code})
@@ -195,7 +195,7 @@ def test_a_voucher_is_fulfilled_in_one_confirm(client, build, clerk):
 def test_a_voucher_of_another_place_is_refused(client, build, clerk):
     volunteer = build.volunteer(points=100)
     perk = build.perk(name="West rice", venues=[build.tree()["districts"][1]])
-    reserved = perks.reserve_perk(volunteer, perk.id, 1, "r", level_of=stars(0))
+    reserved = perks.reserve_perk(volunteer, perk.id, 1, request_key("r"), level_of=stars(0))
     db.session.commit()
 
     page = client.post("/counter/fulfil", data={"code": reserved.voucher_code, "idempotency_key": "f"})
