@@ -187,3 +187,21 @@ def test_the_web_login_says_to_wait_in_the_users_language(client, build, slow_ba
     response = client.post("/login", data={"login": "anyone", "password": WRONG}, headers={"Accept-Language": "zh-CN"})
     assert response.status_code == 429
     assert "登录失败次数过多" in response.get_data(as_text=True)
+
+
+def test_behind_a_trusted_proxy_each_client_address_has_its_own_count(database_url):
+    proxied = create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": database_url, "TRUSTED_PROXY_COUNT": 1})
+    client = proxied.test_client()
+
+    def post(login, address):
+        return client.post(
+            "/login", data={"login": login, "password": WRONG}, headers={"X-Forwarded-For": address}
+        ).status_code
+
+    try:
+        assert [post(f"guess{number}", "203.0.113.5") for number in range(20)] == [422] * 20
+        assert post("guess-new", "203.0.113.5") == 429
+        assert post("guess-new", "203.0.113.6") == 422  # another client behind the same proxy
+    finally:
+        with proxied.app_context():
+            db.engine.dispose()
