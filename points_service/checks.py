@@ -1,6 +1,7 @@
 """Cross-domain jobs the CLI runs: invariant checks and expiry. Each domain contributes
 its own check or job; this module only gathers them."""
 
+from .accounts.throttle import forget_stale_counts_job
 from .activities.service import check_service_records
 from .ledger.service import expire_due_lots, verify_ledger
 from .perks.service import check_redemptions, expire_reservations_job
@@ -12,6 +13,7 @@ CHECKS.append(check_redemptions)
 CHECKS.append(check_service_records)
 # Vouchers first: their points go back to lots that the ledger's job may then expire.
 EXPIRY_JOBS.append(expire_reservations_job)
+EXPIRY_JOBS.append(forget_stale_counts_job)
 
 
 def run_all_checks():

@@ -1,5 +1,12 @@
-"""``flask --app wsgi points ...``: operations for administrators and for cron."""
+"""``flask --app wsgi points ...``: operations for administrators and for cron.
 
+Every command that writes takes ``--actor NAME`` (default: the login name of the OS
+user running it): the audit log records its changes as made by ``cli:NAME``.
+"""
+
+import functools
+import getpass
+import os
 import sys
 
 import click
@@ -14,6 +21,30 @@ points_cli = AppGroup("points", help="Volunteer Points administration.")
 def _fail(error):
     click.echo(f"error: {error.render_message()}", err=True)
     sys.exit(2)
+
+
+def _os_user():
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (a bare container)
+        return f"uid{os.getuid()}"
+
+
+def records_actor(command):
+    """Give a writing command ``--actor``; the audit rows it writes name ``cli:ACTOR``."""
+    from .audit.service import command_line_label, command_line_operator
+
+    @click.option("--actor", default=None, metavar="NAME", help="who runs this, for the audit log (default: OS user)")
+    @functools.wraps(command)
+    def run_as_actor(*args, actor, **kwargs):
+        try:
+            label = command_line_label(actor if actor is not None else _os_user())
+        except PointsError as error:
+            _fail(error)
+        with command_line_operator(label):
+            return command(*args, **kwargs)
+
+    return run_as_actor
 
 
 @points_cli.command("verify")
@@ -31,6 +62,7 @@ def verify_command():
 
 
 @points_cli.command("demo")
+@records_actor
 @click.option("--if-empty", is_flag=True, help="Load only when the database has no organization yet.")
 def demo_command(if_empty):
     """Load idempotent demo data and print the demo logins."""
@@ -43,6 +75,7 @@ def demo_command(if_empty):
 
 
 @points_cli.command("org-add")
+@records_actor
 @click.argument("name")
 @click.option("--kind", required=True, help="city, district, street or community")
 @click.option("--parent", default=None, help="the parent's id or exact name (none for a city)")
@@ -72,6 +105,7 @@ def org_list_command():
 
 
 @points_cli.command("create-user")
+@records_actor
 @click.option("--username", required=True)
 @click.option("--name", required=True)
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
@@ -87,7 +121,24 @@ def create_user_command(username, name, password, mobile):
     click.echo(f"created user {user.username} (id {user.id})")
 
 
+@points_cli.command("create-service-account")
+@records_actor
+@click.option("--username", required=True, help="the account's user name, e.g. counter-desk-3")
+@click.option("--name", required=True, help="what it is, e.g. 'Dongcheng counter desk 3'")
+@click.option("--created-by", "creator", required=True, help="the administrator who answers for it (user name)")
+def create_service_account_command(username, name, creator):
+    """Create a service account for an integration (grant it roles, then create-token)."""
+    from .accounts.service import create_service_account, find_user
+
+    try:
+        account = create_service_account(username=username, name=name, created_by=find_user(creator))
+    except PointsError as error:
+        _fail(error)
+    click.echo(f"created service account {account.username} (id {account.id}), answered for by {creator}")
+
+
 @points_cli.command("grant")
+@records_actor
 @click.argument("role")
 @click.option("--user", "username", required=True, help="user name or mobile number")
 @click.option("--org", "organization", required=True, help="organization id or exact name")
@@ -109,6 +160,7 @@ def grant_command(role, username, organization):
 
 
 @points_cli.command("expire")
+@records_actor
 def expire_command():
     """Expire due points lots and due online reservations (run it from cron)."""
     from .checks import run_expiry_jobs
@@ -121,6 +173,7 @@ def expire_command():
 
 
 @points_cli.command("rules-import")
+@records_actor
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @click.option("--org", "organization", required=True, help="organization id or exact name")
 @click.option("--name", default=None, help="name of the rule table (default: organization and version)")
@@ -146,6 +199,7 @@ def rules_import_command(path, organization, name, effective_from, publish):
 
 
 @points_cli.command("rules-publish")
+@records_actor
 @click.argument("rule_set_id", type=int)
 @click.option("--effective-from", default=None, help="YYYY-MM-DD (default: the draft's own date)")
 def rules_publish_command(rule_set_id, effective_from):
@@ -160,6 +214,7 @@ def rules_publish_command(rule_set_id, effective_from):
 
 
 @points_cli.command("rules-retire")
+@records_actor
 @click.argument("rule_set_id", type=int)
 def rules_retire_command(rule_set_id):
     """Retire a published rule table (or discard a draft)."""
@@ -207,6 +262,7 @@ def rules_export_command(rule_set_id):
 
 
 @points_cli.command("holiday-set")
+@records_actor
 @click.argument("day")
 @click.argument("kind", type=click.Choice(["holiday", "workday"]))
 @click.option("--note", default="")
@@ -225,6 +281,7 @@ def holiday_set_command(day, kind, note, organization):
 
 
 @points_cli.command("category-add")
+@records_actor
 @click.argument("code")
 @click.option("--en", "name_en", required=True, help="English name")
 @click.option("--zh", "name_zh", required=True, help="Chinese name")
@@ -240,15 +297,19 @@ def category_add_command(code, name_en, name_zh):
 
 
 @points_cli.command("create-token")
-@click.option("--user", "username", required=True, help="user name or mobile number")
-@click.option("--role", default=None, help="limit the token to this role (default: every role of the user)")
+@records_actor
+@click.option("--user", "username", required=True, help="the service account's user name")
+@click.option("--role", default=None, help="limit the token to this role (default: every role of the account)")
 @click.option("--org", "organization", default=None, help="limit the token to this organization id or exact name")
 @click.option("--days", type=int, default=None, help="days until it expires (default API_TOKEN_DEFAULT_DAYS)")
 @click.option("--name", default="command-line token", show_default=True, help="a label for the token")
 def create_token_command(username, role, organization, days, name):
-    """Issue an API token for USER; the token is printed once, as the last line."""
+    """Issue an API token for a service account; the token is printed once, as the last line.
+
+    A person issues their own tokens (POST /api/v1/tokens): a token never acts as a
+    person who did not issue it."""
     from .accounts.service import find_user
-    from .api.token_service import issue_api_token
+    from .accounts.tokens import issue_api_token
     from .errors import NotFound
     from .organizations.service import find_organization
 
@@ -260,13 +321,14 @@ def create_token_command(username, role, organization, days, name):
         token, plaintext = issue_api_token(user, name=name, role=role, organization=node, days=days)
     except PointsError as error:
         _fail(error)
-    scope = f"{role or 'every role'} in {node.name if node else 'every organization of the user'}"
+    scope = f"{role or 'every role'} in {node.name if node else 'every organization of the account'}"
     click.echo(f"token {token.prefix}... for {username}: {scope}, expires {token.expires_at:%Y-%m-%d} (UTC)")
     click.echo("Store it now; it is not shown again:")
     click.echo(plaintext)
 
 
 @points_cli.command("honor-compute")
+@records_actor
 @click.option("--org", "organization", required=True, help="organization id or exact name (its subtree is ranked)")
 @click.option("--period", "period_kind", required=True, help="month, quarter or year")
 @click.option("--start", "period_start", required=True, help="YYYY-MM-DD, the first local day of the period")
@@ -294,6 +356,7 @@ def honor_compute_command(organization, period_kind, period_start, metric, size,
 
 
 @points_cli.command("honor-publish")
+@records_actor
 @click.argument("roll_id", type=int)
 def honor_publish_command(roll_id):
     """Publish a draft honor roll; it is then public and never changes."""
@@ -307,6 +370,7 @@ def honor_publish_command(roll_id):
 
 
 @points_cli.command("perk-add")
+@records_actor
 @click.argument("name")
 @click.option("--kind", required=True, help="parking_discount, priority_service, goods or other")
 @click.option("--org", "organization", required=True, help="the organization that offers it (id or exact name)")
@@ -369,6 +433,7 @@ def perk_list_command():
 
 
 @points_cli.command("perk-stock")
+@records_actor
 @click.argument("perk_id", type=int)
 @click.argument("stock", type=int)
 def perk_stock_command(perk_id, stock):

@@ -52,6 +52,9 @@ def load_config(instance_path, overrides=None):
         "LANGUAGES": ["zh_CN", "en"],
         "RATELIMIT_ENABLED": _bool(env.get("RATELIMIT_ENABLED"), True),
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
+        # How many reverse proxies (nginx ...) stand in front and set X-Forwarded-For: the
+        # client address that login throttling and rate limits count comes from them.
+        "TRUSTED_PROXY_COUNT": int(env.get("TRUSTED_PROXY_COUNT", 0)),
         "RATELIMIT_HEADERS_ENABLED": True,
         "PRIVACY_NOTICE_VERSION": env.get("PRIVACY_NOTICE_VERSION", "2026-11"),
         "VOUCHER_TTL_MINUTES": int(env.get("VOUCHER_TTL_MINUTES", 60 * 24 * 7)),

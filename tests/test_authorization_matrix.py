@@ -32,10 +32,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from points_service.accounts.models import ApiToken
+from points_service.accounts.tokens import issue_api_token
 from points_service.activities import service as activities
 from points_service.activities.models import ActivitySignup, ImportBatch, ServiceRecord
-from points_service.api.models import ApiToken
-from points_service.api.token_service import issue_api_token
 from points_service.audit.models import AuditEvent
 from points_service.extensions import db
 from points_service.perks import service as perks
@@ -519,6 +519,7 @@ PAGE_ROWS = [
         notes="logging out ends on the login page",
     ),
     page("auth.account", read("/account"), SIGNED_IN),
+    page("auth.change_password", read("/account/password"), SIGNED_IN),
     # the volunteer's own pages: every volunteer has their own; staff have no volunteer profile
     page("volunteer.home", read("/me/"), VOLUNTEER_PAGES),
     page("volunteer.activity_list", read("/me/activities"), VOLUNTEER_PAGES),
@@ -647,7 +648,7 @@ def world(app, build):
         "clerk": build.staff("counter", d0),
         "enterer": build.staff("organizer", inside_community),
         "approver": build.staff("admin", tree["city"]),
-        "desk": build.staff("counter", inside_community),
+        "desk": build.service_account("counter", inside_community),
     }
     signed_up = build.activity(organizer=world.helpers["enterer"], starts_at=utcnow() + timedelta(days=5))
     activities.sign_up(world.owner, signed_up.id)

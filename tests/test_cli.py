@@ -107,7 +107,8 @@ def test_grant_refuses_what_does_not_exist_with_a_clear_message(runner, build, a
     ("username", "password", "message"),
     [
         ("x", "long-password-9", "A user name has 3 to 64 letters"),
-        ("good.name", "short1", "at least 8 characters"),
+        ("good.name", "short1", "at least 10 characters"),
+        ("good.name", "qwertyuiop123", "too common or too easy to guess"),
     ],
 )
 def test_create_user_refuses_bad_input_and_creates_nobody(runner, app, username, password, message):
@@ -189,3 +190,99 @@ def test_org_add_refuses_bad_input_with_a_message_and_adds_nothing(runner, app, 
     assert result.exit_code == 2
     assert message in result.output
     assert Organization.query.count() == 0
+
+
+# -- who ran it: every writing command names its operator in the audit log ---------------------
+
+READ_ONLY_COMMANDS = {"verify", "org-list", "rules-list", "rules-export", "perk-list"}
+
+
+def test_every_writing_command_takes_an_actor():
+    from points_service.cli import points_cli
+
+    without = [
+        name
+        for name, command in points_cli.commands.items()
+        if name not in READ_ONLY_COMMANDS and "actor" not in {parameter.name for parameter in command.params}
+    ]
+    assert without == []
+
+
+def test_a_command_line_write_is_audited_as_the_os_user_by_default(runner, app):
+    import getpass
+
+    from points_service.audit.models import AuditEvent
+
+    result = runner.invoke(args=["points", "org-add", "Port City", "--kind", "city"])
+
+    assert result.exit_code == 0, result.output
+    event = db.session.execute(select(AuditEvent)).scalar_one()
+    assert (event.actor_id, event.actor_label) == (None, f"cli:{getpass.getuser()}")
+
+
+def test_actor_names_who_ran_the_command_in_the_audit_log(runner, build):
+    from points_service.audit.models import AuditEvent
+
+    staff = build.staff("organizer")
+    result = runner.invoke(
+        args=[
+            "points",
+            "grant",
+            "counter",
+            "--user",
+            staff.username,
+            "--org",
+            build.community.name,
+            "--actor",
+            "li.wei",
+        ]
+    )
+
+    assert result.exit_code == 0, result.output
+    event = db.session.execute(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1)).scalar_one()
+    assert (event.action, event.actor_label) == ("role.grant", "cli:li.wei")
+
+
+def test_an_unprintable_actor_is_refused_and_nothing_is_written(runner, app):
+    from points_service.organizations.models import Organization
+
+    result = runner.invoke(args=["points", "org-add", "Port City", "--kind", "city", "--actor", "evil\nname"])
+
+    assert result.exit_code == 2
+    assert "Name who runs the command" in result.output
+    assert Organization.query.count() == 0
+
+
+def test_create_service_account_answers_to_a_named_administrator(runner, build):
+    from points_service.audit.models import AuditEvent
+
+    build.staff("admin", build.tree()["city"], username="city-admin")
+    created = runner.invoke(
+        args=[
+            "points",
+            "create-service-account",
+            "--username",
+            "desk-3",
+            "--name",
+            "Counter desk 3",
+            "--created-by",
+            "city-admin",
+            "--actor",
+            "ops",
+        ]
+    )
+    assert created.exit_code == 0, created.output
+    account = db.session.execute(select(User).where(User.username == "desk-3")).scalar_one()
+    assert account.is_service_account and account.created_by.username == "city-admin"
+    event = db.session.execute(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1)).scalar_one()
+    assert event.action == "user.create" and event.actor_label == "cli:ops"
+
+
+def test_create_service_account_refuses_a_creator_who_is_not_an_administrator(runner, build):
+    clerk = build.staff("counter")
+    result = runner.invoke(
+        args=["points", "create-service-account", "--username", "desk-4", "--name", "D", "--created-by", clerk.username]
+    )
+    assert result.exit_code == 2
+    assert "created by an administrator" in result.output
+    assert db.session.execute(select(User).where(User.username == "desk-4")).first() is None

@@ -32,9 +32,9 @@ def test_login_form_without_the_token_is_refused(client, build):
 
 def test_cookie_authenticated_api_write_needs_the_csrf_header(client, build):
     admin = build.staff("admin", build.tree()["city"], username="csrf-admin")
-    from points_service.api.token_service import issue_api_token
+    from points_service.accounts.tokens import issue_api_token
 
-    token, _plaintext = issue_api_token(admin, name="to revoke")
+    token, _plaintext = issue_api_token(admin, name="to revoke", actor=admin)
     _log_in(client, "csrf-admin")
     refused = client.post(f"/api/v1/tokens/{token.id}/revoke")
     assert refused.status_code == 400
@@ -52,8 +52,8 @@ def test_cookie_authenticated_api_reads_need_no_csrf_header(client, build):
 
 def test_bearer_token_api_writes_need_no_csrf_token(client, build):
     admin = build.staff("admin", build.tree()["city"])
-    from points_service.api.token_service import issue_api_token
+    from points_service.accounts.tokens import issue_api_token
 
-    token, _plaintext = issue_api_token(admin, name="to revoke")
+    token, _plaintext = issue_api_token(admin, name="to revoke", actor=admin)
     response = client.post(f"/api/v1/tokens/{token.id}/revoke", headers=build.bearer(admin))
     assert response.status_code == 200

@@ -5,7 +5,7 @@ import hmac
 import pytest
 
 from points_service import codes
-from points_service.api import token_service
+from points_service.accounts import tokens
 
 
 @pytest.fixture
@@ -53,5 +53,5 @@ def test_codes_and_tokens_are_compared_in_constant_time(build, monkeypatch):
     codes.is_valid_voucher_code(codes.new_voucher_code())
     assert codes.same_secret("abc", "abc")
     plaintext = build.token(build.staff("admin", build.tree()["city"]))
-    assert token_service.authenticate_token(plaintext) is not None
+    assert tokens.authenticate_token(plaintext) is not None
     assert len(calls) >= 3

@@ -11,8 +11,9 @@ def app_config():
 
 
 def test_login_attempts_are_limited_per_address(client):
+    # Another login name each time, so that the per-account throttle (test_login_throttle) stays out of it.
     statuses = [
-        client.post("/login", data={"login": "someone", "password": "wrong-pass-1"}).status_code for _ in range(11)
+        client.post("/login", data={"login": f"someone{n}", "password": "wrong-pass-1"}).status_code for n in range(11)
     ]
     assert 429 not in statuses[:10]
     assert statuses[10] == 429

@@ -1,14 +1,27 @@
-"""Users, role memberships and volunteer profiles.
+"""Users, role memberships, volunteer profiles, API tokens and login counters.
 
 A role membership grants a role on an organization node and its whole subtree.
 Contact data (mobile number) is personal data: staff views show it masked, and it
 never appears in URLs or logs.
+
+A user is a person, or a *service account*: a named integration (a counter terminal,
+a city system) that an administrator created and answers for. A service account never
+logs in with a password; it acts only through API tokens, and every audit row it
+writes names it and its creator.
+
+An ``ApiToken`` lets a counter or an integration call the API as one user, limited to
+one role and one organization subtree (either may be left open, which means "as the
+user"). It acts as the person who issued it for themselves, or as a service account.
+Only the SHA-256 of the token is stored; the token itself is shown once.
+
+A ``LoginThrottle`` row counts failed logins for one account or one source address,
+in the database so that every app process sees the same count (``throttle``).
 """
 
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -28,8 +41,8 @@ class User(UserMixin, db.Model):
     password_hash: Mapped[str] = mapped_column(String(255))
     locale: Mapped[str | None] = mapped_column(String(10))
     active: Mapped[bool] = mapped_column(default=True)
-    failed_logins: Mapped[int] = mapped_column(default=0)
-    locked_until: Mapped[datetime | None]
+    is_service_account: Mapped[bool] = mapped_column(default=False, server_default=false())
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     session_token: Mapped[str] = mapped_column(String(64), default="")
     last_login_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -41,6 +54,7 @@ class User(UserMixin, db.Model):
         foreign_keys="RoleMembership.user_id",
     )
     volunteer: Mapped["VolunteerProfile | None"] = relationship(back_populates="user", uselist=False)
+    created_by: Mapped["User | None"] = relationship(remote_side=[id], foreign_keys=[created_by_id])
 
     @property
     def is_active(self):
@@ -50,6 +64,14 @@ class User(UserMixin, db.Model):
         # The session token rotates on every login and password change, which
         # ends every other session of this user.
         return f"{self.id}:{self.session_token}"
+
+    @property
+    def audit_label(self):
+        """How the audit log names this actor beyond its id: a service account says so."""
+        if not self.is_service_account:
+            return None
+        creator = self.created_by.username or f"user {self.created_by_id}"
+        return f"service account {self.username}, created by {creator}"
 
     def __repr__(self):
         return f"<User {self.id}>"
@@ -96,3 +118,62 @@ class VolunteerProfile(db.Model):
 
     def __repr__(self):
         return f"<VolunteerProfile {self.id}>"
+
+
+class ApiToken(db.Model):
+    __tablename__ = "api_tokens"
+    __table_args__ = (
+        CheckConstraint("role IS NULL OR role IN ('volunteer', 'organizer', 'counter', 'admin')", name="role_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    name: Mapped[str] = mapped_column(String(80))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(12))
+    role: Mapped[str | None] = mapped_column(String(16))
+    organization_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    last_used_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id], lazy="joined")
+    organization: Mapped[Organization | None] = relationship(lazy="joined")
+
+    def is_usable(self, now):
+        return self.revoked_at is None and self.expires_at > now
+
+    @property
+    def acts_for_its_issuer(self):
+        """True for a token of a service account, or one a person issued for themselves.
+
+        Tokens issued before that rule (an administrator's token acting as someone
+        else, or a command-line token for a person) fail this and no longer work."""
+        return self.user.is_service_account or self.created_by_id == self.user_id
+
+    def __repr__(self):
+        return f"<ApiToken {self.id} {self.prefix}>"
+
+
+class LoginThrottle(db.Model):
+    """Failed logins counted for one key: an account, a source address, or the pair.
+
+    ``key`` is a keyed hash, so the table holds no login name or address in clear.
+    ``succeeded_at`` (pair rows only) marks a source the account's owner logged in from.
+    """
+
+    __tablename__ = "login_throttles"
+    __table_args__ = (CheckConstraint("failures >= 0", name="failures_not_negative"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    blocked_until: Mapped[datetime | None]
+    counted_at: Mapped[datetime | None] = mapped_column(index=True)
+    succeeded_at: Mapped[datetime | None]
+
+    def __repr__(self):
+        return f"<LoginThrottle {self.id} failures={self.failures}>"

@@ -1,19 +1,26 @@
-"""Registering volunteers, creating staff users, granting roles, logging in.
+"""Registering volunteers, creating staff users and service accounts, granting roles,
+logging in and out, changing passwords.
 
-Passwords are hashed with Argon2id. Login failures back off: after 5 failures in a
-row an account is locked for a period that doubles with each further failure.
+Passwords are hashed with Argon2id and must be hard to guess (10 characters or more,
+and not common: zxcvbn). Failed logins back off per account and per source address,
+counted in the database (``throttle``). Every answer to an anonymous caller is the
+same whether or not a login name or mobile number exists.
+
+A session is valid while the user's ``session_token`` is the one in its cookie: logging
+in, logging out and changing the password replace the token, which ends every other
+session (and a copy of the cookie) on the server side.
 """
 
 import contextlib
 import re
 import secrets
-from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
+from zxcvbn import zxcvbn
 
 from .. import authz
 from ..audit.service import record_audit
@@ -24,13 +31,18 @@ from ..extensions import db
 from ..ledger import service as ledger
 from ..organizations.models import Organization
 from ..timeutil import utcnow
+from . import throttle
 from .models import ROLES, RoleMembership, User, VolunteerProfile
 
 _hasher = PasswordHasher()
 _MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
 _USERNAME_RE = re.compile(r"^[A-Za-z0-9_.\-]{3,64}$")
-MIN_PASSWORD_LENGTH = 8
-LOCK_AFTER_FAILURES = 5
+MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 128
+# zxcvbn's score: 3 means "safely unguessable" (about 10^8 guesses or more).
+MIN_PASSWORD_SCORE = 3
+# Stored as the hash of a service account, which never logs in: no password verifies.
+NO_PASSWORD = "!"  # noqa: S105  # nosec B105
 # A hash to verify against when the user does not exist, so timing does not tell.
 _DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
 
@@ -47,16 +59,25 @@ def hash_password(password):
     return _hasher.hash(password)
 
 
-def check_password_strength(password):
+def check_password_strength(password, personal=()):
+    """Refuse a short or guessable password; ``personal`` (name, user name, mobile) count as guessable."""
     if not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH:
         raise ValidationError(
             _l("The password needs at least %(n)s characters."), n=MIN_PASSWORD_LENGTH, details={"field": "password"}
         )
-    if len(password) > 128:
+    if len(password) > MAX_PASSWORD_LENGTH:
         raise ValidationError(_l("The password can have at most 128 characters."), details={"field": "password"})
-    if password.isdigit() or password.isalpha():
+    inputs = []
+    for text in personal:
+        if isinstance(text, str) and text:
+            inputs += [text, "".join(text.split()), *text.split()]  # "Wang Wu": also WangWu, Wang, Wu
+    if zxcvbn(password, user_inputs=inputs, max_length=MAX_PASSWORD_LENGTH)["score"] < MIN_PASSWORD_SCORE:
         raise ValidationError(
-            _l("The password needs both letters and digits (or other characters)."), details={"field": "password"}
+            _l(
+                "This password is too common or too easy to guess. Use a longer one, for example "
+                "three or four unrelated words with a digit or a sign between them."
+            ),
+            details={"field": "password"},
         )
 
 
@@ -90,10 +111,15 @@ def _check_name(name):
 
 
 def register_volunteer(*, name, mobile, home_organization_id, password, consent, consent_version, username=None):
-    """Self-registration: a user, a volunteer role on the home community, a profile and an account."""
+    """Self-registration: a user, a volunteer role on the home community, a profile and an account.
+
+    Returns the new user, or None when the mobile number is registered already (then
+    nothing is written). An anonymous caller must get the same answer either way, so
+    that registration does not tell whether a number is registered.
+    """
     name = _check_name(name)
     mobile = normalise_mobile(mobile)
-    check_password_strength(password)
+    check_password_strength(password, (name, mobile, username))
     if consent is not True:
         raise ValidationError(
             _l("Please read and accept the privacy notice to register."), details={"field": "consent"}
@@ -101,14 +127,17 @@ def register_volunteer(*, name, mobile, home_organization_id, password, consent,
     home = db.session.get(Organization, home_organization_id) if isinstance(home_organization_id, int) else None
     if home is None or home.kind != "community":
         raise ValidationError(_l("Choose your home community from the list."), details={"field": "community"})
-    return create_volunteer(
-        name=name,
-        mobile=mobile,
-        home=home,
-        password_hash=hash_password(password),
-        consent_version=consent_version,
-        username=username,
-    )
+    try:
+        return create_volunteer(
+            name=name,
+            mobile=mobile,
+            home=home,
+            password_hash=hash_password(password),
+            consent_version=consent_version,
+            username=username,
+        )
+    except Conflict:
+        return None
 
 
 def create_volunteer(*, name, mobile, home, password_hash, consent_version, username=None):
@@ -162,8 +191,8 @@ def create_user(*, username, name, password, mobile=None, actor=None):
             _l("A user name has 3 to 64 letters, digits, dots, dashes or underscores."), details={"field": "username"}
         )
     name = _check_name(name)
-    check_password_strength(password)
     mobile = normalise_mobile(mobile) if mobile else None
+    check_password_strength(password, (username, name, mobile))
     try:
         with write_transaction() as session:
             if session.execute(select(User.id).where(User.username == username)).first():
@@ -185,6 +214,56 @@ def create_user(*, username, name, password, mobile=None, actor=None):
     return user
 
 
+def create_service_account(*, username, name, created_by, actor=None):
+    """A service account: a named integration that acts only through API tokens.
+
+    ``created_by`` is the administrator who answers for it; every audit row the account
+    writes names both. ``actor`` is who creates it here (None: the command line, whose
+    operator the audit row names); a face passes the administrator as both.
+    """
+    if not isinstance(username, str) or not _USERNAME_RE.match(username):
+        raise ValidationError(
+            _l("A user name has 3 to 64 letters, digits, dots, dashes or underscores."), details={"field": "username"}
+        )
+    name = _check_name(name)
+    if (
+        created_by is None
+        or created_by.is_service_account
+        or not authz.can(created_by, "user.manage", None)
+        or (actor is not None and actor.id != created_by.id)
+    ):
+        raise ValidationError(
+            _l("A service account is created by an administrator, who answers for it."),
+            details={"field": "created_by"},
+        )
+    try:
+        with write_transaction() as session:
+            if session.execute(select(User.id).where(User.username == username)).first():
+                raise Conflict(
+                    _l("The user name %(username)s is taken."), username=username, details={"field": "username"}
+                )
+            account = User(
+                username=username,
+                name=name,
+                password_hash=NO_PASSWORD,
+                is_service_account=True,
+                created_by_id=created_by.id,
+                session_token=secrets.token_hex(16),
+            )
+            session.add(account)
+            session.flush()
+            record_audit(
+                actor,
+                "user.create",
+                "user",
+                account.id,
+                after={"username": username, "service_account": True, "created_by": created_by.username},
+            )
+    except IntegrityError:
+        raise Conflict(_l("The user name %(username)s is taken."), username=username) from None
+    return account
+
+
 def grant_role(user, role, organization, actor=None):
     """Grant ``role`` on ``organization``'s subtree. Granting a held role changes nothing."""
     if role not in ROLES:
@@ -193,6 +272,8 @@ def grant_role(user, role, organization, actor=None):
         raise NotFound(_l("That organization does not exist."))
     if actor is not None and not authz.can(actor, "user.manage", organization):
         raise PermissionDenied()
+    if role == "volunteer" and user.is_service_account:
+        raise ValidationError(_l("A service account cannot be a volunteer."), details={"field": "role"})
     with write_transaction() as session:
         existing = session.execute(
             select(RoleMembership).where(
@@ -225,39 +306,67 @@ def find_user(login):
     ).scalar_one_or_none()
 
 
-def authenticate(login, password, now=None):
-    """Return the user for a correct login, or raise with one message for every failure."""
+def authenticate(login, password, *, source=None, now=None):
+    """Return the user for a correct login, or raise with one message for every failure.
+
+    ``source`` is the client's address. Attempts are throttled per login name and per
+    source (``throttle``) before the password is checked, the same for names that
+    exist and names that do not.
+    """
     now = now or utcnow()
     failure = ValidationError(_l("Wrong user name, mobile number or password."))
-    if not isinstance(login, str) or not isinstance(password, str) or len(password) > 128:
+    if not isinstance(login, str) or not isinstance(password, str) or len(password) > MAX_PASSWORD_LENGTH:
         raise failure
+    attempt = throttle.start_attempt(login, source, now)
     user = find_user(login)
-    if user is None:
+    if user is None or user.is_service_account:
         with contextlib.suppress(VerificationError):
             _hasher.verify(_DUMMY_HASH, password)
         raise failure
-    if user.locked_until and user.locked_until > now:
-        raise PermissionDenied(_l("Too many failed logins; try again in a few minutes."))
     try:
         _hasher.verify(user.password_hash, password)
     except (VerificationError, InvalidHashError):
-        with write_transaction():
-            fresh = db.session.get(User, user.id)
-            fresh.failed_logins += 1
-            if fresh.failed_logins >= LOCK_AFTER_FAILURES:
-                minutes = 2 ** min(fresh.failed_logins - LOCK_AFTER_FAILURES, 10)
-                fresh.locked_until = now + timedelta(minutes=minutes)
         raise failure from None
+    throttle.attempt_succeeded(attempt, now)
     if not user.active:
         raise PermissionDenied(_l("This account is disabled; contact your community office."))
     with write_transaction():
         fresh = db.session.get(User, user.id)
-        fresh.failed_logins = 0
-        fresh.locked_until = None
         fresh.last_login_at = now
         fresh.session_token = secrets.token_hex(16)  # rotate: a new session on every login
         if _hasher.check_needs_rehash(fresh.password_hash):
             fresh.password_hash = hash_password(password)
+    return db.session.get(User, user.id)
+
+
+def end_session(user):
+    """Log out on the server side: the session's token stops being valid, copies of it too."""
+    with write_transaction():
+        db.session.get(User, user.id).session_token = secrets.token_hex(16)
+
+
+def change_password(user, current_password, new_password, *, source=None, now=None):
+    """Set a new password after checking the current one; every other session of the user ends.
+
+    The current password is checked under the same throttle as a login. Returns the
+    user with the new session token, which the caller's own session takes over.
+    """
+    now = now or utcnow()
+    wrong = ValidationError(_l("The current password is not right."), details={"field": "current_password"})
+    if not isinstance(current_password, str) or len(current_password) > MAX_PASSWORD_LENGTH:
+        raise wrong
+    attempt = throttle.start_attempt(user.username or user.mobile or str(user.id), source, now)
+    try:
+        _hasher.verify(user.password_hash, current_password)
+    except (VerificationError, InvalidHashError):
+        raise wrong from None
+    throttle.attempt_succeeded(attempt, now)
+    check_password_strength(new_password, (user.username, user.name, user.mobile))
+    with write_transaction():
+        fresh = db.session.get(User, user.id)
+        fresh.password_hash = hash_password(new_password)
+        fresh.session_token = secrets.token_hex(16)
+        record_audit(user, "user.password_change", "user", user.id)
     return db.session.get(User, user.id)
 
 
@@ -267,7 +376,7 @@ def load_session_user(identifier):
     if not user_id.isdigit() or not token:
         return None
     user = db.session.get(User, int(user_id))
-    if user is None or not secrets.compare_digest(user.session_token or "", token):
+    if user is None or user.is_service_account or not secrets.compare_digest(user.session_token or "", token):
         return None
     return user
 

@@ -32,7 +32,8 @@ RESOURCE_MODULES = [
 BEARER_SCHEME = {
     "type": "http",
     "scheme": "bearer",
-    "description": "An API token (vpt_...) issued by an administrator: `flask points create-token`.",
+    "description": "An API token (vpt_...): your own (POST /tokens), or a service account's "
+    "(`flask points create-token`).",
 }
 
 SPEC_DESCRIPTION = (

@@ -22,10 +22,10 @@ from webargs.flaskparser import FlaskParser
 from werkzeug.datastructures import CombinedMultiDict
 
 from .. import authz
+from ..accounts import tokens
 from ..errors import PermissionDenied, PointsError
 from ..extensions import csrf, limiter, login_manager
 from ..organizations.service import get_organization
-from . import token_service
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -66,11 +66,11 @@ def authenticate_request():
     """``before_request`` of every API resource blueprint."""
     credential = _bearer_credential()
     if credential is not None:
-        token = token_service.authenticate_token(credential) if credential else None
+        token = tokens.authenticate_token(credential) if credential else None
         if token is None:
             raise InvalidToken()
         user = token.user
-        user.token_scope = token_service.TokenScope(token.role, token.organization)
+        user.token_scope = tokens.TokenScope(token.role, token.organization)
         g.api_token = token
         g.api_user = user
         login_manager._update_request_context_with_user(user)

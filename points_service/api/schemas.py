@@ -99,7 +99,9 @@ class LedgerPageSchema(Schema):
 
 class TokenCreateSchema(Schema):
     user = fields.String(
-        required=True, validate=validate.Length(min=1, max=64), metadata={"description": "User name or mobile."}
+        required=True,
+        validate=validate.Length(min=1, max=64),
+        metadata={"description": "Whom the token acts as: you (your user name or mobile) or a service account."},
     )
     name = fields.String(required=True, validate=validate.Length(min=1, max=80))
     role = fields.String(validate=validate.OneOf(ROLES), load_default=None)

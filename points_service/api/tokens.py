@@ -1,22 +1,21 @@
 """API tokens for counters and integrations: issue (shown once), list, revoke.
 
-Administrators with ``token.manage`` over the organization do this; the command
-``flask points create-token`` does it from the shell.
+Anyone issues tokens for themselves; administrators with ``token.manage`` over the
+organization issue them for service accounts, list and revoke them. The command
+``flask points create-token`` issues them for service accounts from the shell.
 """
 
 from types import SimpleNamespace
 
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from ..accounts.service import find_user
-from ..errors import NotFound
+from ..accounts import tokens
 from ..organizations.service import get_organization
-from . import error_responses, token_service
+from . import error_responses
 from .auth import resource_blueprint
 from .schemas import IssuedTokenSchema, TokenCreateSchema, TokenListQuerySchema, TokenListSchema, TokenSchema
 
-blp = resource_blueprint("tokens", __name__, "/tokens", "API tokens (administrators).")
+blp = resource_blueprint("tokens", __name__, "/tokens", "API tokens: your own, and service accounts'.")
 
 
 @blp.route("", methods=["GET"])
@@ -25,7 +24,7 @@ blp = resource_blueprint("tokens", __name__, "/tokens", "API tokens (administrat
 @error_responses(blp, 401, 403, 429)
 def list_tokens(query):
     """The tokens you may manage, newest first"""
-    return {"tokens": token_service.list_api_tokens(current_user, include_revoked=query["include_revoked"])}
+    return {"tokens": tokens.list_api_tokens(current_user, include_revoked=query["include_revoked"])}
 
 
 @blp.route("", methods=["POST"])
@@ -33,13 +32,10 @@ def list_tokens(query):
 @blp.response(201, IssuedTokenSchema)
 @error_responses(blp, 400, 401, 403, 404, 429)
 def create_token(body):
-    """Issue a token for a user, a role and an organization subtree; the token is shown only here"""
-    user = find_user(body["user"])
-    if user is None:
-        raise NotFound(_l("No active user has that name."))
+    """Issue a token for yourself or a service account, a role and an organization subtree; shown only here"""
     organization = get_organization(body["organization_id"])
-    token, plaintext = token_service.issue_api_token(
-        user,
+    token, plaintext = tokens.issue_api_token(
+        tokens.token_holder(body["user"], current_user),
         name=body["name"],
         role=body["role"],
         organization=organization,
@@ -54,4 +50,4 @@ def create_token(body):
 @error_responses(blp, 400, 401, 404, 429)
 def revoke_token(token_id):
     """Revoke a token at once"""
-    return token_service.revoke_api_token(token_id, current_user)
+    return tokens.revoke_api_token(token_id, current_user)

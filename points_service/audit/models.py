@@ -8,12 +8,18 @@ from ..timeutil import utcnow
 
 
 class AuditEvent(db.Model):
-    """One staff or admin write. ``before``/``after`` hold masked or non-personal values."""
+    """One staff or admin write. ``before``/``after`` hold masked or non-personal values.
+
+    ``actor_id`` is the user who acted; ``actor_label`` says more where a user id alone
+    would not: ``cli:NAME`` for a command run at the shell (no user), or
+    ``service account X, created by Y`` for an integration's token.
+    """
 
     __tablename__ = "audit_events"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    actor_label: Mapped[str | None] = mapped_column(String(120))
     action: Mapped[str] = mapped_column(String(64), index=True)
     target_type: Mapped[str] = mapped_column(String(40))
     target_id: Mapped[str | None] = mapped_column(String(64))

@@ -1,4 +1,8 @@
-"""Login, logout, registration and the language switch."""
+"""Login, logout, registration, the password change and the language switch.
+
+Answers to an anonymous caller never tell whether a login name or a mobile number
+exists: one message for every failed login, one page after every registration.
+"""
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
@@ -8,7 +12,7 @@ from ..accounts import service as accounts
 from ..errors import PointsError
 from ..extensions import limiter
 from ..organizations.service import list_organizations
-from .forms import LoginForm, RegistrationForm
+from .forms import ChangePasswordForm, LoginForm, RegistrationForm
 
 bp = Blueprint("auth", __name__)
 
@@ -23,12 +27,12 @@ def _safe_next(target):
 @limiter.limit("10 per minute", methods=["POST"])
 def login():
     form = LoginForm()
-    error = None
+    error, status = None, 200
     if form.validate_on_submit():
         try:
-            user = accounts.authenticate(form.login.data, form.password.data)
+            user = accounts.authenticate(form.login.data, form.password.data, source=request.remote_addr)
         except PointsError as exc:
-            error = exc.render_message()
+            error, status = exc.render_message(), exc.status
         else:
             session.clear()
             login_user(user)
@@ -36,8 +40,8 @@ def login():
                 session["locale"] = user.locale
             return redirect(_safe_next(request.args.get("next")) or _landing(user))
     elif request.method == "POST":
-        error = _("Enter your user name or mobile number and your password.")
-    return render_template("auth/login.html", form=form, error=error), (422 if error else 200)
+        error, status = _("Enter your user name or mobile number and your password."), 422
+    return render_template("auth/login.html", form=form, error=error), status
 
 
 def _landing(user):
@@ -53,6 +57,8 @@ def _landing(user):
 
 @bp.route("/logout", methods=["POST"])
 def logout():
+    if current_user.is_authenticated:
+        accounts.end_session(current_user)
     logout_user()
     session.clear()
     return redirect(url_for("auth.login"))
@@ -67,7 +73,7 @@ def register():
     error = None
     if form.validate_on_submit():
         try:
-            user = accounts.register_volunteer(
+            accounts.register_volunteer(
                 name=form.name.data,
                 mobile=form.mobile.data,
                 home_organization_id=form.community.data,
@@ -78,13 +84,42 @@ def register():
         except PointsError as exc:
             error = exc.render_message()
         else:
-            session.clear()
-            login_user(user)
-            flash(_("Welcome! Your member number is ready; show its QR code at a service counter."), "success")
-            return redirect(url_for("volunteer.home"))
+            # The same answer whether the number was new or registered already.
+            flash(
+                _(
+                    "Thank you. Log in with your mobile number and password. If this number was "
+                    "registered before, nothing changed: use the password you chose then."
+                ),
+                "success",
+            )
+            return redirect(url_for("auth.login"))
     elif request.method == "POST":
-        error = _("Please fill in every field; the password needs at least 8 characters.")
+        error = _("Please fill in every field.")
     return render_template("auth/register.html", form=form, error=error), (422 if error else 200)
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    form = ChangePasswordForm()
+    error, status = None, 200
+    if form.validate_on_submit():
+        if form.new_password.data != form.confirm.data:
+            error, status = _("The two new passwords are not the same."), 422
+        else:
+            try:
+                user = accounts.change_password(
+                    current_user, form.current_password.data, form.new_password.data, source=request.remote_addr
+                )
+            except PointsError as exc:
+                error, status = exc.render_message(), exc.status
+            else:
+                login_user(user)  # this session takes the new token; every other session has ended
+                flash(_("Your password is changed. You were logged out everywhere else."), "success")
+                return redirect(_landing(user))
+    elif request.method == "POST":
+        error, status = _("Please fill in every field."), 422
+    return render_template("auth/password.html", form=form, error=error), status
 
 
 @bp.route("/language/<locale>", methods=["POST"])

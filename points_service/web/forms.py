@@ -16,5 +16,11 @@ class RegistrationForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=80)])
     mobile = StringField(_l("Mobile number"), validators=[DataRequired(), Length(max=20)])
     community = SelectField(_l("Home community"), coerce=int, validate_choice=False, validators=[DataRequired()])
-    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(min=8, max=128)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=128)])
     consent = BooleanField(_l("I have read and accept the privacy notice"))
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=128)])
+    new_password = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=128)])
+    confirm = PasswordField(_l("New password again"), validators=[DataRequired(), Length(max=128)])

@@ -1,12 +1,9 @@
-"""Login by user name or mobile number, one message for every failure, and backoff."""
-
-from datetime import timedelta
+"""Login by user name or mobile number and one message for every failure (backoff: test_login_throttle)."""
 
 import pytest
 
 from points_service.accounts import service as accounts
 from points_service.errors import PermissionDenied, ValidationError
-from points_service.timeutil import utcnow
 from tests.builders import PASSWORD
 
 
@@ -24,22 +21,6 @@ def test_wrong_password_and_unknown_user_get_the_same_message(build):
     with pytest.raises(ValidationError) as unknown:
         accounts.authenticate("nobody", "not-the-password1")
     assert wrong.value.render_message() == unknown.value.render_message()
-
-
-def test_five_failures_lock_the_account_and_the_lock_grows(build):
-    volunteer = build.volunteer()
-    now = utcnow()
-    for _ in range(accounts.LOCK_AFTER_FAILURES):
-        with pytest.raises(ValidationError):
-            accounts.authenticate(volunteer.mobile, "wrong-password1", now=now)
-    with pytest.raises(PermissionDenied):
-        accounts.authenticate(volunteer.mobile, PASSWORD, now=now)
-    later = now + timedelta(minutes=2)
-    with pytest.raises(ValidationError):
-        accounts.authenticate(volunteer.mobile, "wrong-password1", now=later)
-    with pytest.raises(PermissionDenied):
-        accounts.authenticate(volunteer.mobile, PASSWORD, now=later + timedelta(minutes=1))
-    assert accounts.authenticate(volunteer.mobile, PASSWORD, now=later + timedelta(minutes=3)).id == volunteer.id
 
 
 def test_each_login_rotates_the_session_token_and_ends_older_sessions(build):

@@ -5,7 +5,7 @@ import pytest
 from points_service.accounts import service as accounts
 from points_service.accounts.models import User, VolunteerProfile
 from points_service.codes import is_valid_member_number
-from points_service.errors import Conflict, ValidationError
+from points_service.errors import ValidationError
 from points_service.ledger.models import PointsAccount
 
 
@@ -39,6 +39,8 @@ def test_registration_creates_profile_member_number_and_empty_account(build):
         ({"mobile": "23800001111"}, "mobile"),
         ({"password": "short1"}, "password"),
         ({"password": "onlyletters"}, "password"),
+        ({"password": "password123"}, "password"),
+        ({"password": "WangWu13800001111"}, "password"),
         ({"consent": False}, "consent"),
         ({"home_organization_id": 99999}, "community"),
         ({"home_organization_id": "1"}, "community"),
@@ -59,11 +61,11 @@ def test_a_district_is_not_a_home_community(build):
         _register(build, home_organization_id=build.tree()["districts"][0].id)
 
 
-def test_a_mobile_number_registers_once(build):
-    _register(build)
-    with pytest.raises(Conflict):
-        _register(build, name="Someone Else", mobile="138 0000 1111")
+def test_a_mobile_number_registers_once_and_the_second_try_writes_nothing(build):
+    first = _register(build)
+    assert _register(build, name="Someone Else", mobile="138 0000 1111", password="other-pass-77") is None
     assert User.query.count() == 1
+    assert accounts.authenticate("13800001111", "good-pass-99").id == first.id
 
 
 def test_mobile_numbers_are_masked_for_staff():

@@ -87,3 +87,12 @@ def test_passwords_are_stored_as_argon2id_hashes(build):
     user = accounts.create_user(username="hashed", name="N", password="long-password-9")
     assert user.password_hash.startswith("$argon2id$")
     assert "long-password-9" not in user.password_hash
+
+
+def test_a_service_account_holds_staff_roles_but_never_becomes_a_volunteer(build):
+    robot = build.service_account("counter", build.community)
+    assert authz.can(robot, "counter.redeem", build.community)
+    with pytest.raises(ValidationError):
+        accounts.grant_role(robot, "volunteer", build.community)
+    assert robot.volunteer is None
+    assert RoleMembership.query.filter_by(user_id=robot.id, role="volunteer").count() == 0

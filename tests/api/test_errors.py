@@ -56,12 +56,12 @@ def test_messages_follow_accept_language(client, headers, accept, language):
 
 
 def test_a_server_error_has_the_one_shape_and_logs_no_request_data(app, client, headers, monkeypatch, caplog):
-    from points_service.api import token_service
+    from points_service.accounts import tokens
 
     def broken(*args, **kwargs):
         raise RuntimeError("boom 13800000000")
 
-    monkeypatch.setattr(token_service, "list_api_tokens", broken)
+    monkeypatch.setattr(tokens, "list_api_tokens", broken)
     response = client.get("/api/v1/tokens", headers=headers)
     assert response.status_code == 500
     assert _shape_of(response)["code"] == "server_error"

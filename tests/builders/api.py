@@ -3,16 +3,23 @@
 import itertools
 import uuid
 
-from points_service.api import token_service
+from points_service.accounts import tokens
 
 _token_names = itertools.count(1)
 
 
 class ApiBuilder:
     def token(self, user, role=None, organization=None, days=None):
-        """An API token for ``user`` (optionally narrowed to a role and a subtree): the plaintext."""
-        _row, plaintext = token_service.issue_api_token(
-            user, name=f"test token {next(_token_names)}", role=role, organization=organization, days=days
+        """An API token for ``user`` (optionally narrowed to a role and a subtree): the plaintext.
+
+        A person issues it for themselves; a service account's comes from the command line."""
+        _row, plaintext = tokens.issue_api_token(
+            user,
+            name=f"test token {next(_token_names)}",
+            role=role,
+            organization=organization,
+            days=days,
+            actor=None if user.is_service_account else user,
         )
         return plaintext
 

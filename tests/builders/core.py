@@ -57,6 +57,17 @@ class CoreBuilder:
     def account(self, user):
         return ledger.account_of_volunteer(user.volunteer.id)
 
+    def service_account(self, role, organization=None, username=None, created_by=None):
+        """A service account holding ``role`` on ``organization``, created by an admin of the city."""
+        number = next(_counter)
+        account = accounts.create_service_account(
+            username=username or f"service{number}",
+            name=f"Service {number}",
+            created_by=created_by or self.staff("admin", self.tree()["city"]),
+        )
+        accounts.grant_role(account, role, organization or self.community)
+        return account
+
     def staff(self, role, organization=None, username=None):
         number = next(_counter)
         user = accounts.create_user(

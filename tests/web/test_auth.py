@@ -7,7 +7,7 @@ def test_login_page_renders(client):
     assert b"Log in" in response.data
 
 
-def test_volunteer_registers_and_sees_member_number(client, build):
+def test_volunteer_registers_logs_in_and_sees_member_number(client, build):
     community = build.community
     response = client.post(
         "/register",
@@ -20,6 +20,8 @@ def test_volunteer_registers_and_sees_member_number(client, build):
         },
     )
     assert response.status_code == 302
+    assert response.headers["Location"] == "/login"
+    assert client.post("/login", data={"login": "13912345678", "password": "secret-pass-1"}).status_code == 302
     page = client.get("/me/")
     assert page.status_code == 200
     user = User.query.filter_by(mobile="13912345678").one()

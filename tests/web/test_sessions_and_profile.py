@@ -1,5 +1,6 @@
 """Login, logout and the volunteer's profile page, as a person using a browser sees them."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -98,10 +99,11 @@ def registration(build, **changes):
     [
         ({"mobile": "12345"}, "Enter an 11-digit mainland mobile number starting with 1."),
         ({"consent": ""}, "Please read and accept the privacy notice to register."),
-        ({"password": "onlyletters"}, "The password needs both letters and digits"),
+        ({"password": "onlyletters"}, "too common or too easy to guess"),
+        ({"password": "short-1"}, "at least 10 characters"),
         ({"community": "0"}, "Please fill in every field"),
     ],
-    ids=["mobile", "consent", "password", "community"],
+    ids=["mobile", "consent", "common password", "short password", "community"],
 )
 def test_a_bad_registration_shows_what_to_fix_and_creates_nobody(client, build, changes, message):
     data = registration(build, **changes)
@@ -131,8 +133,15 @@ def test_the_registration_form_offers_only_communities(client, build):
     assert "/privacy" in page
 
 
-def test_registering_a_number_twice_says_to_log_in(client, build):
-    build.volunteer(mobile="13912345678")
-    response = client.post("/register", data=registration(build))
-    assert response.status_code == 422
-    assert "This mobile number is already registered; log in instead." in response.get_data(as_text=True)
+def test_registering_a_registered_number_answers_exactly_like_a_new_one_and_changes_nothing(app, build):
+    existing = build.volunteer(mobile="13912345678")
+    answers = []
+    for mobile in ("13912345678", "13987654321"):
+        client = app.test_client()
+        response = client.post("/register", data=registration(build, mobile=mobile, password="another-pass-42"))
+        flashed = re.findall(r'<p class="flash[^"]*"[^>]*>(.*?)</p>', client.get("/login").get_data(as_text=True))
+        answers.append((response.status_code, response.headers.get("Location"), flashed))
+    assert answers[0] == answers[1]
+    assert answers[0][0] == 302 and "registered before" in answers[0][2][0]
+    assert User.query.filter_by(mobile="13912345678").count() == 1
+    assert db.session.get(User, existing.id).password_hash == existing.password_hash

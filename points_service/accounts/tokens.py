@@ -5,6 +5,11 @@ SHA-256 is stored, so a copy of the database cannot be used to call the API; the
 itself is shown once, when it is issued. A token acts as its user, narrowed to its role
 and organization subtree (``TokenScope``): it never grants more than the user holds,
 and a role the user loses is lost by the token at once.
+
+Whom a token acts as: the person who issued it for themselves, or a service account
+(issued by an administrator who manages it, or at the command line). Nobody issues a
+token that acts as another person, so an action is never recorded as someone's who did
+not take it; a service account's actions name it and its creator in the audit log.
 """
 
 import hashlib
@@ -18,14 +23,13 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select, update
 
 from .. import authz
-from ..accounts.models import ROLES
 from ..audit.service import record_audit
 from ..database import write_transaction
 from ..errors import NotFound, PermissionDenied, ValidationError
 from ..extensions import db
 from ..organizations.models import Organization
 from ..timeutil import utcnow
-from .models import ApiToken
+from .models import ROLES, ApiToken, User
 
 # The public marker every token starts with, not a secret (hence noqa/nosec).
 TOKEN_PREFIX = "vpt_"  # noqa: S105  # nosec B105
@@ -95,10 +99,44 @@ def _nodes_of(user, role, organization):
     return [m.organization for m in memberships]
 
 
+def _within_own_scope(actor, role, organization):
+    """True when a token for ``actor`` with this scope grants nothing the caller lacks now.
+
+    A request made with a token sees only that token's scope, so a token never issues
+    a wider one for its user."""
+    held = authz.effective_memberships(actor)
+    return all(
+        any(mine.role == wanted.role and mine.organization.contains(wanted.organization) for mine in held)
+        for wanted in TokenScope(role, organization).narrow(actor.memberships)
+    )
+
+
+def token_holder(login, actor):
+    """The user a token that ``actor`` issues may act as, named by ``login``.
+
+    ``actor`` themselves (by user name or mobile number), or a service account (by user
+    name). Any other name gets one answer, so nobody learns whether a person exists.
+    """
+    login = login.strip() if isinstance(login, str) else ""
+    if login and login in (actor.username, actor.mobile):
+        return actor
+    account = db.session.execute(
+        select(User).where(User.username == login, User.is_service_account.is_(True))
+    ).scalar_one_or_none()
+    if account is None:
+        raise NotFound(
+            _l("A token acts as yourself or as a service account; no service account has that name."),
+            details={"field": "user"},
+        )
+    return account
+
+
 def issue_api_token(user, *, name, role=None, organization=None, days=None, actor=None, now=None):
     """Create a token for ``user``; returns ``(token_row, plaintext)``. The plaintext is not kept.
 
-    ``actor`` (None for the command line) needs ``token.manage`` wherever the token acts.
+    ``actor`` issues it: for themselves, or for a service account wherever ``actor``
+    holds ``token.manage``. ``actor`` None is the command line (the audit row names
+    who ran it), which issues tokens for service accounts only.
     """
     now = now or utcnow()
     name = _check_name(name)
@@ -111,13 +149,21 @@ def issue_api_token(user, *, name, role=None, organization=None, days=None, acto
         )
     if user is None or not user.active:
         raise NotFound(_l("No active user has that name."))
+    for_themselves = actor is not None and actor.id == user.id
+    if not (for_themselves or user.is_service_account):
+        raise PermissionDenied(
+            _l("A token acts only as the person who issues it, or as a service account."),
+            details={"field": "user"},
+        )
     nodes = _nodes_of(user, role, organization)
     if not nodes:
         raise ValidationError(
             _l("That user holds no such role in that organization; grant the role first."),
             details={"field": "role"},
         )
-    if actor is not None and not all(authz.can(actor, "token.manage", node) for node in nodes):
+    if for_themselves and not _within_own_scope(actor, role, organization):
+        raise PermissionDenied()
+    if not for_themselves and actor is not None and not all(authz.can(actor, "token.manage", node) for node in nodes):
         raise PermissionDenied()
     plaintext = TOKEN_PREFIX + secrets.token_urlsafe(_TOKEN_BYTES)
     with write_transaction() as session:
@@ -154,7 +200,7 @@ def authenticate_token(plaintext, now=None):
     token = db.session.execute(select(ApiToken).where(ApiToken.token_hash == digest)).scalar_one_or_none()
     if token is None or not hmac.compare_digest(token.token_hash, digest):
         return None
-    if not token.is_usable(now) or not token.user.active:
+    if not token.is_usable(now) or not token.user.active or not token.acts_for_its_issuer:
         return None
     if token.last_used_at is None or token.last_used_at < now - LAST_USED_RESOLUTION:
         token_id = token.id
@@ -192,8 +238,9 @@ def list_api_tokens(actor, include_revoked=False):
 
 
 def get_api_token(token_id, actor):
+    """A token ``actor`` may revoke: their own, or one they manage."""
     token = db.session.get(ApiToken, token_id) if isinstance(token_id, int) else None
-    if token is None or not _manageable(actor, token):
+    if token is None or not (token.user_id == actor.id or _manageable(actor, token)):
         raise NotFound(_l("That API token does not exist."))
     return token
 
