@@ -11,10 +11,11 @@ documented pysqlite recipe with the driver's own transaction handling switched o
 import sqlite3
 from contextlib import contextmanager
 
-from sqlalchemy import event, select
+from sqlalchemy import event, inspect, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
+from .config import ConfigurationError
 from .errors import OutcomeUnknown
 from .extensions import db
 
@@ -159,3 +160,109 @@ def lock_by_id(model, row_id):
         if row is not None:
             return row
     return lock_one(model, model.id == row_id)
+
+
+# -- history the database itself refuses to rewrite ------------------------------------
+
+# One PostgreSQL function serves every protected table. The trigger's first argument
+# names the rows in the message; any further arguments are the columns an UPDATE may
+# change (nothing else in the row may differ). DELETE and TRUNCATE are always refused.
+REFUSE_HISTORY_CHANGE_FUNCTION = """CREATE OR REPLACE FUNCTION refuse_history_change() RETURNS trigger AS $$
+BEGIN
+    IF TG_OP = 'UPDATE' AND TG_NARGS > 1
+       AND (to_jsonb(OLD) - TG_ARGV[1:TG_NARGS - 1]) = (to_jsonb(NEW) - TG_ARGV[1:TG_NARGS - 1]) THEN
+        RETURN NEW;
+    END IF;
+    RAISE EXCEPTION '% are append-only: % refused', TG_ARGV[0], TG_OP;
+END; $$ LANGUAGE plpgsql"""
+
+
+def history_trigger_statements(dialect_name, table, rows, updatable=()):
+    """The DDL that makes ``table`` refuse DELETE, TRUNCATE and any UPDATE except of the
+    ``updatable`` columns; ``rows`` names its rows in the error ("ledger entries").
+
+    Trigger names are ``<table>_no_update``, ``<table>_no_delete`` and, on PostgreSQL,
+    ``<table>_no_truncate``. SQLite has no TRUNCATE (a DELETE without WHERE fires the
+    delete trigger).
+    """
+    name = table.name
+    arguments = ", ".join(f"'{value}'" for value in (rows, *updatable))
+    if dialect_name == "postgresql":
+        return [
+            REFUSE_HISTORY_CHANGE_FUNCTION,
+            f"CREATE TRIGGER {name}_no_update BEFORE UPDATE ON {name} "
+            f"FOR EACH ROW EXECUTE FUNCTION refuse_history_change({arguments})",
+            f"CREATE TRIGGER {name}_no_delete BEFORE DELETE ON {name} "
+            f"FOR EACH ROW EXECUTE FUNCTION refuse_history_change({arguments})",
+            f"CREATE TRIGGER {name}_no_truncate BEFORE TRUNCATE ON {name} "
+            f"FOR EACH STATEMENT EXECUTE FUNCTION refuse_history_change({arguments})",
+        ]
+    refusal = f"BEGIN SELECT RAISE(ABORT, '{rows} are append-only'); END"
+    fixed = [column.name for column in table.columns if column.name not in updatable]
+    changed = " OR ".join(f"NEW.{column} IS NOT OLD.{column}" for column in fixed)
+    return [
+        f"CREATE TRIGGER IF NOT EXISTS {name}_no_update BEFORE UPDATE ON {name}"
+        + (f" WHEN {changed} " if updatable else " ")
+        + refusal,
+        f"CREATE TRIGGER IF NOT EXISTS {name}_no_delete BEFORE DELETE ON {name} {refusal}",
+    ]
+
+
+def refuse_history_changes(table, rows, *, updatable=()):
+    """Have the database refuse to rewrite ``table`` (see ``history_trigger_statements``).
+
+    The triggers are created with the table by ``metadata.create_all``; the migrations
+    create the same ones. ``grant_app_privileges`` reads the mark left here.
+    """
+    table.info["history"] = {"rows": rows, "updatable": tuple(updatable)}
+
+    def install(target, connection, **kw):
+        for statement in history_trigger_statements(connection.dialect.name, target, rows, updatable):
+            connection.execute(text(statement))
+
+    event.listen(table, "after_create", install)
+
+
+# -- the app's database role -------------------------------------------------------------
+
+
+def grant_app_privileges(connection, role, metadata):
+    """Give ``role`` (the role DATABASE_URL connects as) what the app needs and no more.
+
+    Run on PostgreSQL by the migrations, connected as the tables' owner
+    (``MIGRATION_DATABASE_URL``). Tables marked by ``refuse_history_changes`` get SELECT
+    and INSERT, and UPDATE of their updatable columns only; every other table of the
+    models SELECT, INSERT, UPDATE and DELETE; any other table nothing. The role never
+    gets TRUNCATE, TRIGGER or ownership, so it cannot truncate a table or ``ALTER TABLE
+    ... DISABLE TRIGGER``. Refused for the owner itself, a member of the owner's role
+    or a superuser: none of them can be held to these rules.
+    """
+    owner, superuser, member = connection.execute(
+        text(
+            "SELECT current_user, rolsuper, pg_has_role(rolname, current_user, 'MEMBER') "
+            "FROM pg_roles WHERE rolname = :role"
+        ),
+        {"role": role},
+    ).one()
+    if role == owner or superuser or member:
+        raise ConfigurationError(
+            f"The app's database role {role!r} owns the tables, shares the owner's role or is a superuser, "
+            "so the database cannot refuse it anything: give DATABASE_URL a role of its own (see README)."
+        )
+    quote = connection.dialect.identifier_preparer.quote
+    grantee = quote(role)
+    schema = quote(connection.exec_driver_sql("SELECT current_schema()").scalar_one())
+    connection.exec_driver_sql(f"GRANT USAGE ON SCHEMA {schema} TO {grantee}")
+    for name in inspect(connection).get_table_names():
+        table = metadata.tables.get(name)
+        connection.exec_driver_sql(f"REVOKE ALL ON {quote(name)} FROM {grantee}")
+        if table is None:
+            continue
+        history = table.info.get("history")
+        privileges = "SELECT, INSERT" if history else "SELECT, INSERT, UPDATE, DELETE"
+        connection.exec_driver_sql(f"GRANT {privileges} ON {quote(name)} TO {grantee}")
+        if history and history["updatable"]:
+            columns = ", ".join(quote(column) for column in history["updatable"])
+            connection.exec_driver_sql(f"GRANT UPDATE ({columns}) ON {quote(name)} TO {grantee}")
+    connection.exec_driver_sql(f"REVOKE ALL ON ALL SEQUENCES IN SCHEMA {schema} FROM {grantee}")
+    connection.exec_driver_sql(f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA {schema} TO {grantee}")

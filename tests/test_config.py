@@ -22,3 +22,11 @@ def test_postgres_urls_use_the_psycopg_driver(monkeypatch):
     monkeypatch.setenv("DATABASE_URL", "postgres://u:p@db/points")
     app = create_app({"SECRET_KEY": "x"})
     assert app.config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u:p@db/points"
+
+
+def test_the_migration_url_is_empty_by_default_and_uses_the_psycopg_driver(monkeypatch):
+    monkeypatch.delenv("MIGRATION_DATABASE_URL", raising=False)
+    assert create_app({"SECRET_KEY": "x"}).config["MIGRATION_DATABASE_URL"] == ""
+    monkeypatch.setenv("MIGRATION_DATABASE_URL", "postgres://owner:p@db/points")
+    app = create_app({"SECRET_KEY": "x"})
+    assert app.config["MIGRATION_DATABASE_URL"] == "postgresql+psycopg://owner:p@db/points"

@@ -28,7 +28,9 @@ from ..codes import is_valid_member_number, new_member_number, normalise_code
 from ..database import write_transaction
 from ..errors import Conflict, NotFound, PermissionDenied, ValidationError
 from ..extensions import db
+from ..i18n import N_
 from ..ledger import service as ledger
+from ..ledger.errors import InvalidReason
 from ..organizations.models import Organization
 from ..timeutil import utcnow
 from . import throttle
@@ -403,6 +405,14 @@ def set_locale(user, locale):
         db.session.get(User, user.id).locale = locale
 
 
+def _adjustment_reason(reason):
+    """The administrator's own words for an adjustment: required, at most 255 characters."""
+    text = reason.strip() if isinstance(reason, str) else ""
+    if not 1 <= len(text) <= 255:
+        raise InvalidReason()
+    return text
+
+
 def adjust_volunteer_points(actor, profile, delta, reason, idempotency_key=None):
     """An administrator's points correction, authorized and audited in one unit of work."""
     authz.require(actor, "ledger.adjust", profile.home_organization)
@@ -410,7 +420,13 @@ def adjust_volunteer_points(actor, profile, delta, reason, idempotency_key=None)
         account = ledger.account_of_volunteer(profile.id)
         before = account.balance
         entry = ledger.adjust_points(
-            account.id, delta, reason=reason, actor_id=actor.id, idempotency_key=idempotency_key, cause_type="admin"
+            account.id,
+            delta,
+            reason=N_("Adjusted by an administrator"),
+            note=_adjustment_reason(reason),
+            actor_id=actor.id,
+            idempotency_key=idempotency_key,
+            cause_type="admin",
         )
         record_audit(
             actor,
@@ -419,6 +435,6 @@ def adjust_volunteer_points(actor, profile, delta, reason, idempotency_key=None)
             account.id,
             organization_id=profile.home_organization_id,
             before={"balance": before},
-            after={"balance": entry.balance_after, "delta": delta, "reason": entry.reason},
+            after={"balance": entry.balance_after, "delta": delta, "reason": entry.note},
         )
     return entry

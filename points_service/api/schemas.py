@@ -5,13 +5,13 @@ a dump schema; the domains' own schemas (e.g. ``perks.schemas``) are used where 
 
 from datetime import UTC
 
-from flask_babel import gettext
 from flask_smorest.fields import Upload
 from marshmallow import Schema, fields, validate
 
 from ..accounts.models import ROLES
 from ..accounts.service import mask_name
 from ..honor import schemas as honor_schemas
+from ..i18n import stored_text
 from ..ledger.models import ENTRY_KINDS
 from ..perks import schemas as perk_schemas
 from ..perks.service import MAX_QUANTITY
@@ -77,14 +77,19 @@ class LedgerEntrySchema(Schema):
     kind = fields.String(required=True, validate=validate.OneOf(ENTRY_KINDS))
     points = fields.Integer(required=True, attribute="delta", metadata={"description": "Signed points."})
     balance_after = fields.Integer(required=True)
-    reason = fields.Method("translated_reason", required=True)
+    reason = fields.Method(
+        "translated_reason", required=True, metadata={"description": "Why, in the language of the request."}
+    )
+    note = fields.String(
+        required=True, allow_none=True, metadata={"description": "What a person wrote about it, as written."}
+    )
     cause_type = fields.String(required=True, allow_none=True)
     cause_id = fields.String(required=True, allow_none=True)
     reverses_entry_id = fields.Integer(required=True, allow_none=True)
     created_at = UtcDateTime(required=True)
 
     def translated_reason(self, entry):
-        return gettext(entry.reason) if entry.reason else ""
+        return stored_text(entry.reason)
 
 
 class LedgerPageSchema(Schema):

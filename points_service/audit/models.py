@@ -3,6 +3,7 @@ from datetime import datetime
 from sqlalchemy import JSON, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from ..database import refuse_history_changes
 from ..extensions import db
 from ..timeutil import utcnow
 
@@ -30,3 +31,7 @@ class AuditEvent(db.Model):
 
     def __repr__(self):
         return f"<AuditEvent {self.id} {self.action}>"
+
+
+# An audit event, once written, is never changed or removed, not even by the app itself.
+refuse_history_changes(AuditEvent.__table__, "audit events")

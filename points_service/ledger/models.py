@@ -2,9 +2,10 @@
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, Index, String, UniqueConstraint, event
+from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from ..database import refuse_history_changes
 from ..extensions import db
 from ..timeutil import utcnow
 
@@ -46,7 +47,10 @@ class LedgerEntry(db.Model):
     kind: Mapped[str] = mapped_column(String(10))
     delta: Mapped[int]
     balance_after: Mapped[int] = mapped_column(BigInteger)
+    # ``reason`` is a message id the server wrote (``N_``), translated when shown;
+    # ``note`` is what a person typed (a void reason, a perk's name), shown as it is.
     reason: Mapped[str] = mapped_column(String(255), default="")
+    note: Mapped[str | None] = mapped_column(String(255))
     cause_type: Mapped[str | None] = mapped_column(String(40))
     cause_id: Mapped[str | None] = mapped_column(String(64))
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
@@ -124,33 +128,8 @@ class ReversalShortfall(db.Model):
         return f"<ReversalShortfall entry={self.reversed_entry_id} {self.points}>"
 
 
-# The database itself refuses to change history.
-APPEND_ONLY_SQLITE = [
-    """CREATE TRIGGER IF NOT EXISTS ledger_entries_no_update BEFORE UPDATE ON ledger_entries
-       BEGIN SELECT RAISE(ABORT, 'ledger entries are append-only'); END""",
-    """CREATE TRIGGER IF NOT EXISTS ledger_entries_no_delete BEFORE DELETE ON ledger_entries
-       BEGIN SELECT RAISE(ABORT, 'ledger entries are append-only'); END""",
-]
-APPEND_ONLY_POSTGRESQL = [
-    """CREATE OR REPLACE FUNCTION ledger_entries_append_only() RETURNS trigger AS $$
-       BEGIN RAISE EXCEPTION 'ledger entries are append-only'; END; $$ LANGUAGE plpgsql""",
-    """CREATE TRIGGER ledger_entries_no_update BEFORE UPDATE OR DELETE ON ledger_entries
-       FOR EACH ROW EXECUTE FUNCTION ledger_entries_append_only()""",
-]
-DROP_APPEND_ONLY_SQLITE = [
-    "DROP TRIGGER IF EXISTS ledger_entries_no_update",
-    "DROP TRIGGER IF EXISTS ledger_entries_no_delete",
-]
-DROP_APPEND_ONLY_POSTGRESQL = [
-    "DROP TRIGGER IF EXISTS ledger_entries_no_update ON ledger_entries",
-    "DROP FUNCTION IF EXISTS ledger_entries_append_only()",
-]
-
-
-def _install_append_only(target, connection, **kw):
-    statements = APPEND_ONLY_POSTGRESQL if connection.dialect.name == "postgresql" else APPEND_ONLY_SQLITE
-    for statement in statements:
-        connection.exec_driver_sql(statement)
-
-
-event.listen(LedgerEntry.__table__, "after_create", _install_append_only)
+# The database itself refuses to change history: entries and lot movements are never
+# updated or deleted; a lot changes only in what remains of it and when it expired.
+refuse_history_changes(LedgerEntry.__table__, "ledger entries")
+refuse_history_changes(PointsLot.__table__, "points lots", updatable=("remaining", "expired_at"))
+refuse_history_changes(LotMovement.__table__, "lot movements")

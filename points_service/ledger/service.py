@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select, union
 from sqlalchemy.exc import IntegrityError
 
 from ..database import lock_by_id, lock_one, write_transaction
@@ -49,6 +49,15 @@ def _check_reason(reason):
     if not text or len(text) > 255:
         raise InvalidReason()
     return text
+
+
+def _check_note(note):
+    """What a person wrote about the entry: None, or text of at most 255 characters."""
+    if note is None:
+        return None
+    if not isinstance(note, str) or len(note.strip()) > 255:
+        raise InvalidReason()
+    return note.strip() or None
 
 
 def _check_key(key):
@@ -133,6 +142,7 @@ def _append(
     delta,
     *,
     reason,
+    note=None,
     cause_type=None,
     cause_id=None,
     actor_id=None,
@@ -151,6 +161,7 @@ def _append(
         delta=delta,
         balance_after=new_balance,
         reason=reason,
+        note=note,
         cause_type=cause_type,
         cause_id=None if cause_id is None else str(cause_id),
         actor_id=actor_id,
@@ -264,6 +275,7 @@ def earn_points(
     points,
     *,
     reason,
+    note=None,
     cause_type=None,
     cause_id=None,
     actor_id=None,
@@ -275,6 +287,7 @@ def earn_points(
     """Credit ``points`` as a new lot expiring at ``expires_at`` (None: never)."""
     points = _check_points(points)
     reason = _check_reason(reason)
+    note = _check_note(note)
     key = _check_key(idempotency_key)
     expires_at = _check_expiry(expires_at)
     now = now or utcnow()
@@ -290,6 +303,7 @@ def earn_points(
             "earn",
             points,
             reason=reason,
+            note=note,
             cause_type=cause_type,
             cause_id=cause_id,
             actor_id=actor_id,
@@ -318,6 +332,7 @@ def spend_points(
     points,
     *,
     reason,
+    note=None,
     cause_type=None,
     cause_id=None,
     actor_id=None,
@@ -328,6 +343,7 @@ def spend_points(
     """Debit ``points`` from the oldest lots first (a ``redeem`` entry)."""
     points = _check_points(points)
     reason = _check_reason(reason)
+    note = _check_note(note)
     key = _check_key(idempotency_key)
     now = now or utcnow()
     fingerprint = _fingerprint(op="redeem", account=account_id, points=points, cause=[cause_type, str(cause_id)])
@@ -342,6 +358,7 @@ def spend_points(
             "redeem",
             -points,
             reason=reason,
+            note=note,
             cause_type=cause_type,
             cause_id=cause_id,
             actor_id=actor_id,
@@ -361,6 +378,7 @@ def adjust_points(
     delta,
     *,
     reason,
+    note=None,
     actor_id,
     idempotency_key=None,
     expires_at=None,
@@ -377,6 +395,7 @@ def adjust_points(
         raise InvalidPoints(maximum=MAX_POINTS_PER_ENTRY)
     _check_points(abs(delta))
     reason = _check_reason(reason)
+    note = _check_note(note)
     key = _check_key(idempotency_key)
     expires_at = _check_expiry(expires_at)
     now = now or utcnow()
@@ -392,6 +411,7 @@ def adjust_points(
             "adjust",
             delta,
             reason=reason,
+            note=note,
             cause_type=cause_type,
             cause_id=cause_id,
             actor_id=actor_id,
@@ -420,7 +440,9 @@ class Reversal:
 
 
 @_guarded
-def reverse_entry(entry_id, *, reason, actor_id=None, idempotency_key=None, cause_type=None, cause_id=None, now=None):
+def reverse_entry(
+    entry_id, *, reason, note=None, actor_id=None, idempotency_key=None, cause_type=None, cause_id=None, now=None
+):
     """Undo an entry exactly once.
 
     A debit (``redeem``, negative ``adjust``) is returned to exactly the lots it took
@@ -429,7 +451,7 @@ def reverse_entry(entry_id, *, reason, actor_id=None, idempotency_key=None, caus
     recorded as a shortfall for an administrator to settle, and points that expired from
     its lot are not taken twice. ``expire`` and ``reverse`` entries cannot be reversed.
     """
-    reason = _check_reason(reason)
+    words = {"reason": _check_reason(reason), "note": _check_note(note)}
     key = _check_key(idempotency_key)
     now = now or utcnow()
     if isinstance(entry_id, bool) or not isinstance(entry_id, int):
@@ -454,13 +476,13 @@ def reverse_entry(entry_id, *, reason, actor_id=None, idempotency_key=None, caus
         if already:
             raise AlreadyReversed()
         if original.delta < 0:
-            result = _reverse_debit(account, original, reason, actor_id, key, fingerprint, cause_type, cause_id, now)
+            result = _reverse_debit(account, original, words, actor_id, key, fingerprint, cause_type, cause_id, now)
         else:
-            result = _reverse_credit(account, original, reason, actor_id, key, fingerprint, cause_type, cause_id, now)
+            result = _reverse_credit(account, original, words, actor_id, key, fingerprint, cause_type, cause_id, now)
     return result
 
 
-def _reverse_debit(account, original, reason, actor_id, key, fingerprint, cause_type, cause_id, now):
+def _reverse_debit(account, original, words, actor_id, key, fingerprint, cause_type, cause_id, now):
     movements = (
         db.session.execute(select(LotMovement).where(LotMovement.entry_id == original.id).order_by(LotMovement.lot_id))
         .scalars()
@@ -470,7 +492,7 @@ def _reverse_debit(account, original, reason, actor_id, key, fingerprint, cause_
         account,
         "reverse",
         -original.delta,
-        reason=reason,
+        **words,
         actor_id=actor_id,
         key=key,
         fingerprint=fingerprint,
@@ -493,7 +515,7 @@ def _reverse_debit(account, original, reason, actor_id, key, fingerprint, cause_
     return Reversal(original=original, entry=entry, restored_lots=restored)
 
 
-def _reverse_credit(account, original, reason, actor_id, key, fingerprint, cause_type, cause_id, now):
+def _reverse_credit(account, original, words, actor_id, key, fingerprint, cause_type, cause_id, now):
     _expire_due(account, now)
     lot = db.session.execute(select(PointsLot).where(PointsLot.entry_id == original.id)).scalar_one()
     expired_from_lot = db.session.execute(
@@ -509,7 +531,7 @@ def _reverse_credit(account, original, reason, actor_id, key, fingerprint, cause
             account,
             "reverse",
             -takeable,
-            reason=reason,
+            **words,
             actor_id=actor_id,
             key=key,
             fingerprint=fingerprint,
@@ -617,8 +639,63 @@ class VerifyReport:
         return not self.discrepancies
 
 
+def _lifetime_problems(session):
+    """Accounts whose lifetime totals differ from what their entries give.
+
+    Earned: the credits (``earn``, positive ``adjust``) not reversed; spent: the debits
+    (``redeem``, negative ``adjust``) not reversed; expired: the ``expire`` entries. A
+    reversal takes back the whole original entry from the total (what it could not take
+    from the balance is a shortfall, not a smaller reversal).
+    """
+    undone = union(
+        select(LedgerEntry.reverses_entry_id.label("entry_id")).where(LedgerEntry.reverses_entry_id.is_not(None)),
+        select(ReversalShortfall.reversed_entry_id),
+    ).subquery()
+    standing = undone.c.entry_id.is_(None)
+    credit = LedgerEntry.kind.in_(("earn", "adjust")) & (LedgerEntry.delta > 0) & standing
+    debit = LedgerEntry.kind.in_(("redeem", "adjust")) & (LedgerEntry.delta < 0) & standing
+    totals = (
+        select(
+            LedgerEntry.account_id.label("account_id"),
+            func.sum(case((credit, LedgerEntry.delta), else_=0)).label("earned"),
+            func.sum(case((debit, -LedgerEntry.delta), else_=0)).label("spent"),
+            func.sum(case((LedgerEntry.kind == "expire", -LedgerEntry.delta), else_=0)).label("expired"),
+        )
+        .outerjoin(undone, undone.c.entry_id == LedgerEntry.id)
+        .group_by(LedgerEntry.account_id)
+        .subquery()
+    )
+    earned, spent, expired = (func.coalesce(totals.c[name], 0) for name in ("earned", "spent", "expired"))
+    rows = session.execute(
+        select(
+            PointsAccount.id,
+            PointsAccount.lifetime_earned,
+            PointsAccount.lifetime_spent,
+            PointsAccount.lifetime_expired,
+            earned,
+            spent,
+            expired,
+        )
+        .outerjoin(totals, totals.c.account_id == PointsAccount.id)
+        .where(
+            (PointsAccount.lifetime_earned != earned)
+            | (PointsAccount.lifetime_spent != spent)
+            | (PointsAccount.lifetime_expired != expired)
+        )
+    ).all()
+    return [
+        (
+            account_id,
+            f"lifetime earned {had_earned}, spent {had_spent}, expired {had_expired};"
+            f" the entries give {int(want_earned)}, {int(want_spent)}, {int(want_expired)}",
+        )
+        for account_id, had_earned, had_spent, had_expired, want_earned, want_spent, want_expired in rows
+    ]
+
+
 def verify_ledger():
-    """Check invariants 1, 3 and 7 of DESIGN.md for every account, in a few set queries."""
+    """Check invariants 1 and 3 of DESIGN.md, and the lifetime totals, for every account,
+    in a few set queries."""
     session = db.session
     problems = []
     accounts = session.execute(select(func.count(PointsAccount.id))).scalar_one()
@@ -679,5 +756,6 @@ def verify_ledger():
         .where(PointsLot.amount - func.coalesce(moved.c.total, 0) != PointsLot.remaining)
     ).all():
         problems.append((account_id, f"lot {lot_id}: {amount} - {int(total)} moved != {remaining} remaining"))
+    problems.extend(_lifetime_problems(session))
     problems.sort()
     return VerifyReport(accounts=accounts, entries=entries, discrepancies=problems)

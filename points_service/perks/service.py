@@ -710,7 +710,8 @@ def _purchase(
     entry = ledger.spend_points(
         account.id,
         redemption.points,
-        reason=perk.name,
+        reason=N_("Perk redeemed"),
+        note=perk.name,
         cause_type="redemption",
         cause_id=redemption.id,
         actor_id=actor_id,
@@ -902,7 +903,6 @@ def cancel_reservation(volunteer_user, redemption_id, *, now=None):
         if redemption.status != "reserved":
             _refuse_unusable(redemption)
         _undo(redemption, "voided", N_("Reservation cancelled; points returned"), volunteer_user.id, now)
-        redemption.void_reason = N_("Cancelled by the volunteer")
     return redemption
 
 
@@ -923,11 +923,12 @@ def _lock_redemption_chain(redemption):
     return lock_one(Redemption, Redemption.id == redemption.id)
 
 
-def _undo(redemption, status, reason, actor_id, now, idempotency_key=None):
+def _undo(redemption, status, reason, actor_id, now, idempotency_key=None, note=None):
     """Return the points to the lots they came from and the stock to the shelf (locks held)."""
     reversal = ledger.reverse_entry(
         redemption.redeem_entry_id,
         reason=reason,
+        note=note,
         actor_id=actor_id,
         idempotency_key=idempotency_key,
         cause_type="redemption",
@@ -982,7 +983,7 @@ def void_redemption(actor, redemption_id, reason, idempotency_key=None, *, now=N
         if redemption.status == "expired":
             raise VoucherNotUsable(_l("This reservation already expired; its points were returned."))
         before = redemption.status
-        _undo(redemption, "voided", text, actor.id, now, idempotency_key)
+        _undo(redemption, "voided", N_("Redemption voided; points returned"), actor.id, now, idempotency_key, text)
         redemption.void_reason = text
         record_audit(
             actor,

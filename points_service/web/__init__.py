@@ -3,6 +3,7 @@
 from flask import current_app
 from flask_babel import format_date, format_datetime
 
+from ..i18n import stored_text
 from ..timeutil import to_local
 
 
@@ -47,5 +48,6 @@ def register_web(app):
     app.context_processor(staff_navigation)
     app.add_template_filter(localdatetime)
     app.add_template_filter(localdate)
+    app.add_template_filter(stored_text)
     for name in WEB_MODULES:
         app.register_blueprint(import_module(f"{__name__}.{name}").bp)

@@ -12,15 +12,10 @@ from ..accounts import service as accounts
 from ..errors import PointsError
 from ..extensions import limiter
 from ..organizations.service import list_organizations
+from ..redirects import safe_redirect_target
 from .forms import ChangePasswordForm, LoginForm, RegistrationForm
 
 bp = Blueprint("auth", __name__)
-
-
-def _safe_next(target):
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return None
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -38,7 +33,7 @@ def login():
             login_user(user)
             if user.locale:
                 session["locale"] = user.locale
-            return redirect(_safe_next(request.args.get("next")) or _landing(user))
+            return redirect(safe_redirect_target(request.args.get("next"), _landing(user)))
     elif request.method == "POST":
         error, status = _("Enter your user name or mobile number and your password."), 422
     return render_template("auth/login.html", form=form, error=error), status
@@ -128,7 +123,7 @@ def set_language(locale):
         session["locale"] = locale
         if current_user.is_authenticated:
             accounts.set_locale(current_user, locale)
-    return redirect(_safe_next(request.form.get("next")) or url_for("public.index"))
+    return redirect(safe_redirect_target(request.form.get("next"), url_for("public.index")))
 
 
 @bp.route("/privacy")

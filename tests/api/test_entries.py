@@ -1,3 +1,4 @@
+from points_service.accounts.service import adjust_volunteer_points
 from points_service.ledger import service as ledger
 
 
@@ -58,3 +59,16 @@ def test_a_staff_token_does_not_carry_its_users_own_volunteer_access(client, bui
     url = f"/api/v1/members/{clerk.volunteer.member_no}/entries"
     assert client.get(url, headers=build.bearer(clerk, role="volunteer")).status_code == 200
     assert client.get(url, headers=build.bearer(clerk, role="counter")).status_code == 403
+
+
+def test_an_entry_gives_its_reason_in_the_requests_language_and_a_persons_note_as_written(client, build):
+    volunteer = build.volunteer(points=50)
+    admin = build.staff("admin", build.community)
+    adjust_volunteer_points(admin, volunteer.volunteer, 5, "Found paper records")
+    url = f"/api/v1/members/{volunteer.volunteer.member_no}/entries?limit=1"
+
+    english = client.get(url, headers=build.bearer(admin)).json["entries"][0]
+    chinese = client.get(url, headers=build.bearer(admin, **{"Accept-Language": "zh-CN"})).json["entries"][0]
+
+    assert (english["reason"], english["note"]) == ("Adjusted by an administrator", "Found paper records")
+    assert (chinese["reason"], chinese["note"]) == ("管理员调整积分", "Found paper records")

@@ -1,9 +1,10 @@
+import pytest
 from sqlalchemy import text
 
 from points_service.extensions import db
 from points_service.ledger import service as ledger
 
-from .helpers import at
+from .helpers import at, rewrite_history
 
 
 def tamper(statement, **params):
@@ -65,6 +66,51 @@ def test_an_entry_whose_balance_after_does_not_chain_is_reported(build):
     assert "balance 30, sum of entries 35, sum of open lots 30" in problems
 
 
+@pytest.mark.parametrize(
+    ("statement", "totals"),
+    [
+        ("UPDATE points_accounts SET lifetime_earned = 58 WHERE id = :id", "58, spent 20, expired 5"),
+        ("UPDATE points_accounts SET lifetime_spent = 23 WHERE id = :id", "55, spent 23, expired 5"),
+        ("UPDATE points_accounts SET lifetime_expired = 8 WHERE id = :id", "55, spent 20, expired 8"),
+    ],
+)
+def test_a_lifetime_total_that_differs_from_the_entries_is_reported(build, statement, totals):
+    account_id = history(build)
+    tamper(statement, id=account_id)
+
+    assert ledger.verify_ledger().discrepancies == [
+        (account_id, f"lifetime earned {totals}; the entries give 55, 20, 5")
+    ]
+
+
+def test_lifetime_totals_leave_out_reversed_entries_whole_even_with_a_shortfall(build):
+    user = build.volunteer(points=10)
+    account_id = build.account(user).id
+    earning = ledger.earn_points(account_id, 30, reason="earned", now=at(1))
+    spending = ledger.spend_points(account_id, 35, reason="spent", now=at(2))
+    ledger.reverse_entry(spending.id, reason="voided", now=at(3))
+    ledger.spend_points(account_id, 25, reason="spent again", now=at(4))
+    reversal = ledger.reverse_entry(earning.id, reason="not real", now=at(5))
+
+    account = ledger.get_account(account_id)
+    assert reversal.shortfall == 15
+    assert (account.lifetime_earned, account.lifetime_spent, account.lifetime_expired) == (10, 25, 0)
+    assert ledger.verify_ledger().discrepancies == []
+
+
+def test_an_entry_rewritten_behind_the_databases_back_is_reported_in_the_lifetime_totals(build):
+    account_id = history(build)
+    rewrite_history(
+        "UPDATE ledger_entries SET delta = 60, balance_after = 60 WHERE account_id = :id AND kind = 'earn' "
+        "AND delta = 50",
+        id=account_id,
+    )
+
+    problems = [problem for _, problem in ledger.verify_ledger().discrepancies]
+
+    assert "lifetime earned 55, spent 20, expired 5; the entries give 65, 20, 5" in problems
+
+
 def test_the_verify_command_reports_success_on_its_last_line(build, runner):
     history(build)
 
@@ -86,4 +132,17 @@ def test_the_verify_command_lists_each_discrepancy_and_exits_1(build, runner):
     assert lines[:-1] == [
         f"account {first}: balance 0, sum of entries 30, sum of open lots 30",
         f"account {second}: balance 0, sum of entries 30, sum of open lots 30",
+    ]
+
+
+def test_the_verify_command_reports_a_wrong_lifetime_total_and_exits_1(build, runner):
+    account_id = history(build)
+    tamper("UPDATE points_accounts SET lifetime_spent = 0 WHERE id = :id", id=account_id)
+
+    result = runner.invoke(args=["points", "verify"])
+
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        f"account {account_id}: lifetime earned 55, spent 0, expired 5; the entries give 55, 20, 5",
+        "checked 1 accounts, 4 entries: 1 discrepancies",
     ]
