@@ -400,12 +400,12 @@ def import_page():
         upload = form.file.data
         try:
             result = imports.import_records(
-                current_user, nodes.get(form.organization.data), upload.filename, upload.read()
+                current_user, nodes.get(form.organization.data), upload.filename, imports.upload_bytes(upload)
             )
         except imports.ImportRejected as exc:
             error, rows, status = exc.render_message(), exc.errors[: imports.MAX_REPORTED], 422
         except PointsError as exc:
-            error, status = exc.render_message(), 422
+            error, status = exc.render_message(), exc.status
         else:
             if result.replayed:
                 flash(
@@ -431,6 +431,7 @@ def import_page():
             rows=rows,
             batches=imports.list_batches(current_user),
             max_reported=imports.MAX_REPORTED,
+            limits={"rows": imports.MAX_ROWS, "columns": imports.MAX_COLUMNS, "mb": imports.MAX_FILE_MB},
         ),
         status,
     )
