@@ -22,6 +22,7 @@ from .. import authz
 from ..accounts.service import mask_name
 from ..activities import imports
 from ..activities import service as activities
+from ..codes import normalise_typed
 from ..errors import PointsError
 from ..extensions import login_manager
 from ..rules import service as rules
@@ -67,7 +68,7 @@ class ActivityForm(FlaskForm):
 
 
 class RecordForm(FlaskForm):
-    member_no = StringField(_l("Member number"), validators=[DataRequired(), Length(max=20)])
+    member_no = StringField(_l("Member number"), filters=[normalise_typed], validators=[DataRequired(), Length(max=20)])
     organization = SelectField(_l("Organization"), coerce=int, validators=[DataRequired()])
     category = SelectField(_l("Category"), validators=[DataRequired()])
     started_at = DateTimeLocalField(_l("Started"), format=LOCAL_FORMAT, validators=[DataRequired()])
@@ -77,7 +78,7 @@ class RecordForm(FlaskForm):
 
 
 class ScanForm(FlaskForm):
-    member_no = StringField(_l("Member number"), validators=[DataRequired(), Length(max=20)])
+    member_no = StringField(_l("Member number"), filters=[normalise_typed], validators=[DataRequired(), Length(max=20)])
 
 
 class ReasonForm(FlaskForm):
