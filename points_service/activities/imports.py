@@ -299,7 +299,8 @@ def _xlsx_rows(content):
         for number, cells in enumerate(rows, start=1):
             if not header_seen and not _is_blank(cells):
                 header_seen = True
-                cells = next(sheet.iter_rows(min_row=number, max_row=number, values_only=True))
+                with closing(sheet.iter_rows(min_row=number, max_row=number, values_only=True)) as header:
+                    cells = next(header)
             yield number, cells
     except _XLSX_ERRORS:
         raise _file_error(unreadable) from None

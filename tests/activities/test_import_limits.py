@@ -288,6 +288,8 @@ def test_reading_stops_at_the_row_limit_and_the_file_is_refused(face, records, m
     assert refused(outcome, 413, "more than 2 records")
     if face.name == "api":
         assert outcome.details["limit"] == "rows"
+    monkeypatch.setattr(imports, "MAX_ROWS", 3)
+    assert face.upload(f"hours.{kind}", csv_text(rows).encode() if kind == "csv" else content).imported
 
 
 def test_a_csv_header_with_more_columns_than_the_limit_is_refused(face, records):
