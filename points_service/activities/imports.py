@@ -70,7 +70,8 @@ REQUIRED = ("member_no", "category", "start", "end")
 MAX_REPORTED = 500
 
 # What one upload may hold. The largest honest file (MAX_ROWS records of the template)
-# is about 9 MB as CSV and 80 MB of sheet XML unpacked; real sheets pack 10 to 20 times.
+# is about 9 MB as CSV (more with notes) and 80 MB of sheet XML unpacked; real sheets
+# pack 10 to 20 times.
 MAX_FILE_MB = 10
 MAX_FILE_BYTES = MAX_FILE_MB * 1024 * 1024
 MAX_ROWS = 200_000
@@ -98,6 +99,7 @@ _XLSX_ERRORS = (
     OverflowError,
     NotImplementedError,
 )
+_UNREADABLE_XLSX = _l("This file could not be read as an .xlsx spreadsheet.")
 # Zip features no spreadsheet program writes: encryption (bits 0 and 6) and patched data (bit 5).
 _UNSUPPORTED_ZIP_FLAGS = 0x1 | 0x20 | 0x40
 _YES = {"1", "y", "yes", "true", "x", "是", "✓", "√"}
@@ -282,14 +284,13 @@ def _xlsx_rows(content):
     which is read in full so that a column named beyond the limit is refused, not missed.
     """
     _check_archive(content)
-    unreadable = _l("This file could not be read as an .xlsx spreadsheet.")
     try:
         book = load_workbook(io.BytesIO(content), read_only=True, data_only=True, keep_links=False)
     except _XLSX_ERRORS:
-        raise _file_error(unreadable) from None
+        raise _file_error(_UNREADABLE_XLSX) from None
     try:
         if not book.worksheets:
-            raise _file_error(unreadable)
+            raise _file_error(_UNREADABLE_XLSX)
         sheet = book.worksheets[0]
         # The <dimension> element is written by the program that saved the file, and may
         # be stale (rows past it would be lost) or hostile (a million columns of padding).
@@ -303,7 +304,7 @@ def _xlsx_rows(content):
                     cells = next(header)
             yield number, cells
     except _XLSX_ERRORS:
-        raise _file_error(unreadable) from None
+        raise _file_error(_UNREADABLE_XLSX) from None
     finally:
         book.close()
 
@@ -314,11 +315,11 @@ def _check_archive(content):
         with ZipFile(io.BytesIO(content)) as archive:
             members = archive.infolist()
     except (BadZipFile, OSError, EOFError, ValueError, NotImplementedError):
-        raise _file_error(_l("This file could not be read as an .xlsx spreadsheet.")) from None
+        raise _file_error(_UNREADABLE_XLSX) from None
     unpacked = 0
     for member in members:
         if member.flag_bits & _UNSUPPORTED_ZIP_FLAGS or member.compress_type not in (ZIP_STORED, ZIP_DEFLATED):
-            raise _file_error(_l("This file could not be read as an .xlsx spreadsheet."))
+            raise _file_error(_UNREADABLE_XLSX)
         unpacked += member.file_size
         if member.file_size > _RATIO_FROM_BYTES and member.file_size > MAX_PACKING_RATIO * member.compress_size:
             raise FileTooLarge(
