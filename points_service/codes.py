@@ -5,11 +5,16 @@ algorithm detects every single-digit error and every swap of adjacent digits, th
 mistakes people and scanners make. Voucher codes (and certificates' verification codes) are 16 random characters of
 Crockford's base32 alphabet (no I, L, O, U) with a check character, about 80 bits of
 randomness. Comparisons of secrets use ``hmac.compare_digest``.
+
+Whatever a person types or a file holds passes ``normalise_typed`` first: Chinese input
+methods type full-width digits, letters, hyphens and spaces (``１２３``, ``Ａ``, ``－``,
+U+3000), which mean the same as their ASCII forms.
 """
 
 import hmac
 import re
 import secrets
+import unicodedata
 
 _DAMM = (
     (0, 3, 1, 7, 5, 9, 8, 6, 4, 2),
@@ -25,7 +30,7 @@ _DAMM = (
 )
 
 MEMBER_NUMBER_LENGTH = 12
-_MEMBER_RE = re.compile(r"^\d{12}$")
+_MEMBER_RE = re.compile(r"^[0-9]{12}$")
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 VOUCHER_PREFIX = "V"
 CERTIFICATE_PREFIX = "C"
@@ -46,9 +51,23 @@ def new_member_number():
     return body + damm_digit(body)
 
 
+def normalise_typed(text):
+    """A number or code as typed, in the plain form it stands for: NFKC, then trimmed.
+
+    NFKC folds full-width digits, letters, punctuation and the ideographic space into
+    ASCII. Only for numbers and codes (member numbers, voucher and check-in codes,
+    mobiles, dates and times): free text such as names and reasons is kept as written.
+    ``None`` stays ``None``, so this can filter optional form fields.
+    """
+    if text is None:
+        return None
+    return unicodedata.normalize("NFKC", str(text)).strip()
+
+
 def normalise_code(text):
-    """Strip what scanners and people add: spaces, dashes, case."""
-    return re.sub(r"[\s\-]", "", str(text or "")).upper()
+    """Strip what scanners and people add: full-width forms, spaces, dashes of any kind, case."""
+    typed = normalise_typed(text or "")
+    return "".join(char for char in typed if not (char.isspace() or unicodedata.category(char) == "Pd")).upper()
 
 
 def is_valid_member_number(text):

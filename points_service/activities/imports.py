@@ -11,16 +11,28 @@ The file format: one header row, then one record per row. Headers may be English
 Chinese (the two downloadable templates); column order does not matter. ``Start`` and
 ``End`` hold a time (with the date in ``Date``) or a full date and time, in the time
 zone of the organization the records are for.
+
+An upload is untrusted: its kind is told by its bytes (an .xlsx is a zip archive, a CSV
+is UTF-8 or GB18030 text), and its name must agree. Limits keep a hostile file from
+costing more than the largest honest one: the file's size, the zip's unpacked size and
+packing ratio (checked before openpyxl opens it), the rows and the columns. A sheet's
+declared dimension is ignored: rows are read as they are in the file, so a sheet that
+claims a million columns or too few rows neither exhausts memory nor loses rows.
+Numbers, codes, dates and times in cells are normalised like typed input (full-width
+digits and spaces read as ASCII); notes are kept as written.
 """
 
 import csv
 import hashlib
 import io
 import re
+import zlib
 from bisect import bisect_right
+from contextlib import closing
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, time
-from zipfile import BadZipFile
+from xml.etree.ElementTree import ParseError
+from zipfile import ZIP_DEFLATED, ZIP_STORED, BadZipFile, ZipFile
 
 from flask_babel import force_locale
 from flask_babel import gettext as _
@@ -33,7 +45,7 @@ from sqlalchemy.exc import IntegrityError
 from .. import authz
 from ..accounts.models import VolunteerProfile
 from ..audit.service import record_audit
-from ..codes import is_valid_member_number, normalise_code
+from ..codes import is_valid_member_number, normalise_code, normalise_typed
 from ..database import write_transaction
 from ..errors import ValidationError
 from ..extensions import db
@@ -55,8 +67,41 @@ COLUMNS = {
 }
 ALIASES = {"memberno": "member_no", "member": "member_no", "会员号": "member_no", "类别": "category"}
 REQUIRED = ("member_no", "category", "start", "end")
-MAX_ROWS = 200_000
 MAX_REPORTED = 500
+
+# What one upload may hold. The largest honest file (MAX_ROWS records of the template)
+# is about 9 MB as CSV (more with notes) and 80 MB of sheet XML unpacked; real sheets
+# pack 10 to 20 times.
+MAX_FILE_MB = 10
+MAX_FILE_BYTES = MAX_FILE_MB * 1024 * 1024
+MAX_ROWS = 200_000
+MAX_COLUMNS = 50
+MAX_UNPACKED_MB = 100
+MAX_UNPACKED_BYTES = MAX_UNPACKED_MB * 1024 * 1024
+MAX_PACKING_RATIO = 100
+_RATIO_FROM_BYTES = 1024 * 1024  # small members may pack tighter; they cannot cost much
+_XLSX_MAX_ROWS = 1_048_576  # the most rows an .xlsx sheet can have
+_ZIP_SIGNATURE = b"PK\x03\x04"
+_OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .xls, and password-protected .xlsx
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# What openpyxl and zipfile raise on a broken or hostile workbook, while opening or reading it.
+_XLSX_ERRORS = (
+    InvalidFileException,
+    BadZipFile,
+    ParseError,
+    zlib.error,
+    EOFError,
+    OSError,
+    KeyError,
+    IndexError,
+    TypeError,
+    ValueError,
+    OverflowError,
+    NotImplementedError,
+)
+_UNREADABLE_XLSX = _l("This file could not be read as an .xlsx spreadsheet.")
+# Zip features no spreadsheet program writes: encryption (bits 0 and 6) and patched data (bit 5).
+_UNSUPPORTED_ZIP_FLAGS = 0x1 | 0x20 | 0x40
 _YES = {"1", "y", "yes", "true", "x", "是", "✓", "√"}
 _NO = {"", "0", "n", "no", "false", "否"}
 _DATE_RE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
@@ -64,7 +109,7 @@ _TIME_RE = re.compile(r"^(\d{1,2})\s*[:：]\s*(\d{2})(?:\s*[:：]\s*(\d{2}))?$")
 
 
 def _key(header):
-    return re.sub(r"[\s_]+", "", str(header or "")).casefold()
+    return re.sub(r"[\s_]+", "", normalise_typed(str(header or ""))).casefold()
 
 
 _HEADER_KEYS = {_key(label): column for column, labels in COLUMNS.items() for label in (*labels, column)}
@@ -114,27 +159,198 @@ class _Row:
 # -- reading the file ---------------------------------------------------------------------
 
 
+class UnsupportedFile(ValidationError):
+    """The upload is not an .xlsx or CSV file, or its name says it is the other kind."""
+
+    status = 415
+    code = "unsupported_file_type"
+
+
+class FileTooLarge(ValidationError):
+    """The upload is over one of the limits; ``details`` names the limit and its value."""
+
+    status = 413
+    code = "too_large"
+
+    def __init__(self, message, limit, maximum, **params):
+        super().__init__(message, details={"field": "file", "limit": limit, "maximum": maximum}, **params)
+
+
+def upload_bytes(upload):
+    """The bytes of an uploaded file, read no further than one byte over ``MAX_FILE_BYTES``."""
+    return upload.read(MAX_FILE_BYTES + 1)
+
+
 def read_table(filename, content):
-    """The rows of the first sheet (xlsx) or of the CSV file, as lists of cell values."""
-    name = (filename or "").lower()
-    if name.endswith(".xlsx"):
-        try:
-            book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-        except (InvalidFileException, BadZipFile, OSError, KeyError, ValueError):
-            raise _file_error(_l("This file could not be read as an .xlsx spreadsheet.")) from None
-        try:
-            return [list(row) for row in book.worksheets[0].iter_rows(values_only=True)]
-        finally:
-            book.close()
-    if name.endswith(".csv"):
-        for encoding in ("utf-8-sig", "gb18030"):
-            try:
-                text = content.decode(encoding)
-            except UnicodeDecodeError:
+    """The non-blank rows of the first sheet (xlsx) or of the CSV file, as ``(row number, cells)``.
+
+    The first non-blank row is the header; it may have at most ``MAX_COLUMNS`` columns,
+    and cells of later rows beyond them have no header and are not read. Trailing blank
+    cells are dropped. Refuses files over the limits, files whose bytes are neither an
+    .xlsx workbook nor CSV text, and names that disagree with the bytes.
+    """
+    if len(content) > MAX_FILE_BYTES:
+        raise FileTooLarge(
+            _l("The file is larger than %(mb)s MB; split it into smaller files."),
+            "bytes",
+            MAX_FILE_BYTES,
+            mb=MAX_FILE_MB,
+        )
+    kind, text = _kind_of(filename, content)
+    table = []
+    with closing(_xlsx_rows(content) if kind == "xlsx" else _csv_rows(text)) as rows:
+        for number, cells in rows:
+            if _is_blank(cells[:MAX_COLUMNS]):
                 continue
-            return list(csv.reader(io.StringIO(text)))
-        raise _file_error(_l("This CSV file is neither UTF-8 nor GB18030 text."))
-    raise _file_error(_l("Upload an .xlsx or .csv file."))
+            cells = _trimmed(cells)
+            if not table and len(cells) > MAX_COLUMNS:
+                raise FileTooLarge(
+                    _l("The header row has more than %(n)s columns; an import reads at most %(n)s. Delete the others."),
+                    "columns",
+                    MAX_COLUMNS,
+                    n=MAX_COLUMNS,
+                )
+            if len(table) > MAX_ROWS:  # the header and MAX_ROWS records are read already
+                raise FileTooLarge(
+                    _l("The file has more than %(n)s records; split it into smaller files."),
+                    "rows",
+                    MAX_ROWS,
+                    n=MAX_ROWS,
+                )
+            table.append((number, cells[:MAX_COLUMNS]))
+    return table
+
+
+def _kind_of(filename, content):
+    """``("xlsx", None)`` or ``("csv", text)``, told by the bytes; the file's name must agree."""
+    name = (filename or "").strip().lower()
+    named = "xlsx" if name.endswith(".xlsx") else "csv" if name.endswith(".csv") else None
+    if named is None:
+        raise UnsupportedFile(_l("Upload an .xlsx or .csv file."), details={"field": "file"})
+    if content.startswith(_OLE_SIGNATURE):
+        raise UnsupportedFile(
+            _l(
+                "This is an old Excel (.xls) workbook or a password-protected one; open it in Excel or WPS,"
+                " remove any password and save it as .xlsx."
+            ),
+            details={"field": "file"},
+        )
+    if content.startswith(_ZIP_SIGNATURE):
+        found, text = "xlsx", None
+    else:
+        found, text = "csv", _csv_text(content)
+        if text is None:
+            raise UnsupportedFile(
+                _l("This file is neither an .xlsx spreadsheet nor CSV text (UTF-8 or GB18030)."),
+                details={"field": "file"},
+            )
+    if found != named:
+        message = (
+            _l("This file is named .xlsx but holds CSV text; upload it with a .csv name, or save it as .xlsx.")
+            if named == "xlsx"
+            else _l("This file is named .csv but is an .xlsx spreadsheet; upload it with an .xlsx name.")
+        )
+        raise UnsupportedFile(message, details={"field": "file"})
+    return found, text
+
+
+def _csv_text(content):
+    """The content as text when it is UTF-8 (with or without a BOM) or GB18030 text without control characters."""
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = content.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        return None if _CONTROL_RE.search(text) else text
+    return None
+
+
+def _csv_rows(text):
+    reader = csv.reader(io.StringIO(text))
+    try:
+        for cells in reader:
+            yield reader.line_num, cells
+    except csv.Error:
+        raise _file_error(
+            _l('This CSV file could not be read at line %(line)s; check for a quote mark (") that is not closed.'),
+            line=reader.line_num,
+        ) from None
+
+
+def _xlsx_rows(content):
+    """The rows of the first sheet as they are in the file, numbered; never its declared dimension.
+
+    Rows are read ``MAX_COLUMNS`` wide, except the header row (the first non-blank one),
+    which is read in full so that a column named beyond the limit is refused, not missed.
+    """
+    _check_archive(content)
+    try:
+        book = load_workbook(io.BytesIO(content), read_only=True, data_only=True, keep_links=False)
+    except _XLSX_ERRORS:
+        raise _file_error(_UNREADABLE_XLSX) from None
+    try:
+        if not book.worksheets:
+            raise _file_error(_UNREADABLE_XLSX)
+        sheet = book.worksheets[0]
+        # The <dimension> element is written by the program that saved the file, and may
+        # be stale (rows past it would be lost) or hostile (a million columns of padding).
+        sheet.reset_dimensions()
+        rows = sheet.iter_rows(max_row=_XLSX_MAX_ROWS, max_col=MAX_COLUMNS, values_only=True)
+        header_seen = False
+        for number, cells in enumerate(rows, start=1):
+            if not header_seen and not _is_blank(cells):
+                header_seen = True
+                with closing(sheet.iter_rows(min_row=number, max_row=number, values_only=True)) as header:
+                    cells = next(header)
+            yield number, cells
+    except _XLSX_ERRORS:
+        raise _file_error(_UNREADABLE_XLSX) from None
+    finally:
+        book.close()
+
+
+def _check_archive(content):
+    """Refuse a zip that unpacks to too much, or packs more tightly than a spreadsheet can."""
+    try:
+        with ZipFile(io.BytesIO(content)) as archive:
+            members = archive.infolist()
+    except (BadZipFile, OSError, EOFError, ValueError, NotImplementedError):
+        raise _file_error(_UNREADABLE_XLSX) from None
+    unpacked = 0
+    for member in members:
+        if member.flag_bits & _UNSUPPORTED_ZIP_FLAGS or member.compress_type not in (ZIP_STORED, ZIP_DEFLATED):
+            raise _file_error(_UNREADABLE_XLSX)
+        unpacked += member.file_size
+        if member.file_size > _RATIO_FROM_BYTES and member.file_size > MAX_PACKING_RATIO * member.compress_size:
+            raise FileTooLarge(
+                _l(
+                    "Part of this file unpacks to more than %(ratio)s times its packed size, which spreadsheets"
+                    " never do; save it again from Excel or WPS."
+                ),
+                "packing_ratio",
+                MAX_PACKING_RATIO,
+                ratio=MAX_PACKING_RATIO,
+            )
+    if unpacked > MAX_UNPACKED_BYTES:
+        raise FileTooLarge(
+            _l("The spreadsheet unpacks to more than %(mb)s MB; split it into smaller files."),
+            "unpacked_bytes",
+            MAX_UNPACKED_BYTES,
+            mb=MAX_UNPACKED_MB,
+        )
+
+
+def _is_blank(cells):
+    if cells.count(None) == len(cells):  # the common case, checked at C speed
+        return True
+    return not any(_text_of(value) for value in cells)
+
+
+def _trimmed(cells):
+    end = len(cells)
+    while end and not _text_of(cells[end - 1]):
+        end -= 1
+    return list(cells[:end])
 
 
 def _file_error(message, **params):
@@ -158,12 +374,18 @@ def _columns(header):
     return found
 
 
-def _text_of(value):
+def _cell_text(value):
+    """A cell as text, as written: for free text such as notes."""
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value).strip()
+
+
+def _text_of(value):
+    """A cell holding a number, code, date or time, read like typed input (full-width forms folded)."""
+    return normalise_typed(_cell_text(value))
 
 
 def _parse_date(value):
@@ -218,16 +440,13 @@ def _category_lookup():
 
 def _parse_rows(table, timezone, now):
     """Rows that parse, and the errors of those that do not."""
-    header_index = next((i for i, row in enumerate(table) if any(_text_of(c) for c in row)), None)
-    if header_index is None:
+    if not table:
         raise _file_error(_l("The file is empty; use the template and fill in one record per row."))
-    columns = _columns(table[header_index])
+    columns = _columns(table[0][1])
     categories = _category_lookup()
     maximum = common.max_service_minutes()
     rows, errors = [], []
-    for offset, cells in enumerate(table[header_index + 1 :], start=header_index + 2):
-        if not any(_text_of(c) for c in cells):
-            continue
+    for offset, cells in table[1:]:
 
         def cell(column, cells=cells):
             index = columns.get(column, (None,))[0]
@@ -277,15 +496,13 @@ def _parse_rows(table, timezone, now):
         if urgent_text not in _YES | _NO:
             fail("urgent", _l("Write yes or no (是 or 否)."))
             continue
-        note = _text_of(cell("note")) or None
+        note = _cell_text(cell("note")) or None
         if note and len(note) > 255:
             fail("note", _l("A note can have at most 255 characters."))
             continue
         rows.append(_Row(offset, member_no, category, moments["start"], moments["end"], urgent_text in _YES, note))
     if not rows and not errors:
         raise _file_error(_l("The file has a header row but no records."))
-    if len(rows) + len(errors) > MAX_ROWS:
-        raise _file_error(_l("The file has more than %(n)s records; split it into smaller files."), n=MAX_ROWS)
     return rows, errors, columns
 
 

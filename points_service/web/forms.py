@@ -6,15 +6,19 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
+from ..codes import normalise_typed
+
 
 class LoginForm(FlaskForm):
-    login = StringField(_l("User name or mobile number"), validators=[DataRequired(), Length(max=64)])
+    login = StringField(
+        _l("User name or mobile number"), filters=[normalise_typed], validators=[DataRequired(), Length(max=64)]
+    )
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=128)])
 
 
 class RegistrationForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=80)])
-    mobile = StringField(_l("Mobile number"), validators=[DataRequired(), Length(max=20)])
+    mobile = StringField(_l("Mobile number"), filters=[normalise_typed], validators=[DataRequired(), Length(max=20)])
     community = SelectField(_l("Home community"), coerce=int, validate_choice=False, validators=[DataRequired()])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=128)])
     consent = BooleanField(_l("I have read and accept the privacy notice"))

@@ -22,6 +22,7 @@ from .. import authz
 from ..accounts.service import mask_name
 from ..activities import imports
 from ..activities import service as activities
+from ..codes import normalise_typed
 from ..errors import PointsError
 from ..extensions import login_manager
 from ..rules import service as rules
@@ -67,7 +68,7 @@ class ActivityForm(FlaskForm):
 
 
 class RecordForm(FlaskForm):
-    member_no = StringField(_l("Member number"), validators=[DataRequired(), Length(max=20)])
+    member_no = StringField(_l("Member number"), filters=[normalise_typed], validators=[DataRequired(), Length(max=20)])
     organization = SelectField(_l("Organization"), coerce=int, validators=[DataRequired()])
     category = SelectField(_l("Category"), validators=[DataRequired()])
     started_at = DateTimeLocalField(_l("Started"), format=LOCAL_FORMAT, validators=[DataRequired()])
@@ -77,7 +78,7 @@ class RecordForm(FlaskForm):
 
 
 class ScanForm(FlaskForm):
-    member_no = StringField(_l("Member number"), validators=[DataRequired(), Length(max=20)])
+    member_no = StringField(_l("Member number"), filters=[normalise_typed], validators=[DataRequired(), Length(max=20)])
 
 
 class ReasonForm(FlaskForm):
@@ -400,12 +401,12 @@ def import_page():
         upload = form.file.data
         try:
             result = imports.import_records(
-                current_user, nodes.get(form.organization.data), upload.filename, upload.read()
+                current_user, nodes.get(form.organization.data), upload.filename, imports.upload_bytes(upload)
             )
         except imports.ImportRejected as exc:
             error, rows, status = exc.render_message(), exc.errors[: imports.MAX_REPORTED], 422
         except PointsError as exc:
-            error, status = exc.render_message(), 422
+            error, status = exc.render_message(), exc.status
         else:
             if result.replayed:
                 flash(
@@ -431,6 +432,7 @@ def import_page():
             rows=rows,
             batches=imports.list_batches(current_user),
             max_reported=imports.MAX_REPORTED,
+            limits={"rows": imports.MAX_ROWS, "columns": imports.MAX_COLUMNS, "mb": imports.MAX_FILE_MB},
         ),
         status,
     )

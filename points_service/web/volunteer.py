@@ -14,6 +14,7 @@ from wtforms import DateTimeLocalField, HiddenField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from ..activities import service as activities
+from ..codes import normalise_code
 from ..errors import PointsError
 from ..ledger import service as ledger
 from ..rules import service as rules
@@ -29,7 +30,7 @@ class ActionForm(FlaskForm):
 
 
 class CheckinForm(FlaskForm):
-    code = HiddenField(validators=[DataRequired(), Length(max=16)])
+    code = HiddenField(filters=[normalise_code], validators=[DataRequired(), Length(max=16)])
 
 
 class ReportForm(FlaskForm):

@@ -194,7 +194,7 @@ def test_a_file_without_the_required_columns_or_rows_is_refused(build, uploader)
     with pytest.raises(ValidationError, match="Upload an .xlsx or .csv file"):
         imports.import_records(uploader, build.community, "x.pdf", b"%PDF")
     with pytest.raises(ValidationError, match="could not be read"):
-        imports.import_records(uploader, build.community, "x.xlsx", b"not a zip")
+        imports.import_records(uploader, build.community, "x.xlsx", b"PK\x03\x04 but not a zip")
 
 
 def test_a_gb18030_csv_saved_by_chinese_excel_is_read(build, uploader):
