@@ -4,10 +4,10 @@ Faces stay thin because the request is sound by the time a view runs:
 
 - ``check_request_input`` (a ``before_request`` hook) refuses a control character (NUL
   and the other C0 controls except tab, line feed and carriage return, DEL) or a lone
-  UTF-16 surrogate in any header, path segment, query or form field name or value,
-  upload file name, or JSON key or string, with 400 naming the field. Such characters
-  cannot be stored (PostgreSQL refuses NUL; a surrogate is not UTF-8) and nobody types
-  them.
+  UTF-16 surrogate in any path segment, query or form field name or value, upload file
+  name, or JSON key or string, and any control character but tab in a header, with 400
+  naming the field. Such characters cannot be stored (PostgreSQL refuses NUL; a
+  surrogate is not UTF-8) and nobody types them.
 - JSON bodies are read by ``loads_json``: a key given twice, nesting deeper than
   ``MAX_JSON_DEPTH``, NaN or Infinity, or text that is not UTF-8 JSON is a 400 naming
   what is wrong (``StrictJSONProvider`` makes ``request.get_json`` use it). The depth
@@ -43,6 +43,8 @@ LATEST_TIME = datetime(2100, 1, 1)
 CONTROL_CHARACTERS = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f"
 PLAIN_TEXT = rf"^[^{CONTROL_CHARACTERS}]*$"
 _FORBIDDEN = re.compile(rf"[{CONTROL_CHARACTERS}\ud800-\udfff]")
+# A header value cannot hold a line break either (it would start another header).
+_FORBIDDEN_IN_HEADER = re.compile(rf"[{CONTROL_CHARACTERS}\r\n]")
 # A JSON string (skipped whole, brackets inside it do not count) or one bracket.
 _JSON_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
 
@@ -168,7 +170,7 @@ def _json_strings(value):
 def check_request_input():
     """``before_request``: refuse control characters anywhere in the request, and unreadable JSON."""
     for name, value in request.headers.items():
-        if _has_forbidden(value):
+        if _FORBIDDEN_IN_HEADER.search(value):
             _refuse("header", name)
     for name, value in (request.view_args or {}).items():
         if _has_forbidden(value):

@@ -22,7 +22,7 @@ from werkzeug.serving import make_server
 from tests.builders.perks import stars
 
 CONFIG = Path(__file__).resolve().parents[2] / "schemathesis.toml"
-EXAMPLES = int(os.environ.get("API_FUZZ_EXAMPLES", "15"))
+EXAMPLES = int(os.environ.get("API_FUZZ_EXAMPLES", "40"))
 SEED = int(os.environ.get("API_FUZZ_SEED", "16"))
 
 
@@ -80,6 +80,8 @@ def _failures(stream):
 
 
 @pytest.mark.slow
+# A generated list of 10,000 ids is a fine input; hypothesis only warns that printing it is long.
+@pytest.mark.filterwarnings("ignore:Generating overly large repr")
 def test_every_operation_answers_generated_input_as_documented(app, build, server_url):
     admin = _seed(build)
     schema = _schema(server_url)
