@@ -49,8 +49,9 @@ class UtcDateTime(fields.AwareDateTime):
 
 
 def whole_number(minimum, maximum, *, in_text=False, **kwargs):
-    """An integer from ``minimum`` to ``maximum``: a JSON integer in a body; digits where the
-    value is text anyway (``in_text``: a query string or a multipart form field)."""
+    """An integer from ``minimum`` to ``maximum``: a JSON integer in a body (never a float or
+    a string); where every value is text anyway (``in_text``: a query string or a multipart
+    form field), text that reads as a whole number."""
     return fields.Integer(strict=not in_text, validate=validate.Range(min=minimum, max=maximum), **kwargs)
 
 
@@ -354,7 +355,10 @@ class DecisionsSchema(Schema):
 
 
 class ImportSchema(Schema):
-    file = Upload(required=True, metadata={"description": "The .xlsx or .csv file (see the import template)."})
+    file = Upload(
+        required=True,
+        metadata={"description": "The .xlsx or .csv file (see the import template); any other file is a 415."},
+    )
     organization_id = row_id(
         in_text=True,
         metadata={"description": "Whose records these are; by default the token's or your only organization."},
