@@ -34,6 +34,7 @@ def create_app(config=None):
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
     register_logging(app)
     register_extensions(app)
+    register_input_checks(app)
     register_blueprints(app)
     register_errorhandlers(app)
     register_commands(app)
@@ -118,6 +119,16 @@ MODEL_MODULES = [
     "points_service.changes.models",
     "points_service.certificates.models",
 ]
+
+
+def register_input_checks(app):
+    """Strict JSON, the ``<id:...>`` URL converter and the control-character check (see ``inputs``)."""
+    from .inputs import CheckedRequest, IdConverter, StrictJSONProvider, check_request_input
+
+    app.json = StrictJSONProvider(app)
+    app.request_class = CheckedRequest
+    app.url_map.converters["id"] = IdConverter
+    app.before_request(check_request_input)
 
 
 def register_blueprints(app):

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from ..database import lock
 from ..errors import NotFound, PermissionDenied, ValidationError
 from ..extensions import db
+from ..inputs import EARLIEST_TIME, MAX_ID
 from ..ledger.models import PointsAccount
 from ..rules import service as rules
 from ..timeutil import to_local, utcnow
@@ -53,12 +54,14 @@ def checkin_grace():
 
 
 def _id(value):
-    if isinstance(value, bool):
+    """``value`` as a row id, or -1 (which finds nothing) when it is not one the database can hold."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
         return -1
     try:
-        return int(value)
+        number = int(value)
     except (TypeError, ValueError):
         return -1
+    return number if 1 <= number <= MAX_ID else -1
 
 
 # -- checks shared by every way of recording service ------------------------------------
@@ -89,6 +92,10 @@ def time_problem(started_at, ended_at, now, maximum=None):
         return Problem("started_at", _l("Enter when the service started."))
     if not isinstance(ended_at, datetime):
         return Problem("ended_at", _l("Enter when the service ended."))
+    if started_at < EARLIEST_TIME:
+        return Problem(
+            "started_at", _l("Service before %(date)s cannot be recorded."), {"date": EARLIEST_TIME.date().isoformat()}
+        )
     if ended_at <= started_at:
         return Problem("ended_at", _l("The end time must be after the start time."))
     if ended_at > now:

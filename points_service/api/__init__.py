@@ -43,21 +43,35 @@ SPEC_DESCRIPTION = (
     "repeating a request with the same key returns the first response; the same key with "
     "another payload is refused with 409. Every error is "
     '`{"error": {"code": ..., "message": ..., "details": {...}}}`, the message in the language '
-    "of `Accept-Language` (zh-CN or en)."
+    "of `Accept-Language` (zh-CN or en). Input is strict: a JSON body with a key given twice, "
+    "nested more than 10 levels or with a control character (such as NUL) in any string is "
+    "a 400, and so is a control character in a header, path, query or form value; numbers "
+    'are JSON integers (not `1.5` or `"11"`) within the documented bounds, else 422 naming '
+    "the field in `details.fields`."
 )
 
 
 class PointsApi(Api):
-    """flask-smorest's Api, documenting our error shape instead of its own."""
+    """flask-smorest's Api, documenting our error shape instead of its own, and every error
+    status by its number (no catch-all ``default`` response)."""
 
     ERROR_SCHEMA = ErrorSchema
+    DEFAULT_ERROR_RESPONSE_NAME = None
+
+
+# What any operation may answer, whatever it does: 400 for a malformed request (a body
+# that is not strict JSON, a control character in any value, a missing Idempotency-Key),
+# 413 for a body over MAX_CONTENT_LENGTH, 429 when rate limited, and 500 or 503 when the
+# server or its database fails.
+EVERY_OPERATION = (400, 413, 429, 500, 503)
 
 
 def error_responses(blp, *statuses):
-    """Document the error responses an endpoint may give (all in the one error shape)."""
+    """Document the error responses an endpoint may give (all in the one error shape):
+    ``statuses`` (401, 403, 404, 409, 415, 422 as it can give them) and ``EVERY_OPERATION``."""
 
     def decorate(view):
-        for status in statuses:
+        for status in sorted(set(statuses) | set(EVERY_OPERATION)):
             view = blp.alt_response(status, response=HTTPStatus(status).name)(view)
         return view
 

@@ -16,18 +16,17 @@ from .schemas import ApproveAllSchema, DecisionsSchema
 blp = resource_blueprint("activities", __name__, "/activities", "Approving an activity's service records.")
 
 
-@blp.route("/<int(min=1, max=2147483647):activity_id>/approve-all", methods=["POST"])
+@blp.route("/<id:activity_id>/approve-all", methods=["POST"])
 @blp.arguments(ApproveAllSchema, required=False)
 @idempotent
 @blp.response(200, DecisionsSchema)
 @error_responses(blp, 400, 401, 403, 404, 409, 429)
 def approve_activity(body, activity_id):
     """Approve every pending record of an activity, except those excluded or rejected"""
-    only = body.get("only")
     return activities.approve_activity(
         current_user,
         activity_id,
-        exclude=[int(record_id) for record_id in body.get("exclude", [])],
-        reject={int(record_id): reason for record_id, reason in body.get("reject", {}).items()},
-        only=[int(record_id) for record_id in only] if only is not None else None,
+        exclude=body.get("exclude", []),
+        reject={rejection["record_id"]: rejection["reason"] for rejection in body.get("reject", [])},
+        only=body.get("only"),
     )

@@ -18,7 +18,8 @@ from flask_babel import lazy_gettext as _l
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
 from flask_smorest import Blueprint
-from webargs.flaskparser import FlaskParser
+from marshmallow import missing
+from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.datastructures import CombinedMultiDict
 
 from .. import authz
@@ -134,9 +135,16 @@ def code_lookup_limit():
 
 
 class MultipartParser(FlaskParser):
-    """webargs' parser with one more location, ``multipart``: form fields and files together."""
+    """webargs' parser with one more location, ``multipart``: form fields and files together.
+
+    A JSON body is read by ``request.get_json`` (``inputs.loads_json``: strict, parsed once)."""
 
     __location_map__ = {**FlaskParser.__location_map__, "multipart": "load_multipart"}
+
+    def _raw_load_json(self, req):
+        if not is_json_request(req) or not req.get_data(cache=True):
+            return missing
+        return req.get_json()
 
     def load_multipart(self, req, schema):
         return self._makeproxy(CombinedMultiDict([req.form, req.files]), schema)

@@ -34,7 +34,7 @@ def list_honor_rolls(query):
     return {"honor_rolls": rolls, "next_cursor": str(rolls[-1].id) if more else None}
 
 
-@blp.route("/<int(min=1, max=2147483647):roll_id>", methods=["GET"])
+@blp.route("/<id:roll_id>", methods=["GET"])
 @blp.doc(**PUBLIC)
 @blp.response(200, HonorRollSchema)
 @error_responses(blp, 404, 429)

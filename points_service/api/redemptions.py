@@ -36,7 +36,7 @@ def create_redemption(body):
     )
 
 
-@blp.route("/<int(min=1, max=2147483647):redemption_id>/void", methods=["POST"])
+@blp.route("/<id:redemption_id>/void", methods=["POST"])
 @blp.arguments(VoidSchema)
 @idempotent
 @blp.response(200, RedemptionResultSchema)

@@ -1,17 +1,23 @@
 """Marshmallow schemas of the API face that no domain owns: the error shape, paging,
 members and their ledger entries, tokens. Each input has a load schema and each output
 a dump schema; the domains' own schemas (e.g. ``perks.schemas``) are used where they exist.
+
+Input fields are as strict as the OpenAPI document generated from them says: a number
+in a JSON body is a JSON integer (``1.5``, ``"11"`` and ``true`` are refused, never
+truncated or converted), every number and id has the bounds its column can hold, every
+string a maximum length, and text that must say something has a pattern saying so.
 """
 
 from datetime import UTC
 
 from flask_smorest.fields import Upload
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from ..accounts.models import ROLES
 from ..accounts.service import mask_name
 from ..honor import schemas as honor_schemas
-from ..i18n import stored_text
+from ..i18n import N_, stored_text
+from ..inputs import CONTROL_CHARACTERS, MAX_ID, PLAIN_TEXT
 from ..ledger.models import ENTRY_KINDS
 from ..perks import schemas as perk_schemas
 from ..perks.service import MAX_QUANTITY
@@ -41,8 +47,49 @@ class UtcDateTime(fields.AwareDateTime):
         return super()._serialize(value, attr, obj, **kwargs)
 
 
-def _record_id():
-    return fields.String(validate=validate.Regexp(r"^[1-9][0-9]{0,17}$"))
+def whole_number(minimum, maximum, *, in_text=False, **kwargs):
+    """An integer from ``minimum`` to ``maximum``: a JSON integer in a body (never a float or
+    a string); where every value is text anyway (``in_text``: a query string or a multipart
+    form field), text that reads as a whole number."""
+    return fields.Integer(strict=not in_text, validate=validate.Range(min=minimum, max=maximum), **kwargs)
+
+
+def row_id(*, in_text=False, **kwargs):
+    """The id of a row: 1 to ``MAX_ID``, the range of the database's id columns."""
+    return whole_number(1, MAX_ID, in_text=in_text, **kwargs)
+
+
+class JsonBoolean(fields.Boolean):
+    """``true`` or ``false`` in a JSON body; not ``1``, ``"yes"`` or ``"0"``."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if value is True or value is False:
+            return value
+        raise self.make_error("invalid", input=value)
+
+
+# Text with something in it besides spaces (a reason the volunteer reads), without control characters.
+SAYS_SOMETHING = rf"^[^\S{CONTROL_CHARACTERS}]*[^\s{CONTROL_CHARACTERS}][^{CONTROL_CHARACTERS}]*$"
+# The rules domain's category codes (rules.schemas.CATEGORY_CODE_PATTERN) in the JSON Schema dialect.
+CATEGORY_PATTERN = r"^[a-z][a-z0-9_]{1,39}$"
+
+
+def text(maximum, *, minimum=0, pattern=PLAIN_TEXT, **kwargs):
+    """A string of ``minimum`` to ``maximum`` characters matching ``pattern``; by default any
+    text without the control characters ``inputs.check_request_input`` refuses."""
+    length = validate.Length(min=minimum or None, max=maximum)
+    return fields.String(validate=[length, validate.Regexp(pattern)], **kwargs)
+
+
+def reason_text(**kwargs):
+    return text(255, minimum=1, pattern=SAYS_SOMETHING, **kwargs)
+
+
+# A paging cursor is the id of the last row seen, as text: 1 to MAX_ID, digit by digit.
+CURSOR_PATTERN = (
+    r"^(?:[1-9][0-9]{0,8}|1[0-9]{9}|20[0-9]{8}|21[0-3][0-9]{7}|214[0-6][0-9]{6}|2147[0-3][0-9]{5}"
+    r"|21474[0-7][0-9]{4}|214748[0-2][0-9]{3}|2147483[0-5][0-9]{2}|21474836[0-3][0-9]|214748364[0-7])$"
+)
 
 
 class ErrorBodySchema(Schema):
@@ -61,12 +108,10 @@ class ErrorSchema(Schema):
 
 class PageQuerySchema(Schema):
     cursor = fields.String(
-        validate=validate.Regexp(r"^[1-9][0-9]{0,17}$"),
+        validate=validate.Regexp(CURSOR_PATTERN),
         metadata={"description": "The next_cursor of the previous page; omit for the first page."},
     )
-    limit = fields.Integer(
-        load_default=50, validate=validate.Range(min=1, max=100), metadata={"description": "Items per page."}
-    )
+    limit = whole_number(1, 100, in_text=True, load_default=50, metadata={"description": "Items per page."})
 
 
 # -- members and their ledger ------------------------------------------------------------
@@ -103,15 +148,16 @@ class LedgerPageSchema(Schema):
 
 
 class TokenCreateSchema(Schema):
-    user = fields.String(
+    user = text(
+        64,
+        minimum=1,
         required=True,
-        validate=validate.Length(min=1, max=64),
         metadata={"description": "Whom the token acts as: you (your user name or mobile) or a service account."},
     )
-    name = fields.String(required=True, validate=validate.Length(min=1, max=80))
+    name = text(80, minimum=1, required=True)
     role = fields.String(validate=validate.OneOf(ROLES), load_default=None)
-    organization_id = fields.Integer(required=True, validate=validate.Range(min=1, max=2**31 - 1))
-    days = fields.Integer(validate=validate.Range(min=1, max=3660), load_default=None)
+    organization_id = row_id(required=True)
+    days = whole_number(1, 3660, load_default=None)
 
 
 class TokenSchema(Schema):
@@ -142,15 +188,15 @@ class TokenListQuerySchema(Schema):
 # -- the counter view of a member ----------------------------------------------------------
 
 
-def _counter_id():
-    return fields.Integer(
-        validate=validate.Range(min=1, max=2**31 - 1),
+def _counter_id(*, in_text=False):
+    return row_id(
+        in_text=in_text,
         metadata={"description": "The counter's organization; by default the token's or your only counter."},
     )
 
 
 class CounterQuerySchema(Schema):
-    counter_id = _counter_id()
+    counter_id = _counter_id(in_text=True)
 
 
 class StarLevelSchema(Schema):
@@ -189,8 +235,8 @@ class MemberSchema(Schema):
 
 
 class PerkQuerySchema(Schema):
-    organization_id = fields.Integer(
-        validate=validate.Range(min=1, max=2**31 - 1),
+    organization_id = row_id(
+        in_text=True,
         metadata={"description": "Only perks owned inside this organization's subtree."},
     )
     active = fields.Boolean(load_default=True, metadata={"description": "false lists withdrawn perks."})
@@ -201,13 +247,9 @@ class PerkListSchema(Schema):
 
 
 class RedeemSchema(Schema):
-    member_no = fields.String(
-        required=True,
-        validate=validate.Length(min=1, max=64),
-        metadata={"description": "The scanned or typed member number."},
-    )
-    perk_id = fields.Integer(required=True, validate=validate.Range(min=1, max=2**31 - 1))
-    quantity = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_QUANTITY))
+    member_no = text(64, minimum=1, required=True, metadata={"description": "The scanned or typed member number."})
+    perk_id = row_id(required=True)
+    quantity = whole_number(1, MAX_QUANTITY, load_default=1)
     counter_id = _counter_id()
 
 
@@ -216,7 +258,7 @@ class CounterBodySchema(Schema):
 
 
 class VoidSchema(Schema):
-    reason = fields.String(required=True, validate=validate.Length(min=1, max=255))
+    reason = reason_text(required=True)
 
 
 class RedemptionResultSchema(perk_schemas.RedemptionSchema):
@@ -240,16 +282,15 @@ class RedemptionResultSchema(perk_schemas.RedemptionSchema):
 
 
 class ServiceRecordCreateSchema(Schema):
-    member_no = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    organization_id = fields.Integer(
-        validate=validate.Range(min=1, max=2**31 - 1),
+    member_no = text(64, minimum=1, required=True)
+    organization_id = row_id(
         metadata={"description": "Whose service it was; by default the token's or your only organization."},
     )
-    category = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    category = fields.String(required=True, validate=validate.Regexp(CATEGORY_PATTERN))
     started_at = UtcDateTime(required=True, metadata={"description": "With a UTC offset, e.g. +08:00."})
     ended_at = UtcDateTime(required=True)
-    urgent = fields.Boolean(load_default=False)
-    note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=255))
+    urgent = JsonBoolean(load_default=False)
+    note = text(255, load_default=None, allow_none=True)
 
 
 class ServiceRecordSchema(Schema):
@@ -273,25 +314,39 @@ class ServiceRecordSchema(Schema):
 
 
 class RejectSchema(Schema):
-    reason = fields.String(
-        required=True, validate=validate.Length(min=1, max=255), metadata={"description": "The volunteer sees it."}
-    )
+    reason = reason_text(required=True, metadata={"description": "The volunteer sees it."})
+
+
+class RejectionSchema(Schema):
+    record_id = row_id(required=True)
+    reason = reason_text(required=True, metadata={"description": "The volunteer sees it."})
 
 
 class ApproveAllSchema(Schema):
     only = fields.List(
-        _record_id(),
+        row_id(),
         load_default=None,
         validate=validate.Length(max=10000),
         metadata={"description": "The record ids the approver saw; records that arrived later stay pending."},
     )
-    exclude = fields.List(_record_id(), load_default=list, validate=validate.Length(max=10000))
-    reject = fields.Dict(
-        keys=_record_id(),
-        values=fields.String(validate=validate.Length(min=1, max=255)),
-        load_default=dict,
-        metadata={"description": "Record id -> the reason the volunteer will see."},
+    exclude = fields.List(
+        row_id(),
+        load_default=list,
+        validate=validate.Length(max=10000),
+        metadata={"description": "Record ids left pending."},
     )
+    reject = fields.List(
+        fields.Nested(RejectionSchema),
+        load_default=list,
+        validate=validate.Length(max=10000),
+        metadata={"description": "Records rejected, each with the reason the volunteer will see; one entry a record."},
+    )
+
+    @validates_schema(skip_on_field_errors=True)
+    def _one_reason_per_record(self, data, **kwargs):
+        record_ids = [rejection["record_id"] for rejection in data.get("reject", [])]
+        if len(set(record_ids)) != len(record_ids):
+            raise ValidationError(N_("Each record can be rejected once, with one reason."), field_name="reject")
 
 
 class DecisionsSchema(Schema):
@@ -309,9 +364,12 @@ class DecisionsSchema(Schema):
 
 
 class ImportSchema(Schema):
-    file = Upload(required=True, metadata={"description": "The .xlsx or .csv file (see the import template)."})
-    organization_id = fields.Integer(
-        validate=validate.Range(min=1, max=2**31 - 1),
+    file = Upload(
+        required=True,
+        metadata={"description": "The .xlsx or .csv file (see the import template); any other file is a 415."},
+    )
+    organization_id = row_id(
+        in_text=True,
         metadata={"description": "Whose records these are; by default the token's or your only organization."},
     )
 
@@ -336,8 +394,8 @@ class HonorRollSchema(honor_schemas.HonorRollSchema):
 
 
 class HonorRollQuerySchema(PageQuerySchema):
-    organization_id = fields.Integer(
-        validate=validate.Range(min=1, max=2**31 - 1),
+    organization_id = row_id(
+        in_text=True,
         metadata={"description": "Only rolls of this organization's subtree."},
     )
 

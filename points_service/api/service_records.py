@@ -37,16 +37,16 @@ def create_service_record(body):
     )
 
 
-@blp.route("/<int(min=1, max=2147483647):record_id>/approve", methods=["POST"])
+@blp.route("/<id:record_id>/approve", methods=["POST"])
 @idempotent
 @blp.response(200, ServiceRecordSchema)
-@error_responses(blp, 400, 401, 403, 404, 409, 429)
+@error_responses(blp, 401, 403, 404, 409, 422)
 def approve_service_record(record_id):
     """Approve a pending record: it is rated and its points credited, once"""
     return activities.approve_record(current_user, record_id)
 
 
-@blp.route("/<int(min=1, max=2147483647):record_id>/reject", methods=["POST"])
+@blp.route("/<id:record_id>/reject", methods=["POST"])
 @blp.arguments(RejectSchema)
 @idempotent_when_keyed
 @blp.response(200, ServiceRecordSchema)

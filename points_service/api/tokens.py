@@ -45,7 +45,7 @@ def create_token(body):
     return SimpleNamespace(**{name: getattr(token, name) for name in TokenSchema().fields}, token=plaintext)
 
 
-@blp.route("/<int(min=1, max=2147483647):token_id>/revoke", methods=["POST"])
+@blp.route("/<id:token_id>/revoke", methods=["POST"])
 @blp.response(200, TokenSchema)
 @error_responses(blp, 400, 401, 404, 429)
 def revoke_token(token_id):

@@ -6,6 +6,7 @@ any lookup; the endpoint is rate limited like every code lookup and is idempoten
 
 from flask_login import current_user
 
+from ..inputs import PLAIN_TEXT
 from ..perks import service as perks
 from . import error_responses
 from .auth import counter_of_request, limit_code_lookups, resource_blueprint
@@ -18,7 +19,7 @@ VOUCHER_CODE_PARAMETER = {
     "name": "code",
     "required": True,
     "description": "The voucher code: V, 16 characters of Crockford base32 and a check character.",
-    "schema": {"type": "string", "minLength": 1, "maxLength": 64},
+    "schema": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": PLAIN_TEXT},
 }
 
 

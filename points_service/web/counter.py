@@ -11,6 +11,7 @@ with several chooses one, once per session.
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from ..activities.service import volunteer_level
@@ -18,6 +19,7 @@ from ..errors import PermissionDenied, PointsError
 from ..extensions import limiter
 from ..perks import service as perks
 from ..perks.errors import NotEligible
+from .forms import whole_number
 from .rewards import posted_request_key, request_key_for_form
 
 bp = Blueprint("counter", __name__, url_prefix="/counter")
@@ -105,16 +107,19 @@ def redeem():
     if place is None:
         return redirect(url_for("counter.index"))
     member_no = request.form.get("member_no", "")
-    perk_id = request.form.get("perk_id", type=int)
+    perk_id = None
     try:
-        if perk_id is None:
+        if not request.form.get("perk_id"):
             raise NotEligible(_("Choose a perk first, then confirm."))
+        perk_id = whole_number(request.form, "perk_id", _l("The perk"))
         redemption = perks.redeem_perk(
             current_user,
             place,
             member_no,
             perk_id,
-            request.form.get("quantity", 1, type=int),
+            whole_number(
+                request.form, "quantity", _l("Quantity"), required=False, default=1, maximum=perks.MAX_QUANTITY
+            ),
             posted_request_key(),
             level_of=volunteer_level,
         )
@@ -152,13 +157,13 @@ def _receipt_page(redemption_id, error=None, status=200):
     return page, status
 
 
-@bp.route("/redemptions/<int:redemption_id>")
+@bp.route("/redemptions/<id:redemption_id>")
 @login_required
 def receipt(redemption_id):
     return _receipt_page(redemption_id)
 
 
-@bp.route("/redemptions/<int:redemption_id>/void", methods=["POST"])
+@bp.route("/redemptions/<id:redemption_id>/void", methods=["POST"])
 @login_required
 def void(redemption_id):
     try:

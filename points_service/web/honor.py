@@ -6,6 +6,7 @@ Thin: the honor service reads the published snapshot; drafts are simply not foun
 from flask import Blueprint, render_template, request
 
 from ..honor import service as honor
+from .forms import whole_number
 
 bp = Blueprint("honor", __name__, url_prefix="/honor")
 
@@ -14,16 +15,14 @@ PAGE_SIZE = 50
 
 @bp.route("/")
 def index():
-    before = request.args.get("before", type=int)
-    if before is not None and not 1 <= before <= 2**63 - 1:
-        before = None
+    before = whole_number(request.args, "before", "before", required=False)
     rows = honor.list_published_honor_rolls(before_id=before, limit=PAGE_SIZE + 1)
     rolls = rows[:PAGE_SIZE]
     older = rolls[-1].id if len(rows) > PAGE_SIZE else None
     return render_template("honor/index.html", rolls=rolls, older=older, title_of=honor.honor_roll_title)
 
 
-@bp.route("/<int(min=1, max=2147483647):roll_id>")
+@bp.route("/<id:roll_id>")
 def roll(roll_id):
     honor_roll = honor.get_published_honor_roll(roll_id)
     return render_template("honor/roll.html", roll=honor_roll, title=honor.honor_roll_title(honor_roll))

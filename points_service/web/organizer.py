@@ -27,6 +27,7 @@ from ..errors import PointsError
 from ..extensions import login_manager
 from ..rules import service as rules
 from ..timeutil import to_local, to_utc, utcnow
+from .forms import within_calendar
 
 bp = Blueprint("organizer", __name__, url_prefix="/organizer")
 
@@ -60,8 +61,8 @@ class ActivityForm(FlaskForm):
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=120)])
     category = SelectField(_l("Category"), validators=[DataRequired()])
     place = StringField(_l("Place"), validators=[DataRequired(), Length(max=200)])
-    starts_at = DateTimeLocalField(_l("Starts"), format=LOCAL_FORMAT, validators=[DataRequired()])
-    ends_at = DateTimeLocalField(_l("Ends"), format=LOCAL_FORMAT, validators=[DataRequired()])
+    starts_at = DateTimeLocalField(_l("Starts"), format=LOCAL_FORMAT, validators=[DataRequired(), within_calendar])
+    ends_at = DateTimeLocalField(_l("Ends"), format=LOCAL_FORMAT, validators=[DataRequired(), within_calendar])
     capacity = IntegerField(_l("Places"), default=20, validators=[InputRequired(), NumberRange(min=1, max=10000)])
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=4000)])
     urgent = BooleanField(_l("Urgent task"))
@@ -71,8 +72,8 @@ class RecordForm(FlaskForm):
     member_no = StringField(_l("Member number"), filters=[normalise_typed], validators=[DataRequired(), Length(max=20)])
     organization = SelectField(_l("Organization"), coerce=int, validators=[DataRequired()])
     category = SelectField(_l("Category"), validators=[DataRequired()])
-    started_at = DateTimeLocalField(_l("Started"), format=LOCAL_FORMAT, validators=[DataRequired()])
-    ended_at = DateTimeLocalField(_l("Ended"), format=LOCAL_FORMAT, validators=[DataRequired()])
+    started_at = DateTimeLocalField(_l("Started"), format=LOCAL_FORMAT, validators=[DataRequired(), within_calendar])
+    ended_at = DateTimeLocalField(_l("Ended"), format=LOCAL_FORMAT, validators=[DataRequired(), within_calendar])
     urgent = BooleanField(_l("Urgent task"))
     note = StringField(_l("Note"), validators=[Optional(), Length(max=255)])
 
@@ -101,8 +102,8 @@ class SimulationForm(FlaskForm):
 
 class RerateForm(FlaskForm):
     rule_set = SelectField(_l("Published rule set"), coerce=int, validators=[DataRequired()])
-    start = DateField(_l("First day"), validators=[DataRequired()])
-    end = DateField(_l("Last day"), validators=[DataRequired()])
+    start = DateField(_l("First day"), validators=[DataRequired(), within_calendar])
+    end = DateField(_l("Last day"), validators=[DataRequired(), within_calendar])
 
 
 def _organization_choices(form_field, permission):
@@ -185,7 +186,7 @@ def _checkin_payload(activity_id):
     }
 
 
-@bp.route("/activities/<int:activity_id>")
+@bp.route("/activities/<id:activity_id>")
 def activity(activity_id):
     item = activities.activity_for_staff(current_user, activity_id)
     now = utcnow()
@@ -201,13 +202,13 @@ def activity(activity_id):
     )
 
 
-@bp.route("/activities/<int:activity_id>/checkin-code")
+@bp.route("/activities/<id:activity_id>/checkin-code")
 def checkin_code(activity_id):
     """The current code as JSON, polled by static/js/organizer.js to refresh the QR."""
     return jsonify(_checkin_payload(activity_id))
 
 
-@bp.route("/activities/<int:activity_id>/scan", methods=["POST"])
+@bp.route("/activities/<id:activity_id>/scan", methods=["POST"])
 def scan_member(activity_id):
     form = ScanForm()
     if not form.validate_on_submit():
@@ -226,7 +227,7 @@ def scan_member(activity_id):
     return redirect(url_for(".activity", activity_id=activity_id))
 
 
-@bp.route("/activities/<int:activity_id>/roster", methods=["POST"])
+@bp.route("/activities/<id:activity_id>/roster", methods=["POST"])
 def roster_action(activity_id):
     form = ActionForm()
     if not form.validate_on_submit():
@@ -265,7 +266,7 @@ def _decisions_message(decisions):
     return message
 
 
-@bp.route("/activities/<int:activity_id>/approve", methods=["POST"])
+@bp.route("/activities/<id:activity_id>/approve", methods=["POST"])
 def approve_activity(activity_id):
     form = ActionForm()
     if not form.validate_on_submit():
@@ -284,7 +285,7 @@ def approve_activity(activity_id):
     return redirect(url_for(".activity", activity_id=activity_id))
 
 
-@bp.route("/activities/<int:activity_id>/cancel", methods=["POST"])
+@bp.route("/activities/<id:activity_id>/cancel", methods=["POST"])
 def cancel_activity(activity_id):
     if not ActionForm().validate_on_submit():
         abort(400)
@@ -342,7 +343,7 @@ def new_record():
     return render_template("organizer/record_form.html", form=form, error=error), (422 if error else 200)
 
 
-@bp.route("/records/<int:record_id>/approve", methods=["POST"])
+@bp.route("/records/<id:record_id>/approve", methods=["POST"])
 def approve_record(record_id):
     if not ActionForm().validate_on_submit():
         abort(400)
@@ -355,7 +356,7 @@ def approve_record(record_id):
     return redirect(url_for(".records"))
 
 
-@bp.route("/records/<int:record_id>/reject", methods=["POST"])
+@bp.route("/records/<id:record_id>/reject", methods=["POST"])
 def reject_record(record_id):
     form = ReasonForm()
     reason = form.reason.data if form.validate_on_submit() else ""
@@ -368,7 +369,7 @@ def reject_record(record_id):
     return redirect(url_for(".records"))
 
 
-@bp.route("/records/<int:record_id>/reverse", methods=["POST"])
+@bp.route("/records/<id:record_id>/reverse", methods=["POST"])
 def reverse_record(record_id):
     form = ReasonForm()
     reason = form.reason.data if form.validate_on_submit() else ""

@@ -9,12 +9,14 @@ import uuid
 import segno
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from ..activities.service import volunteer_level
 from ..errors import PointsError
 from ..idempotency_keys import client_key, is_valid_sent_key
 from ..perks import service as perks
+from .forms import whole_number
 
 bp = Blueprint("rewards", __name__, url_prefix="/perks")
 
@@ -49,20 +51,22 @@ def _perk_page(perk_id, error=None):
     return render_template("rewards/perk.html", catalog=catalog, request_key=request_key_for_form(), error=error)
 
 
-@bp.route("/<int:perk_id>")
+@bp.route("/<id:perk_id>")
 @login_required
 def perk(perk_id):
     return _perk_page(perk_id)
 
 
-@bp.route("/<int:perk_id>/reserve", methods=["POST"])
+@bp.route("/<id:perk_id>/reserve", methods=["POST"])
 @login_required
 def reserve(perk_id):
     try:
         redemption = perks.reserve_perk(
             current_user,
             perk_id,
-            request.form.get("quantity", 1, type=int),
+            whole_number(
+                request.form, "quantity", _l("Quantity"), required=False, default=1, maximum=perks.MAX_QUANTITY
+            ),
             posted_request_key(),
             level_of=volunteer_level,
         )
@@ -78,7 +82,7 @@ def vouchers():
     return render_template("rewards/vouchers.html", redemptions=perks.volunteer_vouchers(current_user))
 
 
-@bp.route("/vouchers/<int:redemption_id>")
+@bp.route("/vouchers/<id:redemption_id>")
 @login_required
 def voucher(redemption_id):
     redemption = perks.voucher_of(current_user, redemption_id)
@@ -88,7 +92,7 @@ def voucher(redemption_id):
     return render_template("rewards/voucher.html", redemption=redemption, voucher_qr=qr)
 
 
-@bp.route("/vouchers/<int:redemption_id>/cancel", methods=["POST"])
+@bp.route("/vouchers/<id:redemption_id>/cancel", methods=["POST"])
 @login_required
 def cancel(redemption_id):
     perks.cancel_reservation(current_user, redemption_id)

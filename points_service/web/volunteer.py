@@ -19,6 +19,7 @@ from ..errors import PointsError
 from ..ledger import service as ledger
 from ..rules import service as rules
 from ..timeutil import to_local, to_utc, utcnow
+from .forms import within_calendar
 
 bp = Blueprint("volunteer", __name__, url_prefix="/me")
 
@@ -35,8 +36,8 @@ class CheckinForm(FlaskForm):
 
 class ReportForm(FlaskForm):
     category = SelectField(_l("Kind of service"), validators=[DataRequired()])
-    started_at = DateTimeLocalField(_l("Started"), format=LOCAL_FORMAT, validators=[DataRequired()])
-    ended_at = DateTimeLocalField(_l("Ended"), format=LOCAL_FORMAT, validators=[DataRequired()])
+    started_at = DateTimeLocalField(_l("Started"), format=LOCAL_FORMAT, validators=[DataRequired(), within_calendar])
+    ended_at = DateTimeLocalField(_l("Ended"), format=LOCAL_FORMAT, validators=[DataRequired(), within_calendar])
     evidence = TextAreaField(
         _l("What did you do, and who can confirm it?"), validators=[DataRequired(), Length(max=4000)]
     )
@@ -89,7 +90,7 @@ def activity_list():
     )
 
 
-@bp.route("/activities/<int:activity_id>")
+@bp.route("/activities/<id:activity_id>")
 @login_required
 def activity(activity_id):
     _profile()
@@ -101,7 +102,7 @@ def activity(activity_id):
     )
 
 
-@bp.route("/activities/<int:activity_id>/signup", methods=["POST"])
+@bp.route("/activities/<id:activity_id>/signup", methods=["POST"])
 @login_required
 def sign_up(activity_id):
     if not ActionForm().validate_on_submit():
@@ -118,7 +119,7 @@ def sign_up(activity_id):
     return redirect(url_for(".activity", activity_id=activity_id))
 
 
-@bp.route("/activities/<int:activity_id>/cancel", methods=["POST"])
+@bp.route("/activities/<id:activity_id>/cancel", methods=["POST"])
 @login_required
 def cancel_signup(activity_id):
     if not ActionForm().validate_on_submit():
@@ -132,7 +133,7 @@ def cancel_signup(activity_id):
     return redirect(url_for(".activity", activity_id=activity_id))
 
 
-@bp.route("/checkin/<int:activity_id>/<code>", methods=["GET", "POST"])
+@bp.route("/checkin/<id:activity_id>/<code>", methods=["GET", "POST"])
 @login_required
 def checkin(activity_id, code):
     """The address in the activity's QR: confirm, then check in (or out on the second scan)."""

@@ -138,7 +138,7 @@ def test_approve_all_approves_rejects_excludes_and_skips(client, build, approver
     build.checked_in_roster(activity, [approver])
     response = client.post(
         f"/api/v1/activities/{activity.id}/approve-all",
-        json={"exclude": [str(records[0].id)], "reject": {str(records[1].id): "Left early"}},
+        json={"exclude": [records[0].id], "reject": [{"record_id": records[1].id, "reason": "Left early"}]},
         headers=_keyed(build, approver_headers),
     )
     assert response.status_code == 200, response.json
