@@ -561,6 +561,15 @@ def save_year_calendar(actor, year, days, organization=None, source="", now=None
         raise ValidationError(_l("The source can have at most 200 characters."), details={"field": "source"})
     listed = [(day.day, day.kind, day.name) for day in checked]
     organization_id = organization.id if organization is not None else None
+    try:
+        return _store_year_calendar(actor, year, listed, organization_id, source, now)
+    except IntegrityError:
+        raise Conflict(
+            _l("The calendar of %(year)s was entered by someone else at the same time; import it again."), year=year
+        ) from None
+
+
+def _store_year_calendar(actor, year, listed, organization_id, source, now):
     with write_transaction() as session:
         condition = (
             HolidayCalendar.organization_id.is_(None)
