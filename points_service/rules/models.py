@@ -93,8 +93,9 @@ def _published_config_is_immutable(mapper, connection, target):
 class HolidayOverride(db.Model):
     """An administrator's word on one date: a public holiday, or a working day.
 
-    It wins over the holiday calendar package. ``organization_id`` None means the
-    whole deployment; a node's override wins over its ancestors' and the global one.
+    It wins over an entered year calendar and the holiday calendar package (see
+    ``calendar``). ``organization_id`` None means the whole deployment; a node's
+    override wins over its ancestors' and the global one.
     """
 
     __tablename__ = "holiday_overrides"
