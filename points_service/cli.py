@@ -445,3 +445,135 @@ def perk_stock_command(perk_id, stock):
     except PointsError as error:
         _fail(error)
     click.echo(f"perk {perk.id}: {perk.stock} left")
+
+
+# -- holiday calendars ---------------------------------------------------------------
+
+
+def _calendar_scope(organization):
+    from .organizations.service import find_organization
+
+    return find_organization(organization) if organization else None
+
+
+def _local_today():
+    from flask import current_app
+
+    from .timeutil import to_local, utcnow
+
+    return to_local(utcnow(), current_app.config["DEFAULT_TIMEZONE"]).date()
+
+
+def _calendar_source_line(status):
+    from importlib.metadata import version
+
+    from .accounts.models import User
+    from .extensions import db
+
+    if status.source == "entered":
+        entered = status.calendar
+        user = db.session.get(User, entered.entered_by_id) if entered.entered_by_id else None
+        by = user.username if user else "the command line"
+        source = f"; source: {entered.source}" if entered.source else ""
+        return (
+            f"{status.year}: entered calendar, {len(entered.days)} days, by {by} "
+            f"at {entered.entered_at:%Y-%m-%d %H:%M} UTC{source}"
+        )
+    if status.source == "package":
+        return f"{status.year}: chinese-calendar {version('chinese-calendar')} package data"
+    return f"{status.year}: MISSING - every day is rated by its weekday (Saturday and Sunday as weekend)"
+
+
+@points_cli.command("calendar-status")
+@click.option("--today", type=click.DateTime(["%Y-%m-%d"]), default=None, help="YYYY-MM-DD (default: today)")
+@click.option("--org", "organization", default=None, help="a top-level organization with its own calendars")
+def calendar_status_command(today, organization):
+    """Where the holiday data of last, this and (from 60 days before) next year comes from;
+    exit 1 while a year that matters has none."""
+    from .rules import calendar
+    from .rules import service as rules
+
+    today = today.date() if today else _local_today()
+    try:
+        node = _calendar_scope(organization)
+    except PointsError as error:
+        _fail(error)
+    for year in calendar.years_to_watch(today):
+        click.echo(_calendar_source_line(rules.calendar_status(year, node)))
+    missing = rules.calendar_warnings(today, [node] if node else None)
+    for year in missing:
+        click.echo(
+            f"warning: holiday data for {year} is missing; enter the State Council's notice with"
+            f"  flask --app wsgi points calendar-import FILE --year {year}"
+        )
+    sys.exit(1 if missing else 0)
+
+
+@points_cli.command("calendar-import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--year", type=int, required=True, help="the year of the notice")
+@click.option("--org", "organization", default=None, help="only for this top-level organization (default: everywhere)")
+@click.option("--source", default="", help="where the days come from, e.g. the notice's title (kept with them)")
+def calendar_import_command(path, year, organization, source):
+    """Enter a year's public holidays and swapped working days from a .csv, .xlsx or .json
+    file (date, kind, name), all or nothing, and correct the records of that year already
+    rated. Importing the same file again changes nothing."""
+    from .activities import service as activities
+    from .rules.calendar import CalendarRejected
+
+    where = "entry" if path.lower().endswith(".json") else "line"
+    try:
+        node = _calendar_scope(organization)
+        with open(path, "rb") as handle:
+            rows = activities.read_calendar_file(path, handle.read())
+        result = activities.import_year_calendar(None, year, rows, organization=node, source=source)
+    except CalendarRejected as error:
+        for problem in error.problems:
+            place = f"{where} {problem.line}" if problem.line else "file"
+            click.echo(f"  {place}: {problem.column}: {problem.message}", err=True)
+        _fail(error)
+    except PointsError as error:
+        _fail(error)
+    days = result.calendar.days
+    holidays = sum(1 for day in days if day.kind == "holiday")
+    state = "entered" if result.changed else "unchanged (the same days were already entered)"
+    click.echo(f"calendar {year}: {state}; {holidays} holidays, {len(days) - holidays} swapped working days")
+    _echo_calendar_rerate(year, result.rerate)
+
+
+def _echo_calendar_rerate(year, rerate):
+    click.echo(
+        f"re-rated {rerate.records} records of {year}: {rerate.changed} corrected by adjustment entries, "
+        f"+{rerate.points_added} / -{rerate.points_removed} points, shortfall {rerate.shortfall}"
+    )
+
+
+@points_cli.command("calendar-show")
+@click.option("--year", type=int, required=True)
+@click.option("--org", "organization", default=None, help="as seen by this organization's tree (default: everywhere)")
+def calendar_show_command(year, organization):
+    """Print a year's holiday data: its source, then each public holiday and swapped working day."""
+    from .rules import service as rules
+
+    try:
+        node = _calendar_scope(organization)
+    except PointsError as error:
+        _fail(error)
+    click.echo(_calendar_source_line(rules.calendar_status(year, node)))
+    for day, kind, name in rules.year_calendar_days(year, node):
+        click.echo(f"{day.isoformat()}  {day:%a}  {kind:<8} {name}")
+
+
+@points_cli.command("calendar-rerate")
+@click.option("--year", type=int, required=True)
+@click.option("--org", "organization", default=None, help="only this organization's subtree (default: everywhere)")
+def calendar_rerate_command(year, organization):
+    """Correct the records of YEAR rated without holiday data or with another day kind (run it
+    after upgrading chinese-calendar to a release that has the year); idempotent."""
+    from .activities import service as activities
+
+    try:
+        rerate = activities.rerate_calendar_year(None, year, organization=_calendar_scope(organization))
+    except PointsError as error:
+        _fail(error)
+    _echo_calendar_rerate(year, rerate)

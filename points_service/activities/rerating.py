@@ -1,11 +1,12 @@
-"""Simulating a draft rule set against past service, and re-rating a period once.
+"""Simulating a draft rule set against past service, re-rating a period once, and
+re-rating a year whose holiday calendar arrived.
 
 A re-rate never edits an award: it adds ledger entries that move each volunteer from
-what they were given to what the new rules give, each explained.
+what they were given to what the new rules (or the new day kinds) give, each explained.
 """
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -20,12 +21,14 @@ from ..ledger import service as ledger
 from ..ledger.models import LedgerEntry
 from ..organizations.models import Organization
 from ..rules import service as rules
-from ..timeutil import local_midnight_utc
+from ..rules.calendar import check_year
+from ..timeutil import local_midnight_utc, to_local
 from .common import _now, chunks, lock_accounts
 from .models import ServiceRecord
 from .records import _add_verified_minutes, _local_day_bounds, applicable_rule_set
 
 RERATE_REASON = N_("Points re-rated under new rules")
+CALENDAR_REASON = N_("Holiday calendar entered: points re-rated")
 
 
 # -- simulation and re-rating ------------------------------------------------------------
@@ -248,6 +251,173 @@ def rerate_period(actor, rule_set, start, end, now=None):
                 "points_removed": result.points_removed,
                 "shortfall": result.shortfall,
                 "not_covered": result.not_covered,
+            },
+        )
+    return result
+
+
+# -- a year's holiday calendar arrives ---------------------------------------------------
+
+
+def _rated_day(breakdown, year):
+    """(day kind the record is rated with now, whether its award still notes that ``year``
+    had no holiday data), read from its breakdown: the award's header, then any later
+    calendar re-rates. (None, False) for a record without a breakdown."""
+    kind, missing = None, False
+    for step in breakdown or ():
+        if step.get("step") == "rule_set":
+            kind = step.get("day_kind")
+        elif step.get("step") == "calendar_missing" and step.get("year") == year:
+            missing = True
+        elif step.get("step") == "calendar" and step.get("year") == year:
+            kind, missing = step["day_kind"], step["missing"]
+    return kind, missing
+
+
+def _needs_calendar_rerate(breakdown, year, current):
+    kind, missing = _rated_day(breakdown, year)
+    return kind is not None and (kind != current.kind or (missing and not current.missing))
+
+
+def rerate_calendar_year(actor, year, organization=None, now=None):
+    """Re-rate the approved records of local ``year`` whose day kind is not what the holiday
+    data now says, or whose award noted that the year had no data (in ``organization``'s
+    subtree, or everywhere when None). Run after a year calendar is entered, or after the
+    ``chinese-calendar`` package was upgraded with the year.
+
+    Each record is re-rated by the rule set it was rated with, its day rated once as
+    before and once with its kind now, with the same history, so the correction is
+    exactly what the day kind changes; it is an adjustment entry (never an edit of the
+    earn entry) and a ``calendar`` step appended to the record's breakdown. Idempotent:
+    a record re-rated to the current kind is not selected again, so entering the same
+    calendar twice corrects once. Points already spent are not taken below zero; the
+    rest is reported as a shortfall."""
+    year = check_year(year)
+    rules.authorize_calendar(actor, organization)
+    now = _now(now)
+    # Local dates of the year lie within these UTC bounds in every time zone.
+    since, until = datetime(year - 1, 12, 31), datetime(year + 1, 1, 2)
+    result = Rerate()
+    with write_transaction():
+        scopes = (
+            [organization]
+            if organization is not None
+            else db.session.execute(select(Organization).where(Organization.parent_id.is_(None))).scalars().all()
+        )
+        day_kinds = {}
+        facts = []
+        for scope in scopes:
+            facts += _approved_facts(scope, since, until)
+        wanted = []
+        for fact in facts:
+            local_day = to_local(fact.started_at, fact.organization.timezone).date()
+            if local_day.year == year:
+                wanted.append((fact, local_day))
+        records = {}
+        for chunk in chunks([fact.record_id for fact, _day in wanted]):
+            for record in db.session.execute(
+                select(ServiceRecord.id, ServiceRecord.breakdown).where(ServiceRecord.id.in_(chunk))
+            ).all():
+                records[record.id] = record.breakdown
+        wanted = [
+            (fact, local_day)
+            for fact, local_day in wanted
+            if _needs_calendar_rerate(
+                records[fact.record_id], year, rules.classify_day_for(fact.organization, local_day, day_kinds)
+            )
+        ]
+        if not wanted:
+            return result
+        accounts = lock_accounts(fact.volunteer_id for fact, _day in wanted)
+        locked = {}
+        for chunk in chunks([fact.record_id for fact, _day in wanted]):
+            locked.update((r.id, r) for r in lock(ServiceRecord, ServiceRecord.id.in_(chunk)))
+        shift = {}  # changes so far per volunteer, day and month: later records see them
+        for fact, local_day in wanted:
+            record = locked[fact.record_id]
+            current = rules.classify_day_for(record.organization, local_day, day_kinds)
+            if record.status != "approved" or not _needs_calendar_rerate(record.breakdown, year, current):
+                result.already_done += 1
+                continue
+            result.records += 1
+            rated_kind, _missing = _rated_day(record.breakdown, year)
+            day_key, _, month_key, _ = _local_day_bounds(record.started_at, record.organization.timezone)
+            moved = shift.setdefault(record.volunteer_id, {})
+            history = rules.VolunteerHistory(
+                lifetime_minutes=fact.history.lifetime_minutes,
+                approved_records=fact.history.approved_records,
+                points_same_day=max(0, fact.history.points_same_day + moved.get(("day", day_key), 0)),
+                points_same_month=max(0, fact.history.points_same_month + moved.get(("month", month_key), 0)),
+            )
+            rule_set = rules.get_rule_set(record.rule_set_id)
+            rate = {
+                "organization": record.organization,
+                "category": record.category,
+                "started_at": record.started_at,
+                "ended_at": record.ended_at,
+                "urgent": record.urgent,
+                "history": history,
+                "rule_set": rule_set,
+                "awarded_at": now,
+            }
+            before = rules.rate_service(
+                **rate, day_kinds=rules.fixed_day_kinds(record.organization, {local_day: rated_kind})
+            )
+            after = rules.rate_service(**rate, day_kinds=day_kinds)
+            delta = after.points - before.points
+            account = accounts[record.volunteer_id]
+            shortfall = 0
+            if delta < 0:
+                taken = min(-delta, account.balance)
+                shortfall = -delta - taken
+                delta = -taken
+            earlier = sum(1 for step in record.breakdown if step.get("step") == "calendar" and step["year"] == year)
+            if delta:
+                ledger.adjust_points(
+                    account.id,
+                    delta,
+                    reason=CALENDAR_REASON,
+                    actor_id=getattr(actor, "id", None),
+                    idempotency_key=f"service-record:{record.id}:calendar:{year}:{earlier + 1}",
+                    expires_at=after.expires_at if delta > 0 else None,
+                    cause_type="service_record",
+                    cause_id=record.id,
+                    details={"year": year, "day_kind": current.kind, "day_kind_before": rated_kind},
+                    now=now,
+                )
+                result.changed += 1
+                result.points_added += max(delta, 0)
+                result.points_removed += max(-delta, 0)
+            result.shortfall += shortfall
+            moved[("day", day_key)] = moved.get(("day", day_key), 0) + delta
+            moved[("month", month_key)] = moved.get(("month", month_key), 0) + delta
+            record.points = (record.points or 0) + delta
+            record.breakdown = [
+                *record.breakdown,
+                {
+                    "step": "calendar",
+                    "year": year,
+                    "day_kind_before": rated_kind,
+                    "day_kind": current.kind,
+                    "missing": current.missing,
+                    "shortfall": shortfall,
+                    "points": delta,
+                },
+            ]
+            record.updated_at = now
+        record_audit(
+            actor,
+            "record.calendar_rerate",
+            "holiday_year",
+            year,
+            organization_id=organization.id if organization is not None else None,
+            after={
+                "year": year,
+                "records": result.records,
+                "changed": result.changed,
+                "points_added": result.points_added,
+                "points_removed": result.points_removed,
+                "shortfall": result.shortfall,
             },
         )
     return result

@@ -7,7 +7,9 @@ Service that really happened becomes points in four steps, each kept in its own 
 - ``attendance``: the rotating check-in code, check-in and check-out, the roster;
 - ``records``: service entered by hand or reported, approval (which rates it with the
   rules domain and writes exactly one earn entry), rejection, reversal, invariant 7;
-- ``rerating``: simulating a draft rule set and re-rating a period;
+- ``rerating``: simulating a draft rule set, re-rating a period, re-rating a year whose
+  holiday calendar arrived;
+- ``calendars``: a year's holiday calendar read from a file, entered and applied;
 - ``imports``: spreadsheets of hours, all or nothing;
 - ``common``: the checks every way of recording service shares.
 
@@ -28,6 +30,7 @@ from .attendance import (
     roster,
     toggle_attendance,
 )
+from .calendars import CalendarImport, import_year_calendar, read_calendar_file
 from .publishing import (
     ActivityView,
     activity_for_staff,
@@ -66,11 +69,12 @@ from .records import (
     volunteer_level,
     volunteer_names,
 )
-from .rerating import Rerate, rerate_period, simulate_draft
+from .rerating import Rerate, rerate_calendar_year, rerate_period, simulate_draft
 
 __all__ = [
     "ActivityView",
     "Attendance",
+    "CalendarImport",
     "CheckinCode",
     "Decisions",
     "ExplainedRecord",
@@ -97,6 +101,7 @@ __all__ = [
     "enter_record",
     "get_activity",
     "get_record",
+    "import_year_calendar",
     "list_activities",
     "list_categories",
     "list_my_signups",
@@ -106,10 +111,12 @@ __all__ = [
     "my_records",
     "organizations_in_scope",
     "pending_records",
+    "read_calendar_file",
     "recent_decisions",
     "record_for_staff",
     "reject_record",
     "report_service",
+    "rerate_calendar_year",
     "rerate_period",
     "reverse_record",
     "roster",

@@ -53,6 +53,7 @@ class ServiceFacts:
     day_kind: str  # workday | weekend | holiday, of the local start date
     history: VolunteerHistory
     awarded_at: datetime  # naive UTC; the lot's expiry counts from here
+    calendar_missing_years: tuple[int, ...] = ()  # years without holiday data: day kind by weekday
 
 
 @dataclass(frozen=True)
@@ -185,6 +186,7 @@ def rate(config, facts):
         {"step": "base", "minutes": credited, "rate_points": rate_points, "rate_minutes": rate_minutes, "points": base}
     )
 
+    steps.extend({"step": "calendar_missing", "year": year, "points": 0} for year in facts.calendar_missing_years)
     applied = [
         {"kind": kind, "percent": multipliers[key]}
         for kind, key in DAY_MULTIPLIERS

@@ -1,4 +1,4 @@
-"""Service categories, versioned rule sets and holiday overrides.
+"""Service categories, versioned rule sets, holiday overrides and entered year calendars.
 
 A rule set belongs to one organization node and covers its subtree. Its ``config`` is a
 JSON document validated by ``schemas.RuleSetConfigSchema`` before it is stored; once a
@@ -93,8 +93,9 @@ def _published_config_is_immutable(mapper, connection, target):
 class HolidayOverride(db.Model):
     """An administrator's word on one date: a public holiday, or a working day.
 
-    It wins over the holiday calendar package. ``organization_id`` None means the
-    whole deployment; a node's override wins over its ancestors' and the global one.
+    It wins over an entered year calendar and the holiday calendar package (see
+    ``calendar``). ``organization_id`` None means the whole deployment; a node's
+    override wins over its ancestors' and the global one.
     """
 
     __tablename__ = "holiday_overrides"
@@ -123,3 +124,64 @@ class HolidayOverride(db.Model):
     def __repr__(self):
         scope = self.organization_id if self.organization_id is not None else "global"
         return f"<HolidayOverride {self.day} {self.kind} {scope}>"
+
+
+class HolidayCalendar(db.Model):
+    """A year's public holidays and swapped working days as an administrator entered or
+    imported them from the State Council's notice; see ``calendar`` for how it ranks
+    against the package and the overrides.
+
+    ``organization_id`` None means the whole deployment; otherwise a top-level
+    organization, whose own calendar wins over the deployment's for its tree.
+    Importing a year again replaces its days; the audit log keeps what they were."""
+
+    __tablename__ = "holiday_calendars"
+    __table_args__ = (
+        CheckConstraint("year BETWEEN 2000 AND 2100", name="year_in_range"),
+        UniqueConstraint("organization_id", "year"),
+        # NULLs are distinct in a unique constraint, so the deployment's rows need their own index.
+        Index(
+            "uq_holiday_calendars_global_year",
+            "year",
+            unique=True,
+            sqlite_where=text("organization_id IS NULL"),
+            postgresql_where=text("organization_id IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    year: Mapped[int] = mapped_column(index=True)
+    organization_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"))
+    source: Mapped[str] = mapped_column(String(200), default="")  # e.g. the notice's title and number
+    entered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # None: the command line
+    entered_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    days: Mapped[list["HolidayCalendarDay"]] = relationship(
+        back_populates="calendar", cascade="all, delete-orphan", order_by="HolidayCalendarDay.day"
+    )
+
+    def __repr__(self):
+        scope = self.organization_id if self.organization_id is not None else "global"
+        return f"<HolidayCalendar {self.year} {scope}>"
+
+
+class HolidayCalendarDay(db.Model):
+    """One listed day of a year calendar: a public ``holiday`` or a swapped ``workday``."""
+
+    __tablename__ = "holiday_calendar_days"
+    __table_args__ = (
+        CheckConstraint("kind IN ('holiday', 'workday')", name="kind_known"),
+        UniqueConstraint("calendar_id", "day"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    calendar_id: Mapped[int] = mapped_column(ForeignKey("holiday_calendars.id", ondelete="CASCADE"))
+    day: Mapped[date]
+    kind: Mapped[str] = mapped_column(String(10))
+    name: Mapped[str] = mapped_column(String(80))
+
+    calendar: Mapped[HolidayCalendar] = relationship(back_populates="days")
+
+    def __repr__(self):
+        return f"<HolidayCalendarDay {self.day} {self.kind}>"

@@ -1,4 +1,5 @@
-"""Rule sets, categories and holiday overrides; rating a service record; star levels.
+"""Rule sets, categories, holiday overrides and year calendars; rating a service record;
+star levels.
 
 Versioning: a rule set is created as a ``draft`` (from a document, or as a copy of the
 set that applies now), edited while it is a draft, then ``published`` with the date it
@@ -7,6 +8,11 @@ published sets whose whole effective range the new one replaces (those effective
 the same date or later), and keeps the earlier ones so records dated before the new
 date are still rated by them. For a record, the nearest organization up the tree with a
 published set effective on the record's local start date decides.
+
+Holidays: the kind of each day (workday, weekend, public holiday) comes from an override,
+an entered year calendar, the ``chinese-calendar`` package, or nothing, in that order (see
+``calendar``); an award rated without data for its year says so in its breakdown, and
+``calendar_warnings`` tells staff which years still need their calendar.
 
 Every write is one unit of work and is audited. Rating (``rate_service``) only reads:
 the activities domain writes the award to the ledger and stores the breakdown.
@@ -32,8 +38,8 @@ from ..errors import Conflict, PermissionDenied, ValidationError
 from ..extensions import db
 from ..organizations.models import Organization
 from ..timeutil import to_local, utcnow
-from . import engine
-from .calendar import day_kind
+from . import calendar, engine
+from .calendar import DayKind, classify_day
 from .engine import NATIONAL_STAR_THRESHOLDS_HOURS, Rating, ServiceFacts, VolunteerHistory
 from .errors import (
     CategoryNotFound,
@@ -42,11 +48,12 @@ from .errors import (
     RuleSetNotEditable,
     RuleSetNotFound,
 )
-from .models import OVERRIDE_KINDS, HolidayOverride, RuleSet, ServiceCategory
+from .models import OVERRIDE_KINDS, HolidayCalendar, HolidayCalendarDay, HolidayOverride, RuleSet, ServiceCategory
 from .schemas import CATEGORY_CODE_PATTERN, invalid_rule_set, parse_config
 
 __all__ = [
     "Award",
+    "CalendarStatus",
     "CategoryChange",
     "RecordFacts",
     "Simulation",
@@ -54,14 +61,21 @@ __all__ = [
     "VolunteerChange",
     "VolunteerHistory",
     "applicable_rule_set",
+    "authorize_calendar",
+    "calendar_status",
+    "calendar_warnings",
     "category_label",
     "category_labels",
     "create_category",
     "create_rule_set",
+    "classify_day_for",
+    "day_kind_for",
     "default_config",
     "explain_award",
+    "fixed_day_kinds",
     "get_category",
     "get_rule_set",
+    "get_year_calendar",
     "list_categories",
     "list_holiday_overrides",
     "list_rule_sets",
@@ -69,12 +83,14 @@ __all__ = [
     "rate_service",
     "remove_holiday_override",
     "retire_rule_set",
+    "save_year_calendar",
     "set_holiday_override",
     "simulate_rule_set",
     "star_level",
     "star_thresholds",
     "update_category",
     "update_draft",
+    "year_calendar_days",
 ]
 
 
@@ -387,18 +403,205 @@ def _override_map(organization, first_day, last_day):
     return {row.day: row.kind for row in nearest_last}
 
 
-def day_kind_for(organization, day, cache=None):
-    """``workday``, ``weekend`` or ``holiday`` of a local date for ``organization``.
+def classify_day_for(organization, day, cache=None) -> DayKind:
+    """The kind of a local date for ``organization`` and where it comes from.
 
     ``cache``: a dict the caller keeps for one unit of work (an approval of many records
     on the same few days), so that each organization and day is looked up once."""
     key = (organization.id, day)
     if cache is not None and key in cache:
         return cache[key]
-    kind = day_kind(day, _override_map(organization, day, day))
+    classified = classify_day(day, _override_map(organization, day, day), _entered_days(organization, day.year, cache))
     if cache is not None:
-        cache[key] = kind
-    return kind
+        cache[key] = classified
+    return classified
+
+
+def day_kind_for(organization, day, cache=None):
+    """``workday``, ``weekend`` or ``holiday`` of a local date for ``organization``."""
+    return classify_day_for(organization, day, cache).kind
+
+
+def fixed_day_kinds(organization, kinds):
+    """A ``day_kinds`` cache for ``rate_service`` that rates ``organization``'s dates in
+    ``kinds`` ({date: kind}) as given: how a record was rated before, say."""
+    return {(organization.id, day): DayKind(kind, "fixed") for day, kind in kinds.items()}
+
+
+# -- year calendars ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CalendarStatus:
+    year: int
+    source: str  # entered | package | missing
+    calendar: HolidayCalendar | None  # the entered calendar that applies, if any
+
+
+def _root_id(organization):
+    return organization.ancestor_ids[0]
+
+
+def _top_level(organization):
+    if organization is not None and organization.parent_id is not None:
+        raise ValidationError(
+            _l("A year calendar is entered for the whole deployment or for a top-level organization."),
+            details={"field": "organization"},
+        )
+
+
+def get_year_calendar(year, organization=None, *, exact=False):
+    """The entered calendar of ``year`` that applies to ``organization``'s tree (its top-level
+    organization's own, else the deployment's); with ``exact`` only the one entered for
+    exactly that scope (the deployment when ``organization`` is None). None when none."""
+    if organization is None:
+        condition = HolidayCalendar.organization_id.is_(None)
+    elif exact:
+        condition = HolidayCalendar.organization_id == organization.id
+    else:
+        condition = or_(
+            HolidayCalendar.organization_id.is_(None), HolidayCalendar.organization_id == _root_id(organization)
+        )
+    found = db.session.execute(select(HolidayCalendar).where(HolidayCalendar.year == year, condition)).scalars().all()
+    return max(found, key=lambda entered: entered.organization_id is not None, default=None)
+
+
+def _entered_days(organization, year, cache=None):
+    """{date: holiday|workday} of the entered calendar of ``year`` for ``organization``, or None."""
+    key = ("calendar", _root_id(organization), year)
+    if cache is not None and key in cache:
+        return cache[key]
+    entered = get_year_calendar(year, organization)
+    days = None
+    if entered is not None:
+        days = dict(
+            db.session.execute(
+                select(HolidayCalendarDay.day, HolidayCalendarDay.kind).where(
+                    HolidayCalendarDay.calendar_id == entered.id
+                )
+            ).all()
+        )
+    if cache is not None:
+        cache[key] = days
+    return days
+
+
+def calendar_status(year, organization=None) -> CalendarStatus:
+    """Where the day kinds of ``year`` come from for ``organization``'s tree (the deployment
+    when None): an entered calendar, the package, or nothing."""
+    entered = get_year_calendar(year, organization)
+    if entered is not None:
+        return CalendarStatus(year, calendar.ENTERED, entered)
+    return CalendarStatus(year, calendar.PACKAGE if calendar.package_has_year(year) else calendar.MISSING, None)
+
+
+def calendar_warnings(today, organizations=None) -> list[int]:
+    """The years that have no holiday data and matter on local date ``today``: from
+    ``calendar.WARNING_DAYS`` before a year starts until its data is there. A year counts
+    when any tree of ``organizations`` lacks it (every top-level tree when None)."""
+    if organizations is None:
+        organizations = (
+            db.session.execute(select(Organization).where(Organization.parent_id.is_(None))).scalars().all()
+        ) or [None]
+    missing = []
+    for year in calendar.years_to_watch(today):
+        if calendar.package_has_year(year):
+            continue
+        if any(get_year_calendar(year, organization) is None for organization in organizations):
+            missing.append(year)
+    return missing
+
+
+def year_calendar_days(year, organization=None):
+    """``(date, kind, name)`` of the listed days that apply to ``year`` for ``organization``'s
+    tree: the entered calendar's, else the package's, else none."""
+    status = calendar_status(year, organization)
+    if status.calendar is not None:
+        return [(day.day, day.kind, day.name) for day in status.calendar.days]
+    if status.source == calendar.PACKAGE:
+        return calendar.package_year_days(year)
+    return []
+
+
+def authorize_calendar(actor, organization=None):
+    """A year calendar of the whole deployment needs an administrator of the whole city;
+    one of a top-level organization needs an administrator of it."""
+    if organization is None:
+        _authorize_global(actor)
+    else:
+        _authorize(actor, organization)
+
+
+@dataclass(frozen=True)
+class SavedCalendar:
+    calendar: HolidayCalendar
+    changed: bool  # False: the same days were already entered, nothing was written
+
+
+def _calendar_view(days, source):
+    return {
+        "source": source,
+        "days": [{"date": day.isoformat(), "kind": kind, "name": name} for day, kind, name in days],
+    }
+
+
+def save_year_calendar(actor, year, days, organization=None, source="", now=None) -> SavedCalendar:
+    """Enter (or replace) the holiday calendar of ``year`` from the notice: ``days`` are
+    ``{date, kind, name}`` rows (or ``calendar.CalendarRow``), checked as a whole, all
+    or nothing. For the whole deployment, or for a top-level ``organization``'s tree.
+    Records who entered it and when; audited. The same days again change nothing.
+
+    Records already rated are not touched here: the activities domain re-rates them
+    (``activities.service.import_year_calendar`` does both in one unit of work)."""
+    _top_level(organization)
+    authorize_calendar(actor, organization)
+    checked = calendar.check_year_calendar(year, days)
+    source = source.strip() if isinstance(source, str) else ""
+    if len(source) > 200:
+        raise ValidationError(_l("The source can have at most 200 characters."), details={"field": "source"})
+    listed = [(day.day, day.kind, day.name) for day in checked]
+    organization_id = organization.id if organization is not None else None
+    try:
+        return _store_year_calendar(actor, year, listed, organization_id, source, now)
+    except IntegrityError:
+        raise Conflict(
+            _l("The calendar of %(year)s was entered by someone else at the same time; import it again."), year=year
+        ) from None
+
+
+def _store_year_calendar(actor, year, listed, organization_id, source, now):
+    with write_transaction() as session:
+        condition = (
+            HolidayCalendar.organization_id.is_(None)
+            if organization_id is None
+            else HolidayCalendar.organization_id == organization_id
+        )
+        entered = lock_one(HolidayCalendar, HolidayCalendar.year == year, condition)
+        before = None
+        if entered is not None:
+            before = _calendar_view([(day.day, day.kind, day.name) for day in entered.days], entered.source)
+            if before == _calendar_view(listed, source):
+                return SavedCalendar(entered, changed=False)
+            entered.days.clear()
+            session.flush()  # the old days go first: one row per calendar and date
+        else:
+            entered = HolidayCalendar(year=year, organization_id=organization_id)
+            session.add(entered)
+        entered.source = source
+        entered.entered_by_id = getattr(actor, "id", None)
+        entered.entered_at = now or utcnow()
+        entered.days.extend(HolidayCalendarDay(day=day, kind=kind, name=name) for day, kind, name in listed)
+        session.flush()
+        record_audit(
+            actor,
+            "rules.calendar_enter",
+            "holiday_calendar",
+            entered.id,
+            organization_id=organization_id,
+            before=before,
+            after={"year": year, **_calendar_view(listed, source)},
+        )
+    return SavedCalendar(entered, changed=True)
 
 
 # -- rule sets -----------------------------------------------------------------------
@@ -670,7 +873,7 @@ def _check_record_times(started_at, ended_at):
         raise ValidationError(_l("The service must end after it starts."), details={"field": "ended_at"})
 
 
-def _rate(rule_set, organization, category, started_at, ended_at, urgent, history, awarded_at, kind_of_day):
+def _rate(rule_set, organization, category, started_at, ended_at, urgent, history, awarded_at, classified):
     config = rule_set.config
     if category not in config["rates"]:
         raise CategoryNotRated(
@@ -687,9 +890,10 @@ def _rate(rule_set, organization, category, started_at, ended_at, urgent, histor
             ended_at=ended_at,
             timezone=organization.timezone,
             urgent=bool(urgent),
-            day_kind=kind_of_day,
+            day_kind=classified.kind,
             history=history,
             awarded_at=awarded_at,
+            calendar_missing_years=(to_local(started_at, organization.timezone).year,) if classified.missing else (),
         ),
     )
     header = {
@@ -697,7 +901,7 @@ def _rate(rule_set, organization, category, started_at, ended_at, urgent, histor
         "rule_set_id": rule_set.id,
         "version": rule_set.version,
         "name": rule_set.name,
-        "day_kind": kind_of_day,
+        "day_kind": classified.kind,
         "points": 0,
     }
     return Award(
@@ -726,7 +930,8 @@ def rate_service(
     on the record's local start date, or by ``rule_set`` when given (a draft, say).
 
     ``awarded_at`` (naive UTC, default now) is when the lot's expiry starts counting;
-    ``day_kinds`` is an optional cache for ``day_kind_for``."""
+    ``day_kinds`` is an optional cache for ``classify_day_for``. When the year has no
+    holiday data the day is rated by its weekday and the breakdown says so."""
     _check_record_times(started_at, ended_at)
     local_day = to_local(started_at, organization.timezone).date()
     if rule_set is None:
@@ -742,7 +947,7 @@ def rate_service(
         urgent,
         history,
         awarded_at or utcnow(),
-        day_kind_for(organization, local_day, day_kinds),
+        classify_day_for(organization, local_day, day_kinds),
     )
 
 
@@ -786,6 +991,13 @@ def _explain_step(step):
             credited=step["credited_minutes"],
             rounding=_rounding_words(step["rounding"]),
         )
+    if kind == "calendar_missing":
+        return _(
+            "Holiday data for %(year)s is missing: the day was rated as a workday or weekend by its weekday.",
+            year=step["year"],
+        )
+    if kind == "calendar":
+        return _explain_calendar_rerate(step)
     if kind == "minimum":
         return _(
             "That is less than the minimum of %(minimum)s minutes, so the time earns no points.",
@@ -873,6 +1085,32 @@ def _explain_step(step):
     return None
 
 
+def _day_kind_words(kind):
+    return {"workday": _("a workday"), "weekend": _("a weekend day"), "holiday": _("a public holiday")}.get(kind, kind)
+
+
+def _explain_calendar_rerate(step):
+    if step["day_kind"] == step["day_kind_before"] and not step["points"]:
+        return _(
+            "Holiday calendar for %(year)s entered: re-rated; the day is %(kind)s as rated, no change.",
+            year=step["year"],
+            kind=_day_kind_words(step["day_kind"]),
+        )
+    change = _points(abs(step["points"]))
+    line = _(
+        "Holiday calendar for %(year)s entered: re-rated as %(kind)s: %(sign)s%(change)s.",
+        year=step["year"],
+        kind=_day_kind_words(step["day_kind"]),
+        sign="+" if step["points"] >= 0 else "−",
+        change=change,
+    )
+    if step.get("shortfall"):
+        line += " " + _(
+            "%(points)s could not be taken back because they were already spent.", points=_points(step["shortfall"])
+        )
+    return line
+
+
 def explain_award(breakdown: list[dict]) -> list[str]:
     """Plain-word lines, in the current language, for an award's breakdown, ending
     with the total."""
@@ -917,7 +1155,7 @@ def simulate_rule_set(draft, facts: Iterable[RecordFacts], top=10) -> Simulation
     largest change. Records of one volunteer are replayed in time order so the day and
     month caps see the draft's points of earlier records, not the old ones."""
     facts = sorted(facts, key=lambda item: (item.volunteer_id, item.started_at, item.record_id))
-    overrides = {}
+    overrides, entered = {}, {}
     if facts:
         # Local dates lie within a day of the UTC dates.
         first = min(item.started_at for item in facts).date() - timedelta(days=1)
@@ -948,7 +1186,11 @@ def simulate_rule_set(draft, facts: Iterable[RecordFacts], top=10) -> Simulation
                 item.urgent,
                 history,
                 awarded_at,
-                day_kind(local_day, overrides[item.organization.id]),
+                classify_day(
+                    local_day,
+                    overrides[item.organization.id],
+                    _entered_days(item.organization, local_day.year, entered),
+                ),
             ).points
         except CategoryNotRated:
             unrated.add(item.category)

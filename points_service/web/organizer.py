@@ -9,7 +9,7 @@ from datetime import timedelta
 from io import BytesIO
 
 import segno
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -50,7 +50,14 @@ def organizer_helpers():
         "masked": mask_name,
         "category_label": rules.category_label,
         "can": lambda permission, organization=None: authz.can(current_user, permission, organization),
+        "calendar_warnings": _calendar_warnings,
     }
+
+
+def _calendar_warnings():
+    """Years of the staff member's trees that lack holiday data (the banner of every page)."""
+    today = to_local(utcnow(), current_app.config["DEFAULT_TIMEZONE"]).date()
+    return rules.calendar_warnings(today, authz.scope_roots(current_user, "record.approve"))
 
 
 # -- forms ---------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """Worked examples of the pure rules engine: each step of an award."""
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 from fractions import Fraction
 
@@ -142,6 +143,30 @@ def test_product_of_uneven_percents_rounds_down_once():
 
 def test_a_workday_without_urgency_has_no_multiplier():
     assert steps(rate(config(), record(MONDAY_9AM, 120)), "multiplier") == []
+
+
+# 2027 is a year the holiday package does not have: the service decides the day kind by
+# the weekday and tells the engine, which notes it; once the calendar is entered the same
+# record is rated by its real kind.
+NEW_YEAR_2027_10AM = datetime(2027, 1, 1, 10, 0)  # a Friday
+SPRING_FESTIVAL_2027_10AM = datetime(2027, 2, 6, 10, 0)  # a Saturday
+
+
+@pytest.mark.parametrize(
+    ("local_start", "day_kind", "missing", "points", "applied"),
+    [
+        (NEW_YEAR_2027_10AM, "workday", (2027,), 20, []),  # no data: a plain Friday
+        (NEW_YEAR_2027_10AM, "holiday", (), 30, ["holiday"]),  # calendar entered
+        (SPRING_FESTIVAL_2027_10AM, "weekend", (2027,), 24, ["weekend"]),  # no data: a plain Saturday
+        (SPRING_FESTIVAL_2027_10AM, "holiday", (), 30, ["holiday"]),  # calendar entered
+    ],
+)
+def test_2027_holidays_with_and_without_holiday_data(local_start, day_kind, missing, points, applied):
+    facts = replace(record(local_start, 120, day_kind=day_kind), calendar_missing_years=missing)
+    rating = rate(config(), facts)
+    assert rating.points == points
+    assert [item["kind"] for step in steps(rating, "multiplier") for item in step["applied"]] == applied
+    assert steps(rating, "calendar_missing") == [{"step": "calendar_missing", "year": 2027, "points": 0}] * len(missing)
 
 
 def test_night_multiplier_applies_to_the_minutes_inside_the_night_window():

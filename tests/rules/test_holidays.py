@@ -8,7 +8,7 @@ import pytest
 from points_service.audit.models import AuditEvent
 from points_service.errors import PermissionDenied, ValidationError
 from points_service.rules import service as rules
-from points_service.rules.calendar import day_kind
+from points_service.rules.calendar import DayKind, classify_day, day_kind, package_has_year, package_year_days
 from points_service.rules.models import HolidayOverride
 from points_service.rules.service import VolunteerHistory
 
@@ -56,6 +56,26 @@ def test_a_year_the_calendar_does_not_know_uses_weekends_and_overrides():
     assert day_kind(saturday) == "weekend"
     assert day_kind(saturday + timedelta(days=2)) == "workday"
     assert day_kind(date(2035, 10, 1), {date(2035, 10, 1): "holiday"}) == "holiday"
+
+
+def test_each_day_kind_names_its_source():
+    assert classify_day(NATIONAL_DAY) == DayKind("holiday", "package")
+    assert classify_day(NATIONAL_DAY, {NATIONAL_DAY: "workday"}) == DayKind("workday", "override")
+    assert classify_day(date(2035, 10, 1)) == DayKind("workday", "missing")
+    assert classify_day(date(2035, 10, 1), entered={date(2035, 10, 1): "holiday"}) == DayKind("holiday", "entered")
+    # A day an entered calendar does not list is a workday or weekend by its weekday, even
+    # where the package would say otherwise: the entered calendar decides the whole year.
+    assert classify_day(NATIONAL_DAY, entered={}) == DayKind("workday", "entered")
+    assert classify_day(date(2035, 10, 6), entered={}) == DayKind("weekend", "entered")
+
+
+def test_the_package_knows_2026_and_lists_its_swapped_working_days():
+    assert package_has_year(2026)
+    assert not package_has_year(2035)
+    days = package_year_days(2026)
+    assert (date(2026, 10, 10), "workday") in [(day, kind) for day, kind, _name in days]
+    assert (date(2026, 10, 1), "holiday") in [(day, kind) for day, kind, _name in days]
+    assert all(day.year == 2026 for day, _kind, _name in days)
 
 
 def local_morning(day):

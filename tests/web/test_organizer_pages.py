@@ -264,3 +264,41 @@ def test_an_admin_simulates_a_draft_and_re_rates_a_period(client, build, auth):
 
 def test_an_organizer_cannot_open_the_simulation(client, organizer):
     assert client.get("/organizer/simulation").status_code == 403
+
+
+def test_staff_pages_warn_of_a_year_without_holiday_data_until_it_is_entered(client, build, auth, monkeypatch):
+    from datetime import date, datetime
+
+    import chinese_calendar
+
+    from points_service.rules import calendar
+    from points_service.rules import service as rules
+    from points_service.web import organizer as organizer_pages
+
+    real = chinese_calendar.get_holiday_detail
+
+    def without_2027(day):
+        if day.year == 2027:
+            raise NotImplementedError("no available data for year 2027")
+        return real(day)
+
+    monkeypatch.setattr(chinese_calendar, "get_holiday_detail", without_2027)
+    calendar.package_has_year.cache_clear()
+    admin = build.staff("admin", build.tree()["city"])
+    build.service_rules()
+    auth.login(admin.username, PASSWORD)
+    warning = "Holiday data for 2027 is missing"
+    try:
+        monkeypatch.setattr(organizer_pages, "utcnow", lambda: datetime(2026, 10, 31, 16, 30))  # 11-01 local
+        assert warning not in client.get("/organizer/").get_data(as_text=True)
+        monkeypatch.setattr(organizer_pages, "utcnow", lambda: datetime(2026, 11, 1, 16, 30))  # 11-02 local
+        page = client.get("/organizer/").get_data(as_text=True)
+        assert warning in page
+        assert "points calendar-import FILE --year 2027" in page
+        client.post("/language/zh_CN")
+        assert "2027 年节假日数据缺失" in client.get("/organizer/records").get_data(as_text=True)
+
+        rules.save_year_calendar(admin, 2027, [{"date": date(2027, 1, 1), "kind": "holiday", "name": "元旦"}])
+        assert "2027 年节假日数据缺失" not in client.get("/organizer/records").get_data(as_text=True)
+    finally:
+        calendar.package_has_year.cache_clear()
