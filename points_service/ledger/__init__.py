@@ -9,8 +9,9 @@ idempotency key and the ``balance_after`` it left. Entries are append-only; the
 database refuses UPDATE and DELETE on them (triggers) and negative balances (CHECK).
 
 Every earning (an ``earn`` or a positive ``adjust``) creates a ``PointsLot`` with its
-own expiry. Spending takes the oldest lots first and records each ``LotMovement``,
-so a reversal puts back exactly the points into exactly the lots they came from.
+own expiry. Spending takes the lots that expire soonest first (then the oldest; lots
+that never expire last) and records each ``LotMovement``, so a reversal puts back
+exactly the points into exactly the lots they came from.
 
 Invariants, checked by ``verify_ledger`` (``flask points verify``) and by the tests:
 
