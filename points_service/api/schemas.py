@@ -287,6 +287,12 @@ class ApproveAllSchema(Schema):
     )
 
 
+class NotApprovedSchema(Schema):
+    id = fields.Integer(required=True, attribute="record.id")
+    code = fields.String(required=True, attribute="error.code")
+    message = fields.String(required=True)
+
+
 class DecisionsSchema(Schema):
     approved = fields.Pluck(ServiceRecordSchema, "id", many=True, required=True)
     rejected = fields.Pluck(ServiceRecordSchema, "id", many=True, required=True)
@@ -299,6 +305,14 @@ class DecisionsSchema(Schema):
         metadata={"description": "Records you may not approve (you entered them, or did the service)."},
     )
     not_pending = fields.Pluck(ServiceRecordSchema, "id", many=True, required=True)
+    not_approved = fields.List(
+        fields.Nested(NotApprovedSchema),
+        required=True,
+        metadata={
+            "description": "Records the rule table cannot rate (no rate for their category, no table on their"
+            " date): they stay pending; the message says what to do."
+        },
+    )
 
 
 class ImportSchema(Schema):
