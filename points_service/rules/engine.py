@@ -384,7 +384,7 @@ def _rate_parts(config, row, facts, credited, steps):
     total, month_totals = 0, {}
     for index, part in enumerate(parts):
         if len(parts) > 1:
-            local_start = to_local(part.started_at, facts.timezone)
+            ends_at_midnight = part.ended_at == local_midnight_utc(part.day + timedelta(days=1), facts.timezone)
             steps.append(
                 {
                     "step": "part",
@@ -392,10 +392,8 @@ def _rate_parts(config, row, facts, credited, steps):
                     "parts": len(parts),
                     "day": part.day.isoformat(),
                     "day_kind": facts.kind_of(part.day, start_day),
-                    "start": local_start.strftime("%H:%M"),
-                    "end": "24:00"
-                    if index < len(parts) - 1
-                    else to_local(part.ended_at, facts.timezone).strftime("%H:%M"),
+                    "start": to_local(part.started_at, facts.timezone).strftime("%H:%M"),
+                    "end": "24:00" if ends_at_midnight else to_local(part.ended_at, facts.timezone).strftime("%H:%M"),
                     "actual_minutes": part.minutes,
                     "credited_minutes": part_credited[index],
                     "points": 0,
