@@ -62,6 +62,8 @@ def load_config(instance_path, overrides=None):
         "VOUCHER_TTL_MINUTES": int(env.get("VOUCHER_TTL_MINUTES", 60 * 24 * 7)),
         "MAX_SERVICE_MINUTES": int(env.get("MAX_SERVICE_MINUTES", 12 * 60)),
         "CHECKIN_GRACE_MINUTES": int(env.get("CHECKIN_GRACE_MINUTES", 30)),
+        # A volunteer reports their own service at most this many days after it.
+        "SELF_REPORT_WINDOW_DAYS": int(env.get("SELF_REPORT_WINDOW_DAYS", 60)),
         "SQLITE_BUSY_TIMEOUT_MS": int(env.get("SQLITE_BUSY_TIMEOUT_MS", 30000)),
         "API_TITLE": "Volunteer Points API",
         "API_VERSION": "v1",

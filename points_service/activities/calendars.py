@@ -41,7 +41,8 @@ def read_calendar_file(filename, content) -> list[CalendarRow]:
     table = read_table(filename, content)
     if not table:
         raise ValidationError(_l("The file is empty."), details={"field": "file"})
-    header = [str(cell or "").strip().casefold() for cell in table[0]]
+    header_line, header_cells = table[0]
+    header = [str(cell or "").strip().casefold() for cell in header_cells]
     positions = {}
     for column, labels in CALENDAR_COLUMNS.items():
         positions[column] = next((index for index, cell in enumerate(header) if cell in labels), None)
@@ -49,12 +50,12 @@ def read_calendar_file(filename, content) -> list[CalendarRow]:
     if missing:
         raise CalendarRejected(
             [
-                CalendarProblem(1, column, str(_l("The header row has no column %(column)s.") % {"column": column}))
+                CalendarProblem(header_line, column, str(_l("The header row has no column %(column)s.") % {"column": column}))
                 for column in missing
             ]
         )
     rows = []
-    for line, cells in enumerate(table[1:], start=2):
+    for line, cells in table[1:]:
         if not any(str(cell or "").strip() for cell in cells):
             continue
         value = {column: cells[position] if position < len(cells) else None for column, position in positions.items()}

@@ -8,8 +8,9 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
 
+from ..accounts.models import VolunteerProfile
 from ..database import lock
 from ..errors import NotFound, PermissionDenied, ValidationError
 from ..extensions import db
@@ -51,6 +52,11 @@ def max_service_minutes():
 
 def checkin_grace():
     return timedelta(minutes=int(current_app.config["CHECKIN_GRACE_MINUTES"]))
+
+
+def self_report_window():
+    """How long after service a volunteer may still report it themselves."""
+    return timedelta(days=int(current_app.config["SELF_REPORT_WINDOW_DAYS"]))
 
 
 def _id(value):
@@ -209,3 +215,21 @@ def _add_record(*, profile, organization, category, started_at, ended_at, source
     db.session.add(record)
     db.session.flush()
     return record
+
+
+def _add_verified_minutes(minutes_by_volunteer):
+    """Add minutes to volunteers' verified minutes in one batched statement (SQL arithmetic,
+    so no stale value is written back); the caller holds their account locks."""
+    changes = [{"profile": v, "change": m} for v, m in sorted(minutes_by_volunteer.items()) if m]
+    if changes:
+        table = VolunteerProfile.__table__
+        db.session.flush()
+        db.session.connection().execute(
+            update(table)
+            .where(table.c.id == bindparam("profile"))
+            .values(verified_minutes=table.c.verified_minutes + bindparam("change")),
+            changes,
+        )
+        for profile in db.session.identity_map.values():
+            if isinstance(profile, VolunteerProfile):
+                db.session.expire(profile, ["verified_minutes"])

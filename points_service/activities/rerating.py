@@ -5,7 +5,7 @@ A re-rate never edits an award: it adds ledger entries that move each volunteer 
 what they were given to what the new rules (or the new day kinds) give, each explained.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
@@ -20,12 +20,14 @@ from ..i18n import N_
 from ..ledger import service as ledger
 from ..ledger.models import LedgerEntry
 from ..organizations.models import Organization
+from ..rules import engine
 from ..rules import service as rules
 from ..rules.calendar import check_year
+from ..rules.engine import local_days, service_points_by_day
 from ..timeutil import local_midnight_utc, to_local
-from .common import _now, chunks, lock_accounts
+from .approval import CapTotals, applicable_rule_set, record_points_by_day
+from .common import _add_verified_minutes, _now, chunks, lock_accounts
 from .models import ServiceRecord
-from .records import _add_verified_minutes, _local_day_bounds, applicable_rule_set
 
 RERATE_REASON = N_("Points re-rated under new rules")
 CALENDAR_REASON = N_("Holiday calendar entered: points re-rated")
@@ -59,6 +61,7 @@ def _approved_facts(organization, since, until):
             ServiceRecord.urgent,
             ServiceRecord.verified_minutes,
             ServiceRecord.points,
+            ServiceRecord.breakdown,
             Organization.path,
         )
         .join(Organization, Organization.id == ServiceRecord.organization_id)
@@ -71,20 +74,16 @@ def _approved_facts(organization, since, until):
     ).all()
     organizations = {}
     facts = []
-    running = {}
+    running = {}  # volunteer -> [minutes, approved records]
+    caps = CapTotals()
     for row in rows:
         if row.organization_id not in organizations:
             organizations[row.organization_id] = db.session.get(Organization, row.organization_id)
         node = organizations[row.organization_id]
-        day_key, _, month_key, _ = _local_day_bounds(row.started_at, node.timezone)
-        state = running.setdefault(row.volunteer_id, {"minutes": 0, "count": 0, "day": {}, "month": {}})
+        state = running.setdefault(row.volunteer_id, [0, 0])
+        by_day = record_points_by_day(row.breakdown, row.points, row.started_at, node.timezone)
         if row.started_at >= since and row.path.startswith(organization.path):
-            history = rules.VolunteerHistory(
-                lifetime_minutes=state["minutes"],
-                approved_records=state["count"],
-                points_same_day=state["day"].get(day_key, 0),
-                points_same_month=state["month"].get(month_key, 0),
-            )
+            days = local_days(row.started_at, row.ended_at, node.timezone)
             facts.append(
                 rules.RecordFacts(
                     record_id=row.id,
@@ -94,14 +93,14 @@ def _approved_facts(organization, since, until):
                     started_at=row.started_at,
                     ended_at=row.ended_at,
                     urgent=row.urgent,
-                    history=history,
+                    history=caps.history(row.volunteer_id, days, *state),
                     current_points=row.points or 0,
+                    current_points_by_day=by_day,
                 )
             )
-        state["minutes"] += row.verified_minutes or 0
-        state["count"] += 1
-        state["day"][day_key] = state["day"].get(day_key, 0) + (row.points or 0)
-        state["month"][month_key] = state["month"].get(month_key, 0) + (row.points or 0)
+        state[0] += row.verified_minutes or 0
+        state[1] += 1
+        caps.add(row.volunteer_id, by_day)
     return facts
 
 
@@ -166,8 +165,8 @@ def rerate_period(actor, rule_set, start, end, now=None):
             )
         minutes_moved = {}
         applies, day_kinds = {}, {}
-        # Changes so far per volunteer, so later records see the new day and month totals and hours.
-        shift = {}
+        # Changes of the points for hours so far, so later records see the new day and month totals.
+        moved = CapTotals()
         for key, fact in keys.items():
             record = records[fact.record_id]
             result.records += 1
@@ -179,14 +178,10 @@ def rerate_period(actor, rule_set, start, end, now=None):
             if not _rule_set_applies(rule_set, record, applies):
                 result.not_covered += 1
                 continue
-            day_key, _, month_key, _ = _local_day_bounds(record.started_at, record.organization.timezone)
-            day_key, month_key = ("day", day_key), ("month", month_key)
-            moved = shift.setdefault(record.volunteer_id, {})
-            history = rules.VolunteerHistory(
+            days = local_days(record.started_at, record.ended_at, record.organization.timezone)
+            history = replace(
+                fact.history.shifted(days, moved.days[record.volunteer_id], moved.months[record.volunteer_id]),
                 lifetime_minutes=max(0, fact.history.lifetime_minutes + minutes_moved.get(record.volunteer_id, 0)),
-                approved_records=fact.history.approved_records,
-                points_same_day=max(0, fact.history.points_same_day + moved.get(day_key, 0)),
-                points_same_month=max(0, fact.history.points_same_month + moved.get(month_key, 0)),
             )
             award = rules.rate_service(
                 organization=record.organization,
@@ -196,7 +191,6 @@ def rerate_period(actor, rule_set, start, end, now=None):
                 urgent=record.urgent,
                 history=history,
                 rule_set=rule_set,
-                awarded_at=now,
                 day_kinds=day_kinds,
             )
             account = accounts[record.volunteer_id]
@@ -223,8 +217,8 @@ def rerate_period(actor, rule_set, start, end, now=None):
                     result.points_added += delta
                 else:
                     result.points_removed += -delta
-            moved[day_key] = moved.get(day_key, 0) + delta
-            moved[month_key] = moved.get(month_key, 0) + delta
+            moved.add(record.volunteer_id, service_points_by_day(award.breakdown, days[0]))
+            moved.add(record.volunteer_id, fact.current_points_by_day, sign=-1)
             record.points = (record.points or 0) + delta
             minutes_moved[record.volunteer_id] = minutes_moved.get(record.volunteer_id, 0) + (
                 award.minutes - record.verified_minutes
@@ -341,14 +335,10 @@ def rerate_calendar_year(actor, year, organization=None, now=None):
                 continue
             result.records += 1
             rated_kind, _missing = _rated_day(record.breakdown, year)
-            day_key, _, month_key, _ = _local_day_bounds(record.started_at, record.organization.timezone)
-            moved = shift.setdefault(record.volunteer_id, {})
-            history = rules.VolunteerHistory(
-                lifetime_minutes=fact.history.lifetime_minutes,
-                approved_records=fact.history.approved_records,
-                points_same_day=max(0, fact.history.points_same_day + moved.get(("day", day_key), 0)),
-                points_same_month=max(0, fact.history.points_same_month + moved.get(("month", month_key), 0)),
-            )
+            days = local_days(record.started_at, record.ended_at, record.organization.timezone)
+            day_moves = shift.setdefault(("day", record.volunteer_id), {})
+            month_moves = shift.setdefault(("month", record.volunteer_id), {})
+            history = fact.history.shifted(days, day_moves, month_moves)
             rule_set = rules.get_rule_set(record.rule_set_id)
             rate = {
                 "organization": record.organization,
@@ -358,7 +348,6 @@ def rerate_calendar_year(actor, year, organization=None, now=None):
                 "urgent": record.urgent,
                 "history": history,
                 "rule_set": rule_set,
-                "awarded_at": now,
             }
             before = rules.rate_service(
                 **rate, day_kinds=rules.fixed_day_kinds(record.organization, {local_day: rated_kind})
@@ -389,8 +378,9 @@ def rerate_calendar_year(actor, year, organization=None, now=None):
                 result.points_added += max(delta, 0)
                 result.points_removed += max(-delta, 0)
             result.shortfall += shortfall
-            moved[("day", day_key)] = moved.get(("day", day_key), 0) + delta
-            moved[("month", month_key)] = moved.get(("month", month_key), 0) + delta
+            day_moves[days[0]] = day_moves.get(days[0], 0) + delta
+            month = engine.first_of_month(days[0])
+            month_moves[month] = month_moves.get(month, 0) + delta
             record.points = (record.points or 0) + delta
             record.breakdown = [
                 *record.breakdown,

@@ -5,8 +5,9 @@ Service that really happened becomes points in four steps, each kept in its own 
 - ``publishing``: an organizer publishes an activity; volunteers sign up (a waiting list
   when it is full);
 - ``attendance``: the rotating check-in code, check-in and check-out, the roster;
-- ``records``: service entered by hand or reported, approval (which rates it with the
-  rules domain and writes exactly one earn entry), rejection, reversal, invariant 7;
+- ``records``: service entered by hand or reported, reversal, invariant 7;
+- ``approval``: approval (which rates a record with the rules domain and writes exactly
+  one earn entry) and rejection, one record or a whole activity at once;
 - ``rerating``: simulating a draft rule set, re-rating a period, re-rating a year whose
   holiday calendar arrived;
 - ``calendars``: a year's holiday calendar read from a file, entered and applied;
@@ -16,6 +17,18 @@ Service that really happened becomes points in four steps, each kept in its own 
 This module only gathers their public operations; it keeps no rule of its own.
 """
 
+from .approval import (
+    Decisions,
+    NotApproved,
+    approve_activity,
+    approve_record,
+    count_pending_records,
+    decide_records,
+    may_approve,
+    pending_records,
+    recent_decisions,
+    reject_record,
+)
 from .attendance import (
     Attendance,
     CheckinCode,
@@ -48,22 +61,13 @@ from .publishing import (
     sign_up,
 )
 from .records import (
-    Decisions,
     ExplainedRecord,
     RecordReversal,
-    approve_activity,
-    approve_record,
     check_service_records,
-    count_pending_records,
-    decide_records,
     enter_record,
     get_record,
-    may_approve,
     my_records,
-    pending_records,
-    recent_decisions,
     record_for_staff,
-    reject_record,
     report_service,
     reverse_record,
     volunteer_level,
@@ -78,6 +82,7 @@ __all__ = [
     "CheckinCode",
     "Decisions",
     "ExplainedRecord",
+    "NotApproved",
     "RecordReversal",
     "Rerate",
     "RosterLine",

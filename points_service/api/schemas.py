@@ -349,6 +349,12 @@ class ApproveAllSchema(Schema):
             raise ValidationError(N_("Each record can be rejected once, with one reason."), field_name="reject")
 
 
+class NotApprovedSchema(Schema):
+    id = fields.Integer(required=True, attribute="record.id")
+    code = fields.String(required=True, attribute="error.code")
+    message = fields.String(required=True)
+
+
 class DecisionsSchema(Schema):
     approved = fields.Pluck(ServiceRecordSchema, "id", many=True, required=True)
     rejected = fields.Pluck(ServiceRecordSchema, "id", many=True, required=True)
@@ -361,6 +367,14 @@ class DecisionsSchema(Schema):
         metadata={"description": "Records you may not approve (you entered them, or did the service)."},
     )
     not_pending = fields.Pluck(ServiceRecordSchema, "id", many=True, required=True)
+    not_approved = fields.List(
+        fields.Nested(NotApprovedSchema),
+        required=True,
+        metadata={
+            "description": "Records the rule table cannot rate (no rate for their category, no table on their"
+            " date): they stay pending; the message says what to do."
+        },
+    )
 
 
 class ImportSchema(Schema):

@@ -13,8 +13,9 @@ refuses anything else by trigger (UPDATE, DELETE, and TRUNCATE on PostgreSQL, se
 ``points_service.database.refuse_history_changes``), and negative balances by CHECK.
 
 Every earning (an ``earn`` or a positive ``adjust``) creates a ``PointsLot`` with its
-own expiry. Spending takes the oldest lots first and records each ``LotMovement``,
-so a reversal puts back exactly the points into exactly the lots they came from.
+own expiry. Spending takes the lots that expire soonest first (then the oldest; lots
+that never expire last) and records each ``LotMovement``, so a reversal puts back
+exactly the points into exactly the lots they came from.
 
 Invariants, checked by ``verify_ledger`` (``flask points verify``) and by the tests:
 

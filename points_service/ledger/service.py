@@ -179,12 +179,17 @@ def _append(
 
 
 def _take_from_lots(account, entry, points, now, first_lot_id=None):
-    """Consume ``points`` from open lots, oldest first (a named lot first), recording movements."""
+    """Consume ``points`` from open lots in spending order (a named lot first), recording movements.
+
+    Spending order: the lots that expire soonest first, then the oldest; lots that never
+    expire last. Taking by earn date would let a younger lot that expires sooner run out
+    while an older, longer-lived lot is spent, and the volunteer would lose points they
+    could have used."""
     lots = (
         db.session.execute(
             select(PointsLot)
             .where(PointsLot.account_id == account.id, PointsLot.expired_at.is_(None), PointsLot.remaining > 0)
-            .order_by(PointsLot.earned_at, PointsLot.id)
+            .order_by(PointsLot.expires_at.asc().nulls_last(), PointsLot.earned_at, PointsLot.id)
         )
         .scalars()
         .all()
@@ -340,7 +345,7 @@ def spend_points(
     details=None,
     now=None,
 ):
-    """Debit ``points`` from the oldest lots first (a ``redeem`` entry)."""
+    """Debit ``points`` from the lots that expire soonest first (a ``redeem`` entry)."""
     points = _check_points(points)
     reason = _check_reason(reason)
     note = _check_note(note)
@@ -387,7 +392,7 @@ def adjust_points(
     details=None,
     now=None,
 ):
-    """An administrator's correction: positive adds a lot, negative spends oldest first.
+    """An administrator's correction: positive adds a lot, negative spends like a redemption.
 
     The caller authorizes and writes the audit event in the same unit of work.
     """
@@ -447,7 +452,7 @@ def reverse_entry(
 
     A debit (``redeem``, negative ``adjust``) is returned to exactly the lots it took
     from. A credit (``earn``, positive ``adjust``) is taken back from its own lot first,
-    then from the oldest other lots; what was already spent and cannot be taken is
+    then from the other lots in spending order; what was already spent and cannot be taken is
     recorded as a shortfall for an administrator to settle, and points that expired from
     its lot are not taken twice. ``expire`` and ``reverse`` entries cannot be reversed.
     """

@@ -22,7 +22,11 @@ class NoApplicableRuleSet(Conflict, RulesError):
 
 class CategoryNotRated(ValidationError, RulesError):
     code = "category_not_rated"
-    default_message = _l("The rule table %(name)s (version %(version)s) has no rate for the category %(category)s.")
+    default_message = _l(
+        "The rule table %(name)s (version %(version)s) has no rate for the category %(category)s and no default "
+        "rate. An administrator adds a rate for it (or a default rate) in a new version of the table "
+        "(rules-export %(rule_set_id)s, edit, rules-import --publish); then approve the record again."
+    )
 
 
 class RuleSetNotFound(NotFound, RulesError):

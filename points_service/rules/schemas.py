@@ -5,6 +5,7 @@ A rule set's ``config`` is JSON like this (integers only: percents, minutes, poi
     {
       "rates": {"elderly_care": {"points": 10, "per_minutes": 60, "minimum_minutes": 15,
                                  "rounding": {"mode": "down", "step_minutes": 30}}},
+      "default_rate": {"points": 10, "per_minutes": 60},
       "multipliers": {"weekend_percent": 120, "holiday_percent": 150, "urgent_percent": 150,
                       "night_percent": 120, "night_start": "22:00", "night_end": "06:00",
                       "stacking": "max"},
@@ -16,7 +17,10 @@ A rule set's ``config`` is JSON like this (integers only: percents, minutes, poi
 
 Rounding is ``down``/``nearest``/``up`` to ``step_minutes``, or a ``table`` of rows
 ``{"up_to_minutes": 15, "credit_minutes": 0}`` applied within each period (the last
-row's ``up_to_minutes``). Every refusal is a translated message naming its field.
+row's ``up_to_minutes``). ``default_rate`` (optional, a rate like those in ``rates``)
+rates the categories the table has no rate for, such as a category added after the
+table was published; without it their records cannot be approved until a new version
+of the table rates them. Every refusal is a translated message naming its field.
 """
 
 import json
@@ -229,6 +233,7 @@ class RuleSetConfigSchema(_Strict):
         validate=Length(min=1, error=_l("Give a rate for at least one category.")),
         error_messages=MAPPING_MESSAGES,
     )
+    default_rate = _nested(RateSchema, allow_none=True, load_default=None)
     multipliers = _nested(MultipliersSchema)
     caps = _nested(CapsSchema)
     bonuses = _nested(BonusesSchema)

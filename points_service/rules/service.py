@@ -21,8 +21,8 @@ the activities domain writes the award to the ledger and stores the breakdown.
 import copy
 import re
 from collections import defaultdict
-from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from flask_babel import get_locale, ngettext
@@ -125,6 +125,9 @@ class RecordFacts:
     urgent: bool
     history: VolunteerHistory
     current_points: int
+    # The current award's points for hours per local day (see ``engine.service_points_by_day``);
+    # None: all of ``current_points`` on the local start day.
+    current_points_by_day: Mapping[date, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -873,15 +876,21 @@ def _check_record_times(started_at, ended_at):
         raise ValidationError(_l("The service must end after it starts."), details={"field": "ended_at"})
 
 
-def _rate(rule_set, organization, category, started_at, ended_at, urgent, history, awarded_at, classified):
+def _rate(rule_set, organization, category, started_at, ended_at, urgent, history, classified_days):
+    """Rate by ``rule_set``; ``classified_days``: the ``DayKind`` of each local date the record
+    touches, in order. A year without holiday data is rated by weekday and the breakdown says so."""
     config = rule_set.config
-    if category not in config["rates"]:
+    if engine.category_rate(config, category) is None:
         raise CategoryNotRated(
             name=rule_set.name,
             version=rule_set.version,
             category=category_label(category),
+            rule_set_id=rule_set.id,
             details={"field": "category"},
         )
+    kinds_of_days = {day: classified.kind for day, classified in classified_days.items()}
+    missing_years = tuple(sorted({day.year for day, classified in classified_days.items() if classified.missing}))
+    (start_day, kind_of_day), *later = kinds_of_days.items()
     rating: Rating = engine.rate(
         config,
         ServiceFacts(
@@ -890,10 +899,10 @@ def _rate(rule_set, organization, category, started_at, ended_at, urgent, histor
             ended_at=ended_at,
             timezone=organization.timezone,
             urgent=bool(urgent),
-            day_kind=classified.kind,
+            day_kind=kind_of_day,
             history=history,
-            awarded_at=awarded_at,
-            calendar_missing_years=(to_local(started_at, organization.timezone).year,) if classified.missing else (),
+            later_day_kinds=dict(later),
+            calendar_missing_years=missing_years,
         ),
     )
     header = {
@@ -901,7 +910,7 @@ def _rate(rule_set, organization, category, started_at, ended_at, urgent, histor
         "rule_set_id": rule_set.id,
         "version": rule_set.version,
         "name": rule_set.name,
-        "day_kind": classified.kind,
+        "day_kind": kind_of_day,
         "points": 0,
     }
     return Award(
@@ -923,21 +932,22 @@ def rate_service(
     urgent: bool,
     history: VolunteerHistory,
     rule_set=None,
-    awarded_at: datetime | None = None,
     day_kinds: dict | None = None,
 ) -> Award:
     """The award for one service record (naive UTC times), by the rule set that applies
     on the record's local start date, or by ``rule_set`` when given (a draft, say).
 
-    ``awarded_at`` (naive UTC, default now) is when the lot's expiry starts counting;
-    ``day_kinds`` is an optional cache for ``classify_day_for``. When the year has no
-    holiday data the day is rated by its weekday and the breakdown says so."""
+    A record that crosses local midnight is rated part by part, each by the kind of its
+    own day. The lot's expiry counts from the service. ``day_kinds`` is an optional cache
+    for ``classify_day_for``. When a year has no holiday data its days are rated by their
+    weekday and the breakdown says so."""
     _check_record_times(started_at, ended_at)
     local_day = to_local(started_at, organization.timezone).date()
     if rule_set is None:
         rule_set = applicable_rule_set(organization, local_day)
         if rule_set is None:
             raise NoApplicableRuleSet(organization=organization.name, date=local_day.isoformat())
+    days = engine.local_days(started_at, ended_at, organization.timezone)
     return _rate(
         rule_set,
         organization,
@@ -946,8 +956,7 @@ def rate_service(
         ended_at,
         urgent,
         history,
-        awarded_at or utcnow(),
-        classify_day_for(organization, local_day, day_kinds),
+        {day: classify_day_for(organization, day, day_kinds) for day in days},
     )
 
 
@@ -979,6 +988,32 @@ def _multiplier_words(kind):
     return {"weekend": _("weekend"), "holiday": _("public holiday"), "urgent": _("urgent activity")}.get(kind, kind)
 
 
+def _day_kind_words(kind):
+    return {"workday": _("workday"), "weekend": _("weekend"), "holiday": _("public holiday")}.get(kind, kind)
+
+
+def _explain_part(step):
+    line = _(
+        "Part %(part)s of %(parts)s, %(day)s %(start)s–%(end)s (%(kind)s): %(actual)s minutes, "
+        "counted as %(credited)s minutes.",
+        part=step["part"],
+        parts=step["parts"],
+        day=step["day"],
+        start=step["start"],
+        end=step["end"],
+        kind=_day_kind_words(step["day_kind"]),
+        actual=step["actual_minutes"],
+        credited=step["credited_minutes"],
+    )
+    if step["part"] == 1:
+        intro = _(
+            "The service crosses midnight, so each day's part is rated by that day's kind "
+            "and counts toward that day's and that month's limits."
+        )
+        return f"{intro} {line}"
+    return line
+
+
 def _explain_step(step):
     kind = step.get("step")
     if kind == "rule_set":
@@ -998,6 +1033,13 @@ def _explain_step(step):
         )
     if kind == "calendar":
         return _explain_calendar_rerate(step)
+    if kind == "default_rate":
+        return _(
+            "The rule table has no rate of its own for %(category)s, so its default rate applies.",
+            category=category_label(step["category"]),
+        )
+    if kind == "part":
+        return _explain_part(step)
     if kind == "minimum":
         return _(
             "That is less than the minimum of %(minimum)s minutes, so the time earns no points.",
@@ -1074,6 +1116,8 @@ def _explain_step(step):
             already=_points(step["already"]),
             removed=removed,
         )
+    if kind == "hours_award":
+        return _("Points for the hours of service: %(points)s.", points=_points(step["subtotal"]))
     if kind == "bonus":
         if step["kind"] == "first_service":
             return _("Bonus for a first service: +%(points)s.", points=_points(step["points"]))
@@ -1159,25 +1203,25 @@ def simulate_rule_set(draft, facts: Iterable[RecordFacts], top=10) -> Simulation
     if facts:
         # Local dates lie within a day of the UTC dates.
         first = min(item.started_at for item in facts).date() - timedelta(days=1)
-        last = max(item.started_at for item in facts).date() + timedelta(days=1)
+        last = max(item.ended_at for item in facts).date() + timedelta(days=1)
         for organization in {item.organization.id: item.organization for item in facts}.values():
             overrides[organization.id] = _override_map(organization, first, last)
-    awarded_at = utcnow()
-    day_shift, month_shift = defaultdict(int), defaultdict(int)
+    # Changes of the points for hours so far, per volunteer and local day and per volunteer
+    # and month (keyed by its first day): what the day and month caps of later records see.
+    day_shift = defaultdict(lambda: defaultdict(int))
+    month_shift = defaultdict(lambda: defaultdict(int))
     categories = defaultdict(lambda: [0, 0, 0])
     volunteers = defaultdict(lambda: [0, 0, 0])
     unrated = set()
     for item in facts:
-        local_day = to_local(item.started_at, item.organization.timezone).date()
-        day_key = (item.volunteer_id, local_day)
-        month_key = (item.volunteer_id, local_day.year, local_day.month)
-        history = replace(
-            item.history,
-            points_same_day=max(0, item.history.points_same_day + day_shift[day_key]),
-            points_same_month=max(0, item.history.points_same_month + month_shift[month_key]),
+        days = engine.local_days(item.started_at, item.ended_at, item.organization.timezone)
+        start_day, volunteer = days[0], item.volunteer_id
+        history = item.history.shifted(days, day_shift[volunteer], month_shift[volunteer])
+        before_by_day = (
+            item.current_points_by_day if item.current_points_by_day is not None else {start_day: item.current_points}
         )
         try:
-            after = _rate(
+            award = _rate(
                 draft,
                 item.organization,
                 item.category,
@@ -1185,19 +1229,21 @@ def simulate_rule_set(draft, facts: Iterable[RecordFacts], top=10) -> Simulation
                 item.ended_at,
                 item.urgent,
                 history,
-                awarded_at,
-                classify_day(
-                    local_day,
-                    overrides[item.organization.id],
-                    _entered_days(item.organization, local_day.year, entered),
-                ),
-            ).points
+                {
+                    day: classify_day(
+                        day, overrides[item.organization.id], _entered_days(item.organization, day.year, entered)
+                    )
+                    for day in days
+                },
+            )
+            after, after_by_day = award.points, engine.service_points_by_day(award.breakdown, start_day)
         except CategoryNotRated:
             unrated.add(item.category)
-            after = 0
-        change = after - item.current_points
-        day_shift[day_key] += change
-        month_shift[month_key] += change
+            after, after_by_day = 0, {}
+        for day in set(before_by_day) | set(after_by_day):
+            change = after_by_day.get(day, 0) - before_by_day.get(day, 0)
+            day_shift[volunteer][day] += change
+            month_shift[volunteer][engine.first_of_month(day)] += change
         for totals in (categories[item.category], volunteers[item.volunteer_id]):
             totals[0] += 1
             totals[1] += item.current_points

@@ -270,6 +270,11 @@ def _decisions_message(decisions):
         )
     if decisions.not_pending:
         message += " " + _("%(n)s records were already decided by someone else.", n=len(decisions.not_pending))
+    reasons = {}
+    for item in decisions.not_approved:
+        reasons[item.message] = reasons.get(item.message, 0) + 1
+    for reason, count in reasons.items():
+        message += " " + _("%(n)s records stay pending: %(reason)s", n=count, reason=reason)
     return message
 
 
@@ -288,7 +293,7 @@ def approve_activity(activity_id):
     except PointsError as exc:
         flash(exc.render_message(), "error")
     else:
-        flash(_decisions_message(decisions), "success")
+        flash(_decisions_message(decisions), "error" if decisions.not_approved else "success")
     return redirect(url_for(".activity", activity_id=activity_id))
 
 

@@ -1,4 +1,4 @@
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -122,3 +122,50 @@ def test_a_self_report_without_enough_evidence_is_refused(build):
             build.volunteer(), category="patrol", started_at=yesterday(), ended_at=yesterday(10), evidence="patrol"
         )
     assert refused.value.details["field"] == "evidence"
+
+
+def report(build, volunteer, started_at, now, minutes=120):
+    build.service_rules()
+    return activities.report_service(
+        volunteer,
+        category="elderly_care",
+        started_at=started_at,
+        ended_at=started_at + timedelta(minutes=minutes),
+        evidence="Accompanied Mrs Wang to the clinic; her daughter can confirm.",
+        now=now,
+    )
+
+
+MARCH_2027 = datetime(2027, 3, 1, 2, 0)  # 10:00 on 1 March 2027 in Shanghai
+
+
+def test_a_self_report_back_dated_23_months_is_refused_with_what_to_do(build):
+    volunteer = build.volunteer()
+    with pytest.raises(ValidationError) as refused:
+        report(build, volunteer, datetime(2025, 4, 1, 1, 0), now=MARCH_2027)
+    assert refused.value.render_message() == (
+        "Service can be reported up to 60 days after it was done; for service on 2025-04-01, "
+        "ask the organizer of your community to enter it."
+    )
+    assert refused.value.details["field"] == "started_at"
+    assert ServiceRecord.query.count() == 0
+
+
+def test_self_reported_service_within_the_window_is_accepted_and_older_is_not(build):
+    volunteer = build.volunteer()
+    assert report(build, volunteer, MARCH_2027 - timedelta(days=59), now=MARCH_2027).status == "pending"
+    with pytest.raises(ValidationError, match="up to 60 days"):
+        report(build, volunteer, MARCH_2027 - timedelta(days=60, minutes=1), now=MARCH_2027)
+
+
+def test_the_self_report_window_comes_from_the_configuration(build, app):
+    app.config["SELF_REPORT_WINDOW_DAYS"] = 7
+    with pytest.raises(ValidationError, match="up to 7 days"):
+        report(build, build.volunteer(), MARCH_2027 - timedelta(days=8), now=MARCH_2027)
+
+
+def test_self_reported_service_in_the_future_is_refused(build):
+    with pytest.raises(ValidationError, match="cannot be in the future") as refused:
+        report(build, build.volunteer(), MARCH_2027 + timedelta(hours=1), now=MARCH_2027)
+    assert refused.value.details["field"] == "ended_at"
+    assert ServiceRecord.query.count() == 0

@@ -1,8 +1,17 @@
+from datetime import datetime
+
+from sqlalchemy import select
+
 from points_service.extensions import db
 from points_service.ledger import service as ledger
 from points_service.ledger.errors import InsufficientPoints
+from points_service.ledger.models import PointsLot
 
-from .helpers import at, lots_of
+from .helpers import at, lots_of, movements_of
+
+
+def lot_of(entry):
+    return db.session.execute(select(PointsLot.id).where(PointsLot.entry_id == entry.id)).scalar_one()
 
 
 def test_due_lots_expire_as_one_entry_and_later_lots_stay(account):
@@ -80,3 +89,50 @@ def test_an_aware_expiry_is_stored_as_utc(account):
     entry = ledger.earn_points(account.id, 5, reason="a", now=at(0), expires_at=at(10).replace(tzinfo=shanghai))
     assert ledger.expiring_points(account.id, before=at(20), now=at(1)) == [(at(10, hours=-8), 5)]
     assert entry.balance_after == 5
+
+
+def test_spending_takes_the_lots_that_expire_soonest_so_no_point_that_could_be_used_expires(account):
+    # An older lot that lives long and a younger one that expires sooner (a six-month promotion).
+    older = ledger.earn_points(
+        account.id, 100, reason="January", now=datetime(2027, 1, 5), expires_at=datetime(2028, 12, 31)
+    )
+    younger = ledger.earn_points(
+        account.id, 50, reason="March", now=datetime(2027, 3, 1), expires_at=datetime(2027, 6, 30)
+    )
+
+    spend = ledger.spend_points(account.id, 100, reason="Parking", now=datetime(2027, 4, 1))
+    expired = ledger.expire_account(account.id, now=datetime(2027, 7, 1))
+
+    # Spending by earn date took the 100 from January and let March's 50 expire on 30 June.
+    assert movements_of(spend) == {lot_of(younger): 50, lot_of(older): 50}
+    assert expired is None
+    assert ledger.get_account(account.id).balance == 50
+    assert ledger.get_account(account.id).lifetime_expired == 0
+    assert ledger.verify_ledger().discrepancies == []
+
+
+def test_lots_that_never_expire_are_spent_last_and_equal_expiries_go_oldest_first(account):
+    forever = ledger.earn_points(account.id, 30, reason="never", now=datetime(2027, 1, 1))
+    first = ledger.earn_points(account.id, 10, reason="a", now=datetime(2027, 1, 2), expires_at=datetime(2027, 12, 31))
+    second = ledger.earn_points(account.id, 10, reason="b", now=datetime(2027, 1, 3), expires_at=datetime(2027, 12, 31))
+
+    spend = ledger.spend_points(account.id, 25, reason="Goods", now=datetime(2027, 2, 1))
+
+    assert movements_of(spend) == {lot_of(first): 10, lot_of(second): 10, lot_of(forever): 5}
+
+
+def test_reversing_a_spend_restores_exactly_the_lots_taken_in_expiry_order(account):
+    older = ledger.earn_points(
+        account.id, 100, reason="January", now=datetime(2027, 1, 5), expires_at=datetime(2028, 12, 31)
+    )
+    younger = ledger.earn_points(
+        account.id, 50, reason="March", now=datetime(2027, 3, 1), expires_at=datetime(2027, 6, 30)
+    )
+    spend = ledger.spend_points(account.id, 60, reason="Parking", now=datetime(2027, 4, 1))
+    ledger.spend_points(account.id, 20, reason="Tea", now=datetime(2027, 4, 2))  # from the older lot
+
+    reversal = ledger.reverse_entry(spend.id, reason="Voucher voided", now=datetime(2027, 4, 3))
+
+    assert reversal.restored_lots == {lot_of(younger): 50, lot_of(older): 10}
+    assert [lot[2] for lot in lots_of(account.id)] == [80, 50]
+    assert ledger.verify_ledger().discrepancies == []

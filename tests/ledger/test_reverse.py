@@ -68,12 +68,12 @@ def test_reversing_an_earning_that_was_wholly_spent_records_only_a_shortfall(acc
 
 
 def test_reversing_an_earning_does_not_take_back_points_that_already_expired(account):
-    ledger.earn_points(account.id, 50, reason="kept", now=at(0))
-    earning = ledger.earn_points(account.id, 30, reason="fake hours", now=at(0), expires_at=at(10))
+    ledger.earn_points(account.id, 50, reason="kept", now=at(0), expires_at=at(10))
+    earning = ledger.earn_points(account.id, 30, reason="fake hours", now=at(0), expires_at=at(20))
     ledger.spend_points(account.id, 60, reason="spent", now=at(1))  # 50 + 10 from the fake lot; 20 left there
-    ledger.expire_account(account.id, now=at(11))  # the 20 left expire
+    ledger.expire_account(account.id, now=at(21))  # the 20 left expire
 
-    reversal = ledger.reverse_entry(earning.id, reason="Hours were not real", now=at(12))
+    reversal = ledger.reverse_entry(earning.id, reason="Hours were not real", now=at(22))
 
     assert ledger.get_account(account.id).balance == 0
     assert (reversal.entry, reversal.shortfall) == (None, 10)

@@ -39,12 +39,13 @@ def make_machine(build):
             )
 
         def spendable_lots(self):
-            """Open lots not yet due, oldest first: what an operation now may take from."""
+            """Open lots not yet due, in spending order: soonest expiry first, then oldest, never-expiring last."""
             lots = db.session.execute(
-                select(PointsLot)
-                .where(PointsLot.account_id == self.account_id, PointsLot.expired_at.is_(None))
-                .order_by(PointsLot.earned_at, PointsLot.id)
+                select(PointsLot).where(PointsLot.account_id == self.account_id, PointsLot.expired_at.is_(None))
             ).scalars()
+            lots = sorted(
+                lots, key=lambda lot: (lot.expires_at is None, lot.expires_at or lot.earned_at, lot.earned_at, lot.id)
+            )
             return [
                 (lot.id, lot.remaining)
                 for lot in lots
@@ -101,7 +102,7 @@ def make_machine(build):
                 return
             entry = operation()
             expected, left = {}, points
-            for lot_id, remaining in lots:  # oldest first
+            for lot_id, remaining in lots:  # in spending order
                 if left == 0:
                     break
                 expected[lot_id] = min(remaining, left)

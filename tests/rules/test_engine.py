@@ -1,7 +1,7 @@
 """Worked examples of the pure rules engine: each step of an award."""
 
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from fractions import Fraction
 
 import pytest
@@ -10,11 +10,15 @@ from points_service.rules.engine import (
     NO_HISTORY,
     ServiceFacts,
     VolunteerHistory,
+    category_rate,
     credit_minutes,
     format_factor,
+    local_days,
     lot_expiry,
     night_minutes,
     rate,
+    service_points_by_day,
+    split_at_local_midnight,
     stars_for_hours,
 )
 
@@ -26,6 +30,7 @@ STEP_TABLE = {
         {"up_to_minutes": 60, "credit_minutes": 60},
     ],
 }
+STEP_TABLE_RATE = {"points": 10, "per_minutes": 60, "minimum_minutes": 0, "rounding": STEP_TABLE}
 
 
 def config(**sections):
@@ -43,24 +48,28 @@ def config(**sections):
         "caps": {"per_record": None, "per_day": None, "per_month": None},
         "bonuses": {"first_service": 0, "milestones": []},
         "expiry": {"policy": "never"},
+        "default_rate": None,
     }
     for name, value in sections.items():
-        base[name] = {**base[name], **value} if isinstance(base[name], dict) else value
+        base[name] = {**base[name], **value} if isinstance(base[name], dict) and value is not None else value
     return base
 
 
-def record(local_start, minutes, *, urgent=False, day_kind="workday", history=NO_HISTORY):
-    """A record starting at a Shanghai wall-clock time (UTC+8)."""
+def record(local_start, minutes, *, urgent=False, day_kind="workday", later_day_kinds=None, history=NO_HISTORY):
+    """A record starting at a Shanghai wall-clock time (UTC+8); a day it reaches after
+    midnight is of the same kind as the first unless ``later_day_kinds`` says otherwise."""
     start = local_start - timedelta(hours=8)
+    end = start + timedelta(minutes=minutes)
+    later = {day: day_kind for day in local_days(start, end, "Asia/Shanghai")[1:]}
     return ServiceFacts(
         category="patrol",
         started_at=start,
-        ended_at=start + timedelta(minutes=minutes),
+        ended_at=end,
         timezone="Asia/Shanghai",
         urgent=urgent,
         day_kind=day_kind,
         history=history,
-        awarded_at=start,
+        later_day_kinds={**later, **(later_day_kinds or {})},
     )
 
 
@@ -231,8 +240,18 @@ def test_bonuses_come_on_top_of_the_caps():
         config(caps={"per_record": 5}, bonuses={"first_service": 20}),
         record(MONDAY_9AM, 60),
     )
-    assert [step["step"] for step in rating.breakdown] == ["minutes", "base", "cap", "bonus"]
+    assert [step["step"] for step in rating.breakdown] == ["minutes", "base", "cap", "hours_award", "bonus"]
+    assert steps(rating, "hours_award") == [{"step": "hours_award", "points": 0, "subtotal": 5}]
     assert rating.points == 25
+
+
+def test_the_lot_expires_counted_from_the_service_not_from_the_approval():
+    # Served on Sunday 10 January 2027 at 09:00 in Shanghai; whenever it is approved,
+    # the points expire six months after the service, like those of its neighbours.
+    rating = rate(config(expiry={"policy": "months", "months": 6}), record(datetime(2027, 1, 10, 9, 0), 60))
+    assert rating.expires_at == datetime(2027, 7, 10, 1, 0)
+    yearly = rate(config(expiry={"policy": "end_of_next_year"}), record(datetime(2027, 12, 30, 9, 0), 60))
+    assert yearly.expires_at == datetime(2028, 12, 31, 16, 0)  # not the end of 2029 for a January approval
 
 
 def test_expiry_at_the_end_of_the_next_calendar_year_in_local_time():
@@ -262,3 +281,187 @@ def test_exact_factor_text():
 )
 def test_stars_count_the_thresholds_reached(hours, expected):
     assert stars_for_hours(hours, [100, 300, 600, 1000, 1500]) == expected
+
+
+# -- service that crosses midnight -------------------------------------------------------
+
+JAN_31, FEB_1 = date(2027, 1, 31), date(2027, 2, 1)
+
+
+def test_a_record_is_split_at_local_midnight_and_the_parts_add_up_to_its_minutes():
+    start = datetime(2027, 1, 31, 14, 0, 30)  # 22:00:30 in Shanghai
+    parts = split_at_local_midnight(start, start + timedelta(hours=4), "Asia/Shanghai")
+    assert [(part.day, part.minutes) for part in parts] == [(JAN_31, 119), (FEB_1, 121)]
+    assert parts[0].ended_at == parts[1].started_at == datetime(2027, 1, 31, 16, 0)
+    ending_at_midnight = split_at_local_midnight(start, datetime(2027, 1, 31, 16, 0), "Asia/Shanghai")
+    assert [part.day for part in ending_at_midnight] == [JAN_31]
+
+
+def test_the_overnight_breakdown_shows_each_part_with_its_own_day_and_caps():
+    history = VolunteerHistory(0, 3, 0, 90)  # 90 points for hours already in January
+    rating = rate(
+        config(caps={"per_month": 100}),
+        record(
+            datetime(2027, 1, 31, 22, 0), 240, day_kind="weekend", later_day_kinds={FEB_1: "workday"}, history=history
+        ),
+    )
+    assert rating.breakdown[1:] == [
+        {
+            "step": "part",
+            "part": 1,
+            "parts": 2,
+            "day": "2027-01-31",
+            "day_kind": "weekend",
+            "start": "22:00",
+            "end": "24:00",
+            "actual_minutes": 120,
+            "credited_minutes": 120,
+            "points": 0,
+        },
+        {"step": "base", "minutes": 120, "rate_points": 10, "rate_minutes": 60, "points": 20},
+        {
+            "step": "multiplier",
+            "applied": [{"kind": "weekend", "percent": 120}],
+            "stacking": "max",
+            "factor": "1.2",
+            "points": 4,
+        },
+        {"step": "cap", "kind": "per_month", "limit": 100, "already": 90, "points": -14},
+        {
+            "step": "part",
+            "part": 2,
+            "parts": 2,
+            "day": "2027-02-01",
+            "day_kind": "workday",
+            "start": "00:00",
+            "end": "02:00",
+            "actual_minutes": 120,
+            "credited_minutes": 120,
+            "points": 0,
+        },
+        {"step": "base", "minutes": 120, "rate_points": 10, "rate_minutes": 60, "points": 20},
+    ]
+    assert rating.points == 30
+    assert rating.minutes == 240
+
+
+def test_fractions_of_a_point_carry_from_one_part_to_the_next():
+    # 45 minutes on each side of midnight at 10 points an hour: 7.5 + 7.5 is 15, as unsplit.
+    rating = rate(
+        config(
+            rates={
+                "patrol": {
+                    "points": 10,
+                    "per_minutes": 60,
+                    "minimum_minutes": 0,
+                    "rounding": {"mode": "down", "step_minutes": 1},
+                }
+            }
+        ),
+        record(datetime(2027, 3, 5, 23, 15), 90),
+    )
+    assert [step["points"] for step in steps(rating, "base")] == [7, 8]
+    assert rating.points == 15
+
+
+def test_a_category_without_a_rate_of_its_own_is_rated_by_the_default_rate():
+    default = {"points": 6, "per_minutes": 60, "minimum_minutes": 0, "rounding": {"mode": "down", "step_minutes": 1}}
+    without_patrol = {**config(default_rate=default), "rates": {"elderly_care": STEP_TABLE_RATE}}
+    rating = rate(without_patrol, record(MONDAY_9AM, 120))
+    assert rating.points == 12
+    assert steps(rating, "default_rate") == [{"step": "default_rate", "category": "patrol", "points": 0}]
+    assert category_rate(without_patrol, "patrol") == (default, True)
+    assert category_rate({**without_patrol, "default_rate": None}, "patrol") is None
+    assert category_rate(config(), "patrol") == (STEP_TABLE_RATE, False)
+
+
+# -- dated worked examples ---------------------------------------------------------------
+# One row per case: a record (Shanghai wall clock) and its minutes, the kind of each day
+# it touches, the table's sections that differ from ``config()``, the volunteer's
+# history; then the award, and its points for hours per local day (what the day and
+# month caps of later records count: never the bonuses).
+
+MAR_1, OCT_7, OCT_8 = date(2027, 3, 1), date(2026, 10, 7), date(2026, 10, 8)
+WORKED_EXAMPLES = [
+    pytest.param(
+        datetime(2027, 1, 31, 22, 0),
+        240,
+        {JAN_31: "weekend", FEB_1: "workday"},
+        {"multipliers": {"weekend_percent": 150}},
+        NO_HISTORY,
+        50,
+        {JAN_31: 30, FEB_1: 20},
+        id="2027-01-31 22:00-02:00, Sunday into Monday: each part by its own day",
+    ),
+    pytest.param(
+        datetime(2027, 1, 31, 22, 0),
+        240,
+        {JAN_31: "weekend", FEB_1: "workday"},
+        {"caps": {"per_month": 100}},
+        VolunteerHistory(0, 3, 0, 90),
+        30,
+        {JAN_31: 10, FEB_1: 20},
+        id="2027-01-31 22:00-02:00 across the month end: January's cap takes only January's part",
+    ),
+    pytest.param(
+        datetime(2027, 1, 31, 22, 0),
+        240,
+        {JAN_31: "weekend", FEB_1: "workday"},
+        {"caps": {"per_day": 25}},
+        VolunteerHistory(0, 3, 0, 0, later_days={FEB_1: 20}),
+        29,
+        {JAN_31: 24, FEB_1: 5},
+        id="2027-01-31 22:00-02:00: the Monday part counts against Monday's day cap",
+    ),
+    pytest.param(
+        datetime(2027, 3, 5, 22, 0),
+        240,
+        {date(2027, 3, 5): "workday", date(2027, 3, 6): "workday"},
+        {"multipliers": {"night_percent": 120, "night_start": "22:00", "night_end": "06:00"}},
+        NO_HISTORY,
+        48,
+        {date(2027, 3, 5): 24, date(2027, 3, 6): 24},
+        id="22:00-02:00 with the same kind of day on both sides: as much as unsplit",
+    ),
+    pytest.param(
+        datetime(2026, 10, 7, 22, 0),
+        240,
+        {OCT_7: "holiday", OCT_8: "workday"},
+        {},
+        NO_HISTORY,
+        50,
+        {OCT_7: 30, OCT_8: 20},
+        id="2026-10-07 22:00-02:00: the National Day part x1.5, the workday part plain",
+    ),
+    pytest.param(
+        datetime(2027, 3, 1, 9, 0),
+        120,
+        {MAR_1: "workday"},
+        {"caps": {"per_day": 25}, "bonuses": {"first_service": 20}},
+        NO_HISTORY,
+        40,
+        {MAR_1: 20},
+        id="2027-03-01 first service: the bonus comes on top and does not count toward the day cap",
+    ),
+    pytest.param(
+        datetime(2027, 3, 1, 14, 0),
+        120,
+        {MAR_1: "workday"},
+        {"caps": {"per_day": 25}, "bonuses": {"milestones": [{"hours": 100, "points": 50}]}},
+        VolunteerHistory(100 * 60 - 60, 40, 20, 20),
+        55,
+        {MAR_1: 5},
+        id="2027-03-01 100th hour: the day cap limits the hours award, never the milestone bonus",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("local_start", "minutes", "kinds", "sections", "history", "points", "by_day"), WORKED_EXAMPLES
+)
+def test_worked_examples(local_start, minutes, kinds, sections, history, points, by_day):
+    first, *later = kinds.items()
+    facts = record(local_start, minutes, day_kind=first[1], later_day_kinds=dict(later), history=history)
+    rating = rate(config(**sections), facts)
+    assert rating.points == points
+    assert service_points_by_day(rating.breakdown, first[0]) == by_day

@@ -1,12 +1,21 @@
 """Property tests of the pure rules engine (no database, no app)."""
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from points_service.rules.engine import ServiceFacts, VolunteerHistory, rate
+from points_service.rules.engine import (
+    ServiceFacts,
+    VolunteerHistory,
+    first_of_month,
+    local_days,
+    rate,
+    service_points_by_day,
+    whole_minutes,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -76,18 +85,23 @@ histories = st.builds(
     points_same_month=st.integers(0, 2500),
 )
 starts = st.datetimes(min_value=datetime(2024, 1, 1), max_value=datetime(2027, 12, 31))
+TIMEZONE = "Asia/Shanghai"
+day_kinds = st.sampled_from(["workday", "weekend", "holiday"])
 
 
-def facts(start, minutes, history, urgent=False, day_kind="workday"):
+def facts(start, minutes, history, urgent=False, day_kind="workday", later_day_kinds=None):
+    """A record; each day after midnight has the kind of the first unless ``later_day_kinds`` says."""
+    end = start + timedelta(minutes=minutes)
+    later = {day: day_kind for day in local_days(start, end, TIMEZONE)[1:]}
     return ServiceFacts(
         category=CATEGORY,
         started_at=start,
-        ended_at=start + timedelta(minutes=minutes),
-        timezone="Asia/Shanghai",
+        ended_at=end,
+        timezone=TIMEZONE,
         urgent=urgent,
         day_kind=day_kind,
         history=history,
-        awarded_at=start,
+        later_day_kinds={**later, **(later_day_kinds or {})},
     )
 
 
@@ -97,8 +111,30 @@ record_facts = st.builds(
     minutes=st.integers(1, 2000),
     history=histories,
     urgent=st.booleans(),
-    day_kind=st.sampled_from(["workday", "weekend", "holiday"]),
+    day_kind=day_kinds,
 )
+
+
+@st.composite
+def records_with_later_days(draw):
+    """Records whose later days have their own kinds and their own day and month totals."""
+    start, minutes = draw(starts), draw(st.integers(1, 2000))
+    days = local_days(start, start + timedelta(minutes=minutes), TIMEZONE)
+    history = draw(histories)
+    months = {first_of_month(day) for day in days[1:]} - {first_of_month(days[0])}
+    history = replace(
+        history,
+        later_days={day: draw(st.integers(0, 500)) for day in days[1:]},
+        later_months={month: draw(st.integers(0, 2500)) for month in months},
+    )
+    return facts(
+        start,
+        minutes,
+        history,
+        draw(st.booleans()),
+        draw(day_kinds),
+        {day: draw(day_kinds) for day in days[1:]},
+    )
 
 
 def service_points(rating):
@@ -126,7 +162,7 @@ def test_points_are_never_negative_and_the_breakdown_adds_up(config, record):
     st.integers(0, 600),
     histories,
     st.booleans(),
-    st.sampled_from(["workday", "weekend", "holiday"]),
+    day_kinds,
 )
 def test_points_are_monotone_in_minutes_within_a_category(config, start, minutes, more, history, urgent, day_kind):
     shorter = rate(config, facts(start, minutes, history, urgent, day_kind))
@@ -136,16 +172,50 @@ def test_points_are_monotone_in_minutes_within_a_category(config, start, minutes
 
 
 @PROPERTY_SETTINGS
-@given(configs(), record_facts)
-def test_caps_are_never_exceeded(config, record):
-    points = service_points(rate(config, record))
+@given(configs(), records_with_later_days())
+def test_caps_are_never_exceeded_per_record_day_or_month(config, record):
+    rating = rate(config, record)
+    start_day = local_days(record.started_at, record.ended_at, TIMEZONE)[0]
+    by_day = service_points_by_day(rating.breakdown, start_day)
     caps, history = config["caps"], record.history
     if caps["per_record"] is not None:
-        assert points <= caps["per_record"]
-    if caps["per_day"] is not None:
-        assert points <= max(0, caps["per_day"] - history.points_same_day)
+        assert service_points(rating) <= caps["per_record"]
+    by_month = {}
+    for day, points in by_day.items():
+        by_month[first_of_month(day)] = by_month.get(first_of_month(day), 0) + points
+        if caps["per_day"] is not None:
+            assert points <= max(0, caps["per_day"] - history.points_on(day, start_day))
     if caps["per_month"] is not None:
-        assert points <= max(0, caps["per_month"] - history.points_same_month)
+        for month, points in by_month.items():
+            assert points <= max(0, caps["per_month"] - history.points_in_month(month, start_day))
+
+
+@PROPERTY_SETTINGS
+@given(configs(), records_with_later_days())
+def test_splitting_at_midnight_never_changes_the_minutes(config, record):
+    rating = rate(config, record)
+    parts = [step for step in rating.breakdown if step["step"] == "part"]
+    days = local_days(record.started_at, record.ended_at, TIMEZONE)
+    if len(days) == 1:
+        assert parts == []
+        return
+    assert [step["day"] for step in parts] == [day.isoformat() for day in days]
+    assert sum(step["actual_minutes"] for step in parts) == whole_minutes(record.started_at, record.ended_at)
+    assert sum(step["credited_minutes"] for step in parts) == rating.minutes
+    assert sum(step["minutes"] for step in rating.breakdown if step["step"] == "base") == rating.minutes
+
+
+@PROPERTY_SETTINGS
+@given(configs(), records_with_later_days())
+def test_bonuses_are_never_capped_and_never_count_toward_a_cap(config, record):
+    rating = rate(config, record)
+    bonuses, history = config["bonuses"], record.history
+    expected = bonuses["first_service"] if history.approved_records == 0 and rating.minutes > 0 else 0
+    after = history.lifetime_minutes + rating.minutes
+    expected += sum(m["points"] for m in bonuses["milestones"] if history.lifetime_minutes < m["hours"] * 60 <= after)
+    assert rating.points - service_points(rating) == expected
+    start_day = local_days(record.started_at, record.ended_at, TIMEZONE)[0]
+    assert sum(service_points_by_day(rating.breakdown, start_day).values()) == service_points(rating)
 
 
 def uncapped(config):
@@ -165,7 +235,7 @@ def expected_percents(config, record):
 
 
 def base_points(rating):
-    return next(step["points"] for step in rating.breakdown if step["step"] == "base")
+    return sum(step["points"] for step in rating.breakdown if step["step"] == "base")
 
 
 @PROPERTY_SETTINGS

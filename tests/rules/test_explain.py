@@ -33,6 +33,7 @@ def test_every_step_is_explained_and_the_total_matches(build):
         "Neighbourhood patrol: 140 minutes of service count as 120 minutes (rounded down to a multiple of 30 minutes).",
         "120 minutes at 10 points per 60 minutes: 20 points.",
         "Multiplier for public holiday ×1.5: +10 points.",
+        "Points for the hours of service: 30 points.",
         "Bonus for a first service: +20 points.",
         "Total: 50 points.",
     ]
@@ -47,15 +48,15 @@ def test_caps_night_and_milestones_are_explained(build):
     award = rules.rate_service(
         organization=build.community,
         category="patrol",
-        started_at=datetime(2026, 3, 9, 13, 0),  # Monday 21:00 in Shanghai
-        ended_at=datetime(2026, 3, 9, 17, 0),
+        started_at=datetime(2026, 3, 9, 12, 0),  # Monday 20:00 to midnight in Shanghai
+        ended_at=datetime(2026, 3, 9, 16, 0),
         urgent=False,
         history=history,
     )
     with force_locale("en"):
         lines = rules.explain_award(award.breakdown)
-    assert "180 minutes in the night window 22:00–06:00 (counted as 180) at ×1.2 instead of ×1: +6 points." in lines
-    assert "Limit of 150 points per day (120 points already that day): −16 points." in lines
+    assert "120 minutes in the night window 22:00–06:00 (counted as 120) at ×1.2 instead of ×1: +4 points." in lines
+    assert "Limit of 150 points per day (120 points already that day): −14 points." in lines
     assert "Bonus for reaching 100 hours of service: +50 points." in lines
     assert lines[-1] == f"Total: {award.points} points." == "Total: 80 points."
 
@@ -64,7 +65,7 @@ def test_the_explanation_follows_the_language(build):
     award = national_day_patrol(build)
     with force_locale("zh_CN"):
         lines = rules.explain_award(award.breakdown)
-    assert len(lines) == 6
+    assert len(lines) == 7
     assert "治安巡逻" in lines[1]
 
 

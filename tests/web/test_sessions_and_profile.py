@@ -31,7 +31,7 @@ def test_the_profile_page_shows_balance_member_number_history_and_expiring_point
     assert f'data-testid="member-no">{user.volunteer.member_no}<' in page
     for text in ("Park clean-up", "Bus pass", "Redeemed", "Earned", "+25", "-15"):
         assert text in page
-    assert "25 points expire on" in page
+    assert "10 points expire on" in page  # the spend took 15 of the 25 that expire first
     assert 'src="data:image/svg+xml' in page  # the member QR code, drawn by the server
 
 
