@@ -432,8 +432,9 @@ def reverse_entry(entry_id, *, reason, actor_id=None, idempotency_key=None, caus
     A debit (``redeem``, negative ``adjust``) is returned to exactly the lots it took
     from. A credit (``earn``, positive ``adjust``) is taken back from its own lot first,
     then from the oldest other lots; what was already spent and cannot be taken is
-    recorded as a shortfall for an administrator to settle, and points that expired from
-    its lot are not taken twice. ``expire`` and ``reverse`` entries cannot be reversed.
+    recorded as a shortfall, recovered from the volunteer's next earnings or written off
+    (see ``_recover_shortfalls``), and points that expired from its lot are not taken
+    twice. ``expire`` and ``reverse`` entries cannot be reversed.
     """
     reason = _check_reason(reason)
     key = _check_key(idempotency_key)
