@@ -10,7 +10,8 @@ from .activities.models import ServiceRecord
 from .activities.service import check_service_records
 from .extensions import db
 from .ledger.models import LedgerEntry, PointsAccount
-from .ledger.service import expire_due_lots, verify_ledger
+from .ledger.service import check_shortfalls, expire_due_lots, verify_ledger
+from .perks.payments import check_refunds
 from .perks.service import check_redemptions, expire_reservations_job
 
 
@@ -43,6 +44,9 @@ EXPIRY_JOBS = []  # callables returning a line of text
 CHECKS.append(check_redemptions)
 CHECKS.append(check_service_records)
 CHECKS.append(check_service_record_points)
+# States with no next action of their own (the staff work list): reversal shortfalls and refunds due.
+CHECKS.append(check_shortfalls)
+CHECKS.append(check_refunds)
 # Vouchers first: their points go back to lots that the ledger's job may then expire.
 EXPIRY_JOBS.append(expire_reservations_job)
 EXPIRY_JOBS.append(forget_stale_counts_job)

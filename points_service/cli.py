@@ -47,6 +47,17 @@ def records_actor(command):
     return run_as_actor
 
 
+def _acting_user(username):
+    """The user a command acts as (``--actor``), found by user name or mobile number."""
+    from .accounts.service import find_user
+    from .errors import NotFound
+
+    user = find_user(username)
+    if user is None:
+        raise NotFound(_l("No such user."))
+    return user
+
+
 @points_cli.command("verify")
 def verify_command():
     """Check the ledger invariants for every account; exit 1 on any discrepancy."""
@@ -78,7 +89,7 @@ def demo_command(if_empty):
 @records_actor
 @click.argument("name")
 @click.option("--kind", required=True, help="city, district, street or community")
-@click.option("--parent", default=None, help="the parent's id or exact name (none for a city)")
+@click.option("--parent", default=None, help="the parent: #id, name or path such as 示范市/东城区 (none for a city)")
 @click.option("--timezone", default=None, help="IANA time zone; default the parent's, or Asia/Shanghai")
 def org_add_command(name, kind, parent, timezone):
     """Add an organization to the tree (city > district > street > community)."""
@@ -141,7 +152,7 @@ def create_service_account_command(username, name, creator):
 @records_actor
 @click.argument("role")
 @click.option("--user", "username", required=True, help="user name or mobile number")
-@click.option("--org", "organization", required=True, help="organization id or exact name")
+@click.option("--org", "organization", required=True, help="#id, name or path (names joined by /)")
 def grant_command(role, username, organization):
     """Grant ROLE (volunteer, organizer, counter, admin) on an organization subtree."""
     from .accounts.service import find_user, grant_role
@@ -175,7 +186,7 @@ def expire_command():
 @points_cli.command("rules-import")
 @records_actor
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
-@click.option("--org", "organization", required=True, help="organization id or exact name")
+@click.option("--org", "organization", required=True, help="#id, name or path (names joined by /)")
 @click.option("--name", default=None, help="name of the rule table (default: organization and version)")
 @click.option("--effective-from", default=None, help="YYYY-MM-DD, local date from which it applies")
 @click.option("--publish", is_flag=True, help="publish it at once (needs --effective-from)")
@@ -300,7 +311,7 @@ def category_add_command(code, name_en, name_zh):
 @records_actor
 @click.option("--user", "username", required=True, help="the service account's user name")
 @click.option("--role", default=None, help="limit the token to this role (default: every role of the account)")
-@click.option("--org", "organization", default=None, help="limit the token to this organization id or exact name")
+@click.option("--org", "organization", default=None, help="limit the token to this organization (#id, name or path)")
 @click.option("--days", type=int, default=None, help="days until it expires (default API_TOKEN_DEFAULT_DAYS)")
 @click.option("--name", default="command-line token", show_default=True, help="a label for the token")
 def create_token_command(username, role, organization, days, name):
@@ -329,7 +340,7 @@ def create_token_command(username, role, organization, days, name):
 
 @points_cli.command("honor-compute")
 @records_actor
-@click.option("--org", "organization", required=True, help="organization id or exact name (its subtree is ranked)")
+@click.option("--org", "organization", required=True, help="#id, name or path (its subtree is ranked)")
 @click.option("--period", "period_kind", required=True, help="month, quarter or year")
 @click.option("--start", "period_start", required=True, help="YYYY-MM-DD, the first local day of the period")
 @click.option("--metric", required=True, help="hours or points")
@@ -352,29 +363,98 @@ def honor_compute_command(organization, period_kind, period_start, metric, size,
         click.echo(f"  {entry.rank:>3}. {entry.display_name}  {entry.home_community}  {entry.value} {unit}")
     if not roll.entries:
         click.echo("  (nobody had approved service in this period)")
-    click.echo(f"publish it with: flask --app wsgi points honor-publish {roll.id}")
+    if honor.period_has_ended(roll):
+        click.echo(f"ask to publish it with: flask --app wsgi points honor-publish {roll.id} --actor NAME")
+    else:
+        click.echo("the period has not ended: this draft is a preview; recompute it after the period to publish it")
 
 
 @points_cli.command("honor-publish")
 @records_actor
 @click.argument("roll_id", type=int)
-def honor_publish_command(roll_id):
-    """Publish a draft honor roll; it is then public and never changes."""
+@click.option("--actor", "username", required=True, help="the administrator asking (user name or mobile)")
+def honor_publish_command(roll_id, username):
+    """Ask for a draft honor roll to be published (after its period has ended); another
+    administrator approves it with change-approve, and it is then public and never changes."""
     from .honor import service as honor
 
     try:
-        roll = honor.publish_honor_roll(None, roll_id)
+        request = honor.request_honor_roll_publication(_acting_user(username), roll_id)
     except PointsError as error:
         _fail(error)
-    click.echo(f"published honor roll {roll.id}: {honor.honor_roll_title(roll)}")
+    click.echo(f"publication of honor roll {roll_id} requested: change request {request.id}")
+    click.echo(
+        f"another administrator approves it with: flask --app wsgi points change-approve {request.id} --actor NAME"
+    )
+
+
+# -- changes that need a second person -----------------------------------------------------------
+
+
+@points_cli.command("change-list")
+@click.option("--actor", "username", required=True, help="whose view (user name or mobile)")
+def change_list_command(username):
+    """List the pending change requests that ACTOR may review (their own are marked)."""
+    from .changes import service as changes
+
+    try:
+        actor = _acting_user(username)
+    except PointsError as error:
+        _fail(error)
+    requests = changes.list_change_requests(actor)
+    for request in requests:
+        mine = "  (yours)" if request.author_id == actor.id else ""
+        click.echo(
+            f"{request.id:>5}  {changes.kind_label(request.kind)}  {request.target_type} {request.target_id}"
+            f"  by {request.author.username} at {request.created_at:%Y-%m-%d %H:%M} UTC{mine}"
+        )
+        for line in request.diff:
+            click.echo(f"         {line['field']}: {line.get('before')} -> {line.get('after')}")
+    if not requests:
+        click.echo("no pending change requests")
+
+
+@points_cli.command("change-approve")
+@click.argument("request_id", type=int)
+@click.option("--actor", "username", required=True, help="the reviewer, not the author (user name or mobile)")
+def change_approve_command(request_id, username):
+    """Approve a pending change request: its change is applied now, exactly once."""
+    from .changes import service as changes
+
+    try:
+        request = changes.approve_change(_acting_user(username), request_id)
+    except PointsError as error:
+        _fail(error)
+    click.echo(f"approved change request {request.id}: {changes.kind_label(request.kind)}")
+
+
+@points_cli.command("change-reject")
+@click.argument("request_id", type=int)
+@click.option("--actor", "username", required=True, help="the reviewer, not the author (user name or mobile)")
+@click.option("--reason", required=True, help="why, for the author")
+def change_reject_command(request_id, username, reason):
+    """Reject a pending change request with a reason; nothing is changed."""
+    from .changes import service as changes
+
+    try:
+        request = changes.reject_change(_acting_user(username), request_id, reason)
+    except PointsError as error:
+        _fail(error)
+    click.echo(f"rejected change request {request.id}: {changes.kind_label(request.kind)}")
 
 
 @points_cli.command("perk-add")
 @records_actor
 @click.argument("name")
 @click.option("--kind", required=True, help="parking_discount, priority_service, goods or other")
-@click.option("--org", "organization", required=True, help="the organization that offers it (id or exact name)")
-@click.option("--venue", "venues", multiple=True, required=True, help="where it is honored (repeatable; a subtree)")
+@click.option("--org", "organization", required=True, help="the organization that offers it (#id, name or path)")
+@click.option(
+    "--venue",
+    "venues",
+    multiple=True,
+    required=True,
+    help="where it is honored: #id, name or path (repeatable; a subtree)",
+)
 @click.option("--points", "points_cost", type=int, required=True, help="points per item")
 @click.option("--copay", "copay_amount", type=int, default=0, show_default=True, help="co-payment in fen")
 @click.option("--stock", type=int, default=None, help="items on the shelf (default: unlimited)")

@@ -20,6 +20,9 @@ from .timeutil import to_local, utcnow
 CITY = "示范市"
 LOGINS = [
     ("admin", "admin-demo-2026", "admin", "city"),
+    # A second administrator: changes that need a second person (publishing an honor
+    # roll, writing off a shortfall) are approved by someone other than who asked.
+    ("reviewer", "reviewer-demo-2026", "admin", "city"),
     ("organizer", "organizer-demo-2026", "organizer", "community"),
     ("counter", "counter-demo-2026", "counter", "district"),
 ]
@@ -244,20 +247,26 @@ def _activities(city, communities, **kwargs):
 
 
 def _honor(city, **kwargs):
-    """The city's hours and points honor rolls, published, for each month that holds the
-    demo's approved activities (a few days back: this month, and last month early in a
-    month), so the public pages show real rankings (needs the activities step)."""
+    """The city's hours and points honor rolls for each month that holds the demo's
+    approved activities (a few days back: this month, and last month early in a month):
+    drafts while the month runs, published (asked by one demo administrator, approved by
+    the other) once it has ended (needs the activities step)."""
     from datetime import timedelta
 
     from .activities.demo import PLANS
+    from .changes.service import approve_change
     from .honor import service as honor
 
+    author, reviewer = (
+        db.session.execute(select(User).where(User.username == name)).scalar_one() for name in ("admin", "reviewer")
+    )
     today = to_local(utcnow(), city.timezone).date()
     months = sorted({(today + timedelta(days=plan[0])).replace(day=1) for plan in PLANS if plan[-1]})
     for month in months:
         for metric in ("hours", "points"):
             roll = honor.compute_honor_roll(None, city, "month", month, metric, 10)
-            honor.publish_honor_roll(None, roll.id)
+            if honor.period_has_ended(roll):
+                approve_change(reviewer, honor.request_honor_roll_publication(author, roll.id).id)
 
 
 DEMO_STEPS = [_rules, _perks, _activities, _honor]

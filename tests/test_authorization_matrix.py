@@ -37,10 +37,13 @@ from points_service.accounts.tokens import issue_api_token
 from points_service.activities import service as activities
 from points_service.activities.models import ActivitySignup, ImportBatch, ServiceRecord
 from points_service.audit.models import AuditEvent
+from points_service.changes.models import ChangeRequest
 from points_service.extensions import db
+from points_service.ledger import service as ledger
 from points_service.perks import service as perks
 from points_service.perks.models import Redemption
 from points_service.timeutil import to_local, utcnow
+from points_service.worklist import service as worklist
 from tests.builders import PASSWORD
 from tests.builders.perks import request_key, stars
 
@@ -407,6 +410,62 @@ def _web_reverse(world):
     )
 
 
+def _shortfall(world):
+    """A volunteer of c0 spent the points of a record that was then reversed: a shortfall."""
+    volunteer = world.build.volunteer(world.tree["communities"][0], name="Spender")
+    record = world.build.record(volunteer, started_at=world.slot(), entered_by=world.helpers["enterer"])
+    activities.approve_record(world.helpers["approver"], record.id)
+    account = world.build.account(volunteer)
+    ledger.spend_points(account.id, account.balance, reason="matrix", cause_type="test")
+    activities.reverse_record(world.helpers["approver"], record.id, "matrix")
+    return ledger.open_shortfalls(account.id)[0]
+
+
+def _web_request_write_off(world):
+    shortfall = _shortfall(world)
+    asked = select(func.count(ChangeRequest.id)).where(
+        ChangeRequest.kind == worklist.WRITE_OFF_KIND, ChangeRequest.target_id == str(shortfall.id)
+    )
+    return (
+        f"/organizer/work-list/shortfalls/{shortfall.id}/write-off",
+        {"data": {"reason": "matrix"}},
+        lambda: _scalar(asked) > 0,
+    )
+
+
+def _web_decide_change(action, status, author="approver"):
+    def target(world):
+        asker = world.helpers[author] if author in world.helpers else world.users[author]
+        request = worklist.request_shortfall_write_off(asker, _shortfall(world).id, "matrix")
+        return (
+            f"/organizer/work-list/requests/{request.id}/{action}",
+            {"data": {"reason": "matrix"}},
+            lambda: _reload(ChangeRequest, request.id).status == status,
+        )
+
+    return target
+
+
+def _web_mark_refunded(world):
+    perk = world.helpers.get("copay_perk")
+    if perk is None:
+        d0 = world.tree["districts"][0]
+        perk = world.helpers["copay_perk"] = world.build.perk(
+            organization=d0, venues=[d0], points_cost=5, copay_amount=100
+        )
+    clerk = world.helpers["clerk"]
+    key = world.build.idempotency_key()
+    redemption = perks.redeem_perk(
+        clerk, world.tree["districts"][0], world.owner.volunteer.member_no, perk.id, 1, key, level_of=stars(0)
+    )
+    perks.void_redemption(clerk, redemption.id, "matrix")
+    return (
+        f"/organizer/work-list/refunds/{redemption.id}/refunded",
+        {"data": {"method": "cash", "note": "matrix"}},
+        lambda: _reload(Redemption, redemption.id).payment_status == "refunded",
+    )
+
+
 def _web_redeem(world):
     data = {
         "member_no": world.owner.volunteer.member_no,
@@ -578,6 +637,25 @@ PAGE_ROWS = [
     page("organizer.import_page", _web_import, allow(organizer="AD", admin="AD"), method="POST"),
     page("organizer.import_template", read("/organizer/imports/template-en.xlsx"), STAFF_PAGES),
     page("organizer.simulation", read("/organizer/simulation"), allow(admin="AA")),
+    # the work list: each administrator sees their own subtree's
+    page("organizer.work_list", read("/organizer/work-list"), allow(admin="AA")),
+    page("organizer.request_write_off", _web_request_write_off, allow(admin="AD"), method="POST"),
+    page("organizer.mark_refunded", _web_mark_refunded, allow(admin="AD"), method="POST"),
+    page(
+        "organizer.approve_change_request",
+        _web_decide_change("approve", "approved"),
+        allow(admin="AD"),
+        method="POST",
+        notes="asked by a city administrator; a second administrator of the volunteer's subtree decides",
+    ),
+    page("organizer.reject_change_request", _web_decide_change("reject", "rejected"), allow(admin="AD"), "POST"),
+    page(
+        "organizer.withdraw_change_request",
+        _web_decide_change("withdraw", "withdrawn", author="admin/inside"),
+        allow(admin="AD"),
+        method="POST",
+        notes="only the author (the inside administrator) withdraws",
+    ),
     # the service counter
     page("counter.index", read("/counter/"), COUNTER_PAGES),
     page(

@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from points_service.accounts.models import RoleMembership, User, VolunteerProfile
+from points_service.audit.models import AuditEvent
 from points_service.codes import is_valid_member_number
 from points_service.extensions import db
 from points_service.ledger import service as ledger
@@ -30,7 +31,7 @@ def test_demo_loads_once_prints_the_logins_and_passes_verify(runner):
 
     assert first.exit_code == 0 and second.exit_code == 0
     assert first.output == second.output
-    for login in ("admin", "organizer", "counter", "volunteer"):
+    for login in ("admin", "reviewer", "organizer", "counter", "volunteer"):
         assert f"  {login} " in first.output
     member_no = first.output.strip().splitlines()[-1].removeprefix("member number of volunteer: ")
     assert is_valid_member_number(member_no)
@@ -87,10 +88,11 @@ def test_grant_accepts_an_organization_id_and_a_mobile_number(runner, build):
     [
         (["boss", "--user", "{user}", "--org", "{org}"], "Unknown role boss"),
         (["admin", "--user", "nobody", "--org", "{org}"], "No such user."),
-        (["admin", "--user", "{user}", "--org", "Atlantis"], "That organization does not exist."),
-        (["admin", "--user", "{user}", "--org", "987654"], "That organization does not exist."),
+        (["admin", "--user", "{user}", "--org", "Atlantis"], "No organization matches Atlantis"),
+        (["admin", "--user", "{user}", "--org", "987654"], "No organization matches 987654"),
+        (["admin", "--user", "{user}", "--org", "#987654"], "That organization does not exist."),
     ],
-    ids=["role", "user", "organization name", "organization id"],
+    ids=["role", "user", "organization name", "organization number", "organization id"],
 )
 def test_grant_refuses_what_does_not_exist_with_a_clear_message(runner, build, arguments, message):
     staff = build.staff("organizer")
@@ -177,7 +179,7 @@ def test_org_add_builds_a_tree_that_org_list_prints_and_grant_can_use(runner, ap
     ("arguments", "message"),
     [
         (["Lonely", "--kind", "district"], "Only a city can be at the top"),
-        (["Nowhere", "--kind", "street", "--parent", "No such place"], "does not exist"),
+        (["Nowhere", "--kind", "street", "--parent", "No such place"], "No organization matches No such place"),
         (["Odd", "--kind", "village"], "Unknown kind of organization"),
         (["Far", "--kind", "city", "--timezone", "Moon/Base"], "Unknown time zone"),
     ],
@@ -286,3 +288,51 @@ def test_create_service_account_refuses_a_creator_who_is_not_an_administrator(ru
     assert result.exit_code == 2
     assert "created by an administrator" in result.output
     assert db.session.execute(select(User).where(User.username == "desk-4")).first() is None
+
+
+@pytest.fixture
+def twin_communities(build):
+    """Two communities named 光明社区, one under each street of the test city."""
+    from points_service.organizations.service import create_organization
+
+    return [create_organization("光明社区", "community", street) for street in build.tree()["streets"]]
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["grant", "admin", "--user", "someone", "--org", "光明社区"],
+        ["org-add", "Block 9", "--kind", "community", "--parent", "光明社区"],
+        ["rules-list", "--org", "光明社区"],
+        ["holiday-set", "2027-02-10", "holiday", "--org", "光明社区"],
+        ["create-token", "--user", "someone", "--org", "光明社区"],
+        ["honor-compute", "--org", "光明社区", "--period", "month", "--start", "2026-03-01", "--metric", "hours"],
+        ["perk-add", "Tea", "--kind", "goods", "--org", "光明社区", "--venue", "District 1", "--points", "5"],
+        ["perk-add", "Tea", "--kind", "goods", "--org", "District 1", "--venue", "光明社区", "--points", "5"],
+    ],
+    ids=lambda arguments: arguments[0] + (" --venue" if "--venue" in arguments[-3:] else ""),
+)
+def test_every_command_refuses_an_organization_name_that_two_nodes_share(runner, build, twin_communities, arguments):
+    build.staff("organizer", username="someone")
+    first, second = twin_communities
+    audited = count(AuditEvent)
+
+    result = runner.invoke(args=["points", *arguments])
+
+    assert result.exit_code == 2, result.output
+    assert "fits 2 organizations" in result.output
+    assert f"#{first.id} Test City/District 1/Street 1/光明社区" in result.output
+    assert f"#{second.id} Test City/District 2/Street 2/光明社区" in result.output
+    assert count(AuditEvent) == audited
+
+
+def test_a_path_or_an_id_names_one_of_two_communities_with_the_same_name(runner, build, twin_communities):
+    first, second = twin_communities
+    build.staff("organizer", username="someone")
+
+    by_path = runner.invoke(args=["points", "grant", "admin", "--user", "someone", "--org", "Street 2/光明社区"])
+    by_id = runner.invoke(args=["points", "grant", "counter", "--user", "someone", "--org", f"#{first.id}"])
+
+    assert by_path.exit_code == 0 and by_id.exit_code == 0, by_path.output + by_id.output
+    memberships = db.session.execute(select(User).where(User.username == "someone")).scalar_one().memberships
+    assert {(m.role, m.organization_id) for m in memberships} >= {("admin", second.id), ("counter", first.id)}

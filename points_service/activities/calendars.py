@@ -50,7 +50,9 @@ def read_calendar_file(filename, content) -> list[CalendarRow]:
     if missing:
         raise CalendarRejected(
             [
-                CalendarProblem(header_line, column, str(_l("The header row has no column %(column)s.") % {"column": column}))
+                CalendarProblem(
+                    header_line, column, str(_l("The header row has no column %(column)s.") % {"column": column})
+                )
                 for column in missing
             ]
         )

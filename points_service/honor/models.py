@@ -50,6 +50,8 @@ class HonorRoll(db.Model):
     size: Mapped[int]
     name_style: Mapped[str] = mapped_column(String(8), default="masked")
     status: Mapped[str] = mapped_column(String(10), default="draft")
+    # Raised by every recompute: a publication request names the version its reviewer saw.
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     computed_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -106,6 +108,7 @@ _ROLL_SNAPSHOT_FIELDS = (
     "size",
     "name_style",
     "status",
+    "version",
     "computed_at",
     "published_at",
     "published_by_id",

@@ -8,7 +8,7 @@ the ``hours`` metric, points for ``points``.
 from marshmallow import Schema, fields, validate
 
 from .models import METRICS, PERIOD_KINDS
-from .service import honor_roll_title, next_period_start
+from .service import honor_roll_title, next_period_start, public_entries
 
 
 class HonorRollEntrySchema(Schema):
@@ -40,5 +40,13 @@ class HonorRollSummarySchema(Schema):
         return next_period_start(roll.period_kind, roll.period_start).isoformat()
 
 
+class PublicEntries(fields.List):
+    """A roll's entries as they may be shown now: ``public_entries`` leaves out anyone who
+    opted out of public lists after publication."""
+
+    def get_value(self, obj, attr, accessor=None, default=None):
+        return public_entries(obj)
+
+
 class HonorRollSchema(HonorRollSummarySchema):
-    entries = fields.List(fields.Nested(HonorRollEntrySchema), required=True)
+    entries = PublicEntries(fields.Nested(HonorRollEntrySchema), required=True)

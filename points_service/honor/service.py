@@ -5,16 +5,27 @@ service records started within one local period brought: credited minutes
 (``verified_minutes``, the ``hours`` metric) or the points the records hold now
 (``points``). ``compute_honor_roll`` does it with one aggregate query, served by the
 ``service_records (status, started_at)`` index so that it reads one period's approved
-records, never the whole history; ``publish_honor_roll`` freezes the result. Public
-pages and the API read only the published snapshot (a few rows), never the records.
+records, never the whole history. Public pages and the API read only the published
+snapshot (a few rows), never the records.
 
-Volunteers who opted out of public lists never appear. Names are stored as the roll
-shows them (masked unless the roll says otherwise). Ties rank the volunteer who reached
-the value first (the earlier end of their last counted record) higher, then the lower
-profile id, so a recompute of unchanged data gives the same order.
+A draft may be computed (and recomputed, each time a new ``version``) while its period
+runs, as a preview. Publishing freezes it, and needs a second person (DESIGN.md
+invariant 9): ``request_honor_roll_publication`` asks, another holder of
+``honor.manage`` approves through the change-request module (kind
+``honor_roll.publish``). Both refuse a roll whose period has not ended in the
+organization's time zone, a draft computed before that end (it would miss the last
+days), and a draft that names someone who opted out since; approval also refuses a
+draft recomputed after the request (the reviewer saw another ranking).
+
+Volunteers who opted out of public lists never appear: the ranking query leaves them
+out, and a published roll hides anyone who opted out after it was published
+(``public_entries``). Names are stored as the roll shows them (masked unless the roll
+says otherwise). Ties rank the volunteer who reached the value first (the earlier end of
+their last counted record) higher, then the lower profile id, so a recompute of
+unchanged data gives the same order.
 """
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -27,6 +38,7 @@ from ..accounts.models import User, VolunteerProfile
 from ..accounts.service import mask_name
 from ..activities.models import ServiceRecord
 from ..audit.service import record_audit
+from ..changes import service as changes
 from ..database import lock_one, write_transaction
 from ..errors import Conflict, NotFound, ValidationError
 from ..extensions import db
@@ -35,6 +47,7 @@ from ..timeutil import local_midnight_utc, to_local, utcnow
 from .models import MAX_SIZE, METRICS, MIN_SIZE, NAME_STYLES, PERIOD_KINDS, HonorRoll, HonorRollEntry
 
 __all__ = [
+    "PUBLISH_KIND",
     "HonorRollNotFound",
     "compute_honor_roll",
     "get_honor_roll",
@@ -43,11 +56,14 @@ __all__ = [
     "list_published_honor_rolls",
     "next_period_start",
     "period_bounds",
+    "period_has_ended",
     "period_label",
-    "publish_honor_roll",
+    "public_entries",
+    "request_honor_roll_publication",
 ]
 
 MAX_PAGE = 100
+PUBLISH_KIND = "honor_roll.publish"
 
 
 class HonorRollNotFound(NotFound):
@@ -58,6 +74,11 @@ class HonorRollNotFound(NotFound):
 class HonorRollNotEditable(Conflict):
     code = "honor_roll_not_editable"
     default_message = _l("This honor roll is published and can no longer change.")
+
+
+class HonorRollNotReady(Conflict):
+    code = "honor_roll_not_ready"
+    default_message = _l("This honor roll cannot be published yet.")
 
 
 def _authorize(actor, organization):
@@ -85,7 +106,7 @@ def _check_size(size):
     return size
 
 
-def _check_period_start(period_kind, period_start, organization):
+def _check_period_start(period_kind, period_start, organization, now):
     if isinstance(period_start, str):
         try:
             period_start = date.fromisoformat(period_start.strip())
@@ -101,7 +122,7 @@ def _check_period_start(period_kind, period_start, organization):
             "year": _l("A yearly roll starts on 1 January."),
         }
         raise ValidationError(messages[period_kind], details={"field": "period_start"})
-    today = to_local(utcnow(), organization.timezone).date()
+    today = to_local(now, organization.timezone).date()
     if period_start > today:
         raise ValidationError(
             _l("The period has not started yet; choose a period that has begun."), details={"field": "period_start"}
@@ -122,6 +143,15 @@ def period_bounds(period_kind, period_start, timezone):
         local_midnight_utc(period_start, timezone),
         local_midnight_utc(end, timezone),
     )
+
+
+def _period_end(roll):
+    return period_bounds(roll.period_kind, roll.period_start, roll.organization.timezone)[1]
+
+
+def period_has_ended(roll, now=None):
+    """True from the local midnight after the roll's last day, in its organization's time zone."""
+    return (now or utcnow()) >= _period_end(roll)
 
 
 # -- computing -------------------------------------------------------------------------------
@@ -174,11 +204,12 @@ def _roll_view(roll):
     }
 
 
-def compute_honor_roll(actor, organization, period_kind, period_start, metric, size, *, name_style="masked"):
+def compute_honor_roll(actor, organization, period_kind, period_start, metric, size, *, name_style="masked", now=None):
     """Compute the draft roll of ``organization``'s subtree for one period and metric.
 
-    A draft for the same subtree, period and metric is recomputed in place (its entries
-    replaced); a published one cannot be recomputed. Audited. Returns the draft."""
+    The period must have begun; while it runs the draft is a preview. A draft for the
+    same subtree, period and metric is recomputed in place (its entries replaced, its
+    version raised); a published one cannot be recomputed. Audited. Returns the draft."""
     if not isinstance(organization, Organization):
         raise ValidationError(_l("Choose the organization the roll covers."), details={"field": "organization"})
     _authorize(actor, organization)
@@ -186,8 +217,8 @@ def compute_honor_roll(actor, organization, period_kind, period_start, metric, s
     metric = _check_choice(metric, METRICS, "metric", _l("The metric must be one of: %(choices)s."))
     name_style = _check_choice(name_style, NAME_STYLES, "name_style", _l("Names must be one of: %(choices)s."))
     size = _check_size(size)
-    period_start = _check_period_start(period_kind, period_start, organization)
-    now = utcnow()
+    now = now or utcnow()
+    period_start = _check_period_start(period_kind, period_start, organization, now)
     try:
         with write_transaction() as session:
             lock_one(Organization, Organization.id == organization.id)  # one computation per subtree at a time
@@ -218,6 +249,7 @@ def compute_honor_roll(actor, organization, period_kind, period_start, metric, s
             else:
                 before = _roll_view(roll)
                 roll.entries.clear()
+                roll.version += 1
                 session.flush()  # the old entries go before the new ranks arrive
             roll.size, roll.name_style, roll.computed_at = size, name_style, now
             rows = session.execute(_ranking_query(organization, period_kind, period_start, metric, size)).all()
@@ -246,28 +278,124 @@ def compute_honor_roll(actor, organization, period_kind, period_start, metric, s
     return roll
 
 
-def publish_honor_roll(actor, roll_id):
-    """Publish a draft: from now on it is shown publicly and never changes. Audited."""
-    roll = get_honor_roll(roll_id)
-    _authorize(actor, roll.organization)
-    with write_transaction():
-        locked = lock_one(HonorRoll, HonorRoll.id == roll.id)
-        if locked is None:
-            raise HonorRollNotFound()
-        if locked.status != "draft":
-            raise HonorRollNotEditable(details={"roll_id": locked.id})
-        before = _roll_view(locked)
-        locked.status, locked.published_at, locked.published_by_id = "published", utcnow(), getattr(actor, "id", None)
-        record_audit(
-            actor,
-            "honor.publish",
-            "honor_roll",
-            locked.id,
-            organization_id=locked.organization_id,
-            before=before,
-            after=_roll_view(locked),
+# -- publishing: a request, then a second person's approval ------------------------------------
+
+
+def _opted_out_entries(roll):
+    return db.session.execute(
+        select(func.count(HonorRollEntry.id))
+        .join(VolunteerProfile, VolunteerProfile.id == HonorRollEntry.volunteer_id)
+        .where(HonorRollEntry.roll_id == roll.id, VolunteerProfile.public_listing_opt_out.is_(True))
+    ).scalar_one()
+
+
+def _check_publishable(roll, now):
+    """Refuse a roll that is published, whose period runs, or whose draft is out of date."""
+    if roll.status != "draft":
+        raise HonorRollNotEditable(details={"roll_id": roll.id})
+    end = _period_end(roll)
+    if now < end:
+        next_start = next_period_start(roll.period_kind, roll.period_start)
+        raise HonorRollNotReady(
+            _l(
+                "The period of this roll runs until %(last_day)s (%(timezone)s time); it can be published"
+                " from %(first_day)s on, when it has ended."
+            ),
+            details={"roll_id": roll.id},
+            last_day=(next_start - timedelta(days=1)).isoformat(),
+            first_day=next_start.isoformat(),
+            timezone=roll.organization.timezone,
         )
-    return locked
+    if roll.computed_at < end:
+        raise HonorRollNotReady(
+            _l(
+                "This draft was computed before its period ended, so it may miss the last days;"
+                " recompute it, then ask again."
+            ),
+            details={"roll_id": roll.id},
+        )
+    opted_out = _opted_out_entries(roll)
+    if opted_out:
+        raise HonorRollNotReady(
+            _l(
+                "Volunteers on this draft have opted out of public lists since it was computed (%(n)s);"
+                " recompute it, then ask again."
+            ),
+            details={"roll_id": roll.id},
+            n=opted_out,
+        )
+
+
+def _publication_diff(roll):
+    unit = "min" if roll.metric == "hours" else "points"
+    return [
+        {"field": "organization", "before": None, "after": roll.organization.name},
+        {"field": "period", "before": None, "after": f"{roll.period_kind} {roll.period_start.isoformat()}"},
+        {"field": "metric", "before": None, "after": roll.metric},
+        {"field": "status", "before": "draft", "after": "published"},
+        *(
+            {
+                "field": "rank",
+                "before": None,
+                "after": f"{entry.rank}. {entry.display_name} · {entry.home_community} · {entry.value} {unit}",
+            }
+            for entry in roll.entries
+        ),
+    ]
+
+
+def request_honor_roll_publication(actor, roll_id, now=None):
+    """Ask for a draft to be published; another person holding ``honor.manage`` on its
+    organization approves (``changes.approve_change``). Refused until the period has ended
+    and the draft was computed after that. Returns the pending change request."""
+    roll = get_honor_roll(roll_id)
+    authz.require(actor, "honor.manage", roll.organization)
+    now = now or utcnow()
+    _check_publishable(roll, now)
+    return changes.request_change(
+        actor,
+        PUBLISH_KIND,
+        roll.organization,
+        target_type="honor_roll",
+        target_id=roll.id,
+        target_version=roll.version,
+        payload={"roll_id": roll.id},
+        diff=_publication_diff(roll),
+        now=now,
+    )
+
+
+def _apply_publication(reviewer, request, now):
+    """Publish the draft the request names, as the reviewer saw it (the approval's transaction)."""
+    roll = lock_one(HonorRoll, HonorRoll.id == request.payload["roll_id"])
+    if roll is None:
+        raise HonorRollNotFound()
+    if roll.status == "draft" and roll.version != request.target_version:
+        raise Conflict(
+            _l(
+                "This draft was recomputed after its publication was requested; reject this request and ask"
+                " again, so that the reviewer sees the ranking that will be published."
+            ),
+            details={"roll_id": roll.id},
+        )
+    _check_publishable(roll, now)
+    before = _roll_view(roll)
+    roll.status, roll.published_at, roll.published_by_id = "published", now, reviewer.id
+    record_audit(
+        reviewer,
+        "honor.publish",
+        "honor_roll",
+        roll.id,
+        organization_id=roll.organization_id,
+        before=before,
+        after={**_roll_view(roll), "requested_by": request.author_id},
+    )
+    return {"roll_id": roll.id}
+
+
+changes.register_change_kind(
+    PUBLISH_KIND, permission="honor.manage", label=_l("Publish an honor roll"), apply=_apply_publication
+)
 
 
 # -- reading -----------------------------------------------------------------------------------
@@ -293,6 +421,21 @@ def get_published_honor_roll(roll_id):
     if roll is None or roll.status != "published":
         raise HonorRollNotFound()
     return roll
+
+
+def public_entries(roll):
+    """The entries of a published roll that may be shown now: anyone who has opted out of
+    public lists since it was published is left out (the snapshot itself never changes)."""
+    return (
+        db.session.execute(
+            select(HonorRollEntry)
+            .join(VolunteerProfile, VolunteerProfile.id == HonorRollEntry.volunteer_id)
+            .where(HonorRollEntry.roll_id == roll.id, VolunteerProfile.public_listing_opt_out.is_(False))
+            .order_by(HonorRollEntry.rank)
+        )
+        .scalars()
+        .all()
+    )
 
 
 def list_published_honor_rolls(organization=None, *, before_id=None, limit=50):

@@ -17,6 +17,12 @@ own expiry. Spending takes the lots that expire soonest first (then the oldest; 
 that never expire last) and records each ``LotMovement``, so a reversal puts back
 exactly the points into exactly the lots they came from.
 
+A reversal of an earning takes back what is left of it; points already spent become a
+``ReversalShortfall``. Every later earning (an ``earn`` or a positive ``adjust``) first
+recovers open shortfalls, oldest first, with one ``reverse`` entry each in the same
+unit of work; what stays open may be written off (a second person approves it, outside
+this package). ``check_shortfalls`` checks each against its recovery entries.
+
 Invariants, checked by ``verify_ledger`` (``flask points verify``) and by the tests:
 
 1. ``balance == sum(delta of entries) == sum(remaining of unexpired lots)``, and the

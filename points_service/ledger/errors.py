@@ -68,3 +68,24 @@ class DuplicateRequest(LedgerError, IdempotencyConflict):
     status = 409
     code = "idempotency_key_reused"
     default_message = _l("This request key was already used for a different points operation.")
+
+
+class ShortfallNotFound(LedgerError):
+    status = 404
+    code = "shortfall_not_found"
+    default_message = _l("That shortfall does not exist.")
+
+
+class ShortfallSettled(LedgerError):
+    status = 409
+    code = "shortfall_settled"
+    default_message = _l("This shortfall is already settled; nothing is left to write off.")
+
+
+class ShortfallChanged(LedgerError):
+    status = 409
+    code = "shortfall_changed"
+    default_message = _l(
+        "Points of this shortfall were recovered since the write-off was requested"
+        " (%(requested)s then, %(open)s now); reject this request and ask again."
+    )

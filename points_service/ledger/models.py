@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..database import refuse_history_changes
@@ -107,25 +107,47 @@ class LotMovement(db.Model):
 class ReversalShortfall(db.Model):
     """Points a reversal could not take back because they were already spent.
 
-    A reversal that wrote no entry leaves a row here even when nothing is owed (every
-    point of the entry had expired): ``points`` 0, settled when created.
+    What is still open (``points - recovered_points - written_off_points``) is recovered
+    from the volunteer's next earnings (one ``reverse`` entry per recovery, caused by the
+    shortfall) or written off with a second person's approval; the row is settled when
+    nothing is open. A reversal that wrote no entry leaves a row here even when nothing
+    is owed (every point of the entry had expired): ``points`` 0, settled when created.
     """
 
     __tablename__ = "reversal_shortfalls"
-    __table_args__ = (CheckConstraint("points >= 0", name="points_not_negative"),)
+    __table_args__ = (
+        CheckConstraint("points >= 0", name="points_not_negative"),
+        CheckConstraint(
+            "recovered_points >= 0 AND written_off_points >= 0 AND recovered_points + written_off_points <= points",
+            name="settled_within_points",
+        ),
+        # The staff work list reads the open ones only.
+        Index(
+            "ix_reversal_shortfalls_open",
+            "id",
+            postgresql_where=text("settled_at IS NULL"),
+            sqlite_where=text("settled_at IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("points_accounts.id"), index=True)
     reversed_entry_id: Mapped[int] = mapped_column(ForeignKey("ledger_entries.id"), unique=True)
     reverse_entry_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entries.id"))
     points: Mapped[int]
+    recovered_points: Mapped[int] = mapped_column(default=0, server_default="0")
+    written_off_points: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     settled_at: Mapped[datetime | None]
     settled_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     settlement_note: Mapped[str | None] = mapped_column(String(255))
 
+    @property
+    def open_points(self):
+        return self.points - self.recovered_points - self.written_off_points
+
     def __repr__(self):
-        return f"<ReversalShortfall entry={self.reversed_entry_id} {self.points}>"
+        return f"<ReversalShortfall entry={self.reversed_entry_id} {self.open_points}/{self.points} open>"
 
 
 # The database itself refuses to change history: entries and lot movements are never

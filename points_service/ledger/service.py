@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import case, func, select, union
+from sqlalchemy import String, case, cast, func, select, union
 from sqlalchemy.exc import IntegrityError
 
 from ..database import lock_by_id, lock_one, write_transaction
@@ -29,6 +29,9 @@ from .errors import (
     InvalidPoints,
     InvalidReason,
     NotReversible,
+    ShortfallChanged,
+    ShortfallNotFound,
+    ShortfallSettled,
 )
 from .models import LedgerEntry, LotMovement, PointsAccount, PointsLot, ReversalShortfall
 
@@ -319,6 +322,7 @@ def earn_points(
         )
         _open_lot(account, entry, points, now, expires_at)
         account.lifetime_earned += points
+        _recover_shortfalls(account, points, now)
     return entry
 
 
@@ -428,6 +432,7 @@ def adjust_points(
         if delta > 0:
             _open_lot(account, entry, delta, now, expires_at)
             account.lifetime_earned += delta
+            _recover_shortfalls(account, delta, now)
         else:
             _take_from_lots(account, entry, -delta, now)
             account.lifetime_spent += -delta
@@ -453,8 +458,9 @@ def reverse_entry(
     A debit (``redeem``, negative ``adjust``) is returned to exactly the lots it took
     from. A credit (``earn``, positive ``adjust``) is taken back from its own lot first,
     then from the other lots in spending order; what was already spent and cannot be taken is
-    recorded as a shortfall for an administrator to settle, and points that expired from
-    its lot are not taken twice. ``expire`` and ``reverse`` entries cannot be reversed.
+    recorded as a shortfall, recovered from the volunteer's next earnings or written off
+    (see ``_recover_shortfalls``), and points that expired from its lot are not taken
+    twice. ``expire`` and ``reverse`` entries cannot be reversed.
     """
     words = {"reason": _check_reason(reason), "note": _check_note(note)}
     key = _check_key(idempotency_key)
@@ -594,6 +600,91 @@ def expire_due_lots(now=None):
             accounts += 1
             points += -entry.delta
     return accounts, points
+
+
+# -- shortfalls: recovered from later earnings, or written off ----------------------------
+
+RECOVERY_REASON = N_("Recovering points of a reversed record that had already been spent")
+RECOVERY_CAUSE = "shortfall"
+
+
+def _recover_shortfalls(account, earned, now):
+    """Take up to ``earned`` points just credited to the locked ``account`` towards its
+    open shortfalls, oldest first: one ``reverse`` entry per shortfall (caused by it, so
+    the volunteer's history explains it), in the earning's own unit of work.
+
+    Lifetime totals do not move: the reversal already took the whole reversed entry out
+    of ``lifetime_earned``, so after full recovery they agree with the balance again.
+    """
+    shortfalls = (
+        db.session.execute(
+            select(ReversalShortfall)
+            .where(ReversalShortfall.account_id == account.id, ReversalShortfall.settled_at.is_(None))
+            .order_by(ReversalShortfall.id)
+        )
+        .scalars()
+        .all()
+    )
+    budget = earned
+    for shortfall in shortfalls:
+        taken = min(shortfall.open_points, budget)
+        if taken <= 0:
+            continue
+        entry = _append(
+            account,
+            "reverse",
+            -taken,
+            reason=RECOVERY_REASON,
+            cause_type=RECOVERY_CAUSE,
+            cause_id=shortfall.id,
+            details={"reversed_entry_id": shortfall.reversed_entry_id, "shortfall_points": shortfall.points},
+            now=now,
+        )
+        _take_from_lots(account, entry, taken, now)
+        shortfall.recovered_points += taken
+        budget -= taken
+        if shortfall.open_points == 0:
+            shortfall.settled_at = now
+        if budget == 0:
+            break
+    db.session.flush()
+
+
+def get_shortfall(shortfall_id):
+    shortfall = (
+        db.session.get(ReversalShortfall, shortfall_id)
+        if isinstance(shortfall_id, int) and not isinstance(shortfall_id, bool)
+        else None
+    )
+    if shortfall is None:
+        raise ShortfallNotFound()
+    return shortfall
+
+
+def write_off_shortfall(shortfall_id, *, expected_open, actor_id, note, now=None):
+    """Forgive what is still open of a shortfall: no entry is written (the points were
+    spent and stay spent); the shortfall records the written-off points and is settled.
+
+    Refused when it is settled already, or when its open points are no longer
+    ``expected_open`` (some were recovered since the write-off was asked for). The caller
+    (the second approver's change request) authorizes and writes the audit event.
+    """
+    note = _check_reason(note)
+    now = now or utcnow()
+    shortfall = get_shortfall(shortfall_id)
+    with write_transaction():
+        _lock_account(shortfall.account_id)
+        shortfall = lock_one(ReversalShortfall, ReversalShortfall.id == shortfall.id)
+        if shortfall.settled_at is not None or shortfall.open_points == 0:
+            raise ShortfallSettled()
+        if shortfall.open_points != expected_open:
+            raise ShortfallChanged(requested=expected_open, open=shortfall.open_points)
+        shortfall.written_off_points += shortfall.open_points
+        shortfall.settled_at = now
+        shortfall.settled_by_id = actor_id
+        shortfall.settlement_note = note
+        db.session.flush()
+    return shortfall
 
 
 # -- reading ---------------------------------------------------------------------------
@@ -764,3 +855,73 @@ def verify_ledger():
     problems.extend(_lifetime_problems(session))
     problems.sort()
     return VerifyReport(accounts=accounts, entries=entries, discrepancies=problems)
+
+
+def check_shortfalls():
+    """Shortfalls whose amounts disagree with themselves or with the ledger's recovery
+    entries: ``[(account_id, problem)]`` for ``points verify``. For each shortfall,
+    recovered + written off + open add up to its points, it is settled exactly when
+    nothing is open, and its recovered points are what its recovery entries took."""
+    session = db.session
+    problems = []
+    open_points = ReversalShortfall.points - ReversalShortfall.recovered_points - ReversalShortfall.written_off_points
+    for shortfall_id, account_id, points, recovered, written_off, settled_at in session.execute(
+        select(
+            ReversalShortfall.id,
+            ReversalShortfall.account_id,
+            ReversalShortfall.points,
+            ReversalShortfall.recovered_points,
+            ReversalShortfall.written_off_points,
+            ReversalShortfall.settled_at,
+        ).where(
+            (open_points < 0)
+            | (ReversalShortfall.recovered_points < 0)
+            | (ReversalShortfall.written_off_points < 0)
+            | ((open_points == 0) & ReversalShortfall.settled_at.is_(None))
+            | ((open_points != 0) & ReversalShortfall.settled_at.is_not(None))
+        )
+    ).all():
+        left = points - recovered - written_off
+        state = "settled" if settled_at is not None else "open"
+        problems.append(
+            (
+                account_id,
+                f"shortfall {shortfall_id} of {points} points: {recovered} recovered + {written_off} written off"
+                f" + {left} open, marked {state}",
+            )
+        )
+
+    recoveries = (
+        select(
+            LedgerEntry.account_id.label("account_id"),
+            LedgerEntry.cause_id.label("cause_id"),
+            func.sum(-LedgerEntry.delta).label("total"),
+        )
+        .where(LedgerEntry.cause_type == RECOVERY_CAUSE)
+        .group_by(LedgerEntry.account_id, LedgerEntry.cause_id)
+        .subquery()
+    )
+    matches = (recoveries.c.cause_id == cast(ReversalShortfall.id, String)) & (
+        recoveries.c.account_id == ReversalShortfall.account_id
+    )
+    for shortfall_id, account_id, recovered, taken in session.execute(
+        select(
+            ReversalShortfall.id,
+            ReversalShortfall.account_id,
+            ReversalShortfall.recovered_points,
+            func.coalesce(recoveries.c.total, 0),
+        )
+        .outerjoin(recoveries, matches)
+        .where(ReversalShortfall.recovered_points != func.coalesce(recoveries.c.total, 0))
+    ).all():
+        problems.append(
+            (account_id, f"shortfall {shortfall_id}: {recovered} points recovered, its recovery entries took {taken}")
+        )
+    for account_id, cause_id, taken in session.execute(
+        select(recoveries.c.account_id, recoveries.c.cause_id, recoveries.c.total)
+        .outerjoin(ReversalShortfall, matches)
+        .where(ReversalShortfall.id.is_(None))
+    ).all():
+        problems.append((account_id, f"recovery entries took {taken} points for unknown shortfall {cause_id}"))
+    problems.sort(key=lambda problem: (problem[0] or 0, problem[1]))
+    return problems

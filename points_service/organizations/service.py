@@ -1,5 +1,6 @@
 """Creating and looking up organization nodes."""
 
+import re
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask_babel import lazy_gettext as _l
@@ -12,6 +13,9 @@ from ..extensions import db
 from .models import ORGANIZATION_KINDS, Organization
 
 CHILD_KIND = {"city": "district", "district": "street", "street": "community"}
+PATH_SEPARATOR = "/"
+_ID_REFERENCE = re.compile(r"(?:#|id:)\s*(\d{1,18})", re.IGNORECASE)
+MAX_LISTED_MATCHES = 10
 
 
 def _check_timezone(timezone):
@@ -32,6 +36,11 @@ def create_organization(name, kind, parent=None, timezone=None, *, actor=None):
     name = (name or "").strip()
     if not name or len(name) > 120:
         raise ValidationError(_l("An organization needs a name of 1 to 120 characters."), details={"field": "name"})
+    if PATH_SEPARATOR in name:
+        raise ValidationError(
+            _l("An organization's name cannot contain / (it separates the levels of a path)."),
+            details={"field": "name"},
+        )
     if kind not in ORGANIZATION_KINDS:
         raise ValidationError(_l("Unknown kind of organization: %(kind)s."), details={"field": "kind"}, kind=kind)
     if parent is None and kind != "city":
@@ -80,17 +89,79 @@ def get_organization(organization_id):
     return node
 
 
+def _ancestors_by_id(nodes):
+    ids = {ancestor_id for node in nodes for ancestor_id in node.ancestor_ids}
+    rows = db.session.execute(select(Organization).where(Organization.id.in_(ids))).scalars() if ids else []
+    return {node.id: node for node in rows}
+
+
+def _names_from_root(node, ancestors):
+    return [ancestors[ancestor_id].name for ancestor_id in node.ancestor_ids if ancestor_id in ancestors]
+
+
+def organization_paths(nodes):
+    """``{node id: "城市/区/街道/社区"}``: each node's names from the root, joined by ``/``."""
+    ancestors = _ancestors_by_id(nodes)
+    return {node.id: PATH_SEPARATOR.join(_names_from_root(node, ancestors)) for node in nodes}
+
+
+def _by_path(text):
+    """Nodes whose names from some level down to them are the parts of ``text``; a leading
+    ``/`` anchors the path at the root (a city)."""
+    anchored = text.startswith(PATH_SEPARATOR)
+    parts = [part.strip() for part in text.strip(PATH_SEPARATOR).split(PATH_SEPARATOR)]
+    if not all(parts):
+        return []
+    named = db.session.execute(select(Organization).where(Organization.name == parts[-1])).scalars().all()
+    ancestors = _ancestors_by_id(named)
+    matches = []
+    for node in named:
+        names = _names_from_root(node, ancestors)
+        if names[-len(parts) :] == parts and (not anchored or len(names) == len(parts)):
+            matches.append(node)
+    return matches
+
+
 def find_organization(reference):
-    """Find a node by id or by exact name (names are unique enough for the CLI)."""
-    if reference is None:
-        raise NotFound(_l("That organization does not exist."))
-    text = str(reference).strip()
-    if text.isdigit():
-        return get_organization(int(text))
-    node = db.session.execute(select(Organization).where(Organization.name == text)).scalars().first()
-    if node is None:
-        raise NotFound(_l("That organization does not exist."))
-    return node
+    """The one node a person means: an id (``#12``, ``id:12`` or just ``12``), a name, or a
+    path of names joined by ``/`` from any level down to the node (``示范市/东城区/和平街道``,
+    or ``东城区/和平街道``; a leading ``/`` starts at the city). A reference that fits more
+    than one node is refused, listing each match's id and path, so nobody acts on the
+    wrong one of two communities with the same name."""
+    text = str(reference).strip() if reference is not None else ""
+    by_id = _ID_REFERENCE.fullmatch(text)
+    if by_id:
+        return get_organization(int(by_id.group(1)))
+    matches = {node.id: node for node in _by_path(text)} if text else {}
+    if PATH_SEPARATOR in text:  # names made before "/" was refused in names
+        for node in db.session.execute(select(Organization).where(Organization.name == text)).scalars():
+            matches[node.id] = node
+    if text.isdigit() and len(text) <= 18:
+        node = db.session.get(Organization, int(text))
+        if node is not None:
+            matches[node.id] = node
+    if not matches:
+        raise NotFound(
+            _l("No organization matches %(reference)s; give its #id, its name or its path (names joined by /)."),
+            details={"field": "organization"},
+            reference=text,
+        )
+    if len(matches) > 1:
+        nodes = sorted(matches.values(), key=lambda node: node.id)
+        paths = organization_paths(nodes[:MAX_LISTED_MATCHES])
+        listed = "; ".join(f"#{node.id} {paths[node.id]}" for node in nodes[:MAX_LISTED_MATCHES])
+        raise ValidationError(
+            _l(
+                "%(reference)s fits %(n)s organizations: %(matches)s. Give its path (names joined by /)"
+                " or its id (#%(id)s)."
+            ),
+            details={"field": "organization", "matches": [node.id for node in nodes]},
+            reference=text,
+            n=len(nodes),
+            matches=listed,
+            id=nodes[0].id,
+        )
+    return next(iter(matches.values()))
 
 
 def list_organizations(kind=None, within=None):

@@ -13,7 +13,7 @@ returned them. Money is integer minor units with a currency; points are integers
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..accounts.models import User, VolunteerProfile
@@ -114,9 +114,20 @@ class Redemption(db.Model):
         CheckConstraint(one_of("status", REDEMPTION_STATUSES), name="status_known"),
         CheckConstraint(one_of("payment_status", PAYMENT_STATUSES), name="payment_status_known"),
         CheckConstraint("channel = 'counter' OR voucher_code IS NOT NULL", name="online_has_voucher"),
+        CheckConstraint(
+            "payment_status <> 'refunded' OR (refunded_at IS NOT NULL AND refund_method IS NOT NULL)",
+            name="refunded_has_date_and_method",
+        ),
         Index("ix_redemptions_volunteer_perk", "volunteer_id", "perk_id", "created_at"),
         Index("ix_redemptions_reserved_due", "status", "voucher_expires_at"),
         Index("ix_redemptions_counter_day", "counter_organization_id", "fulfilled_at"),
+        # The staff work list reads the refunds due only.
+        Index(
+            "ix_redemptions_refund_due",
+            "id",
+            postgresql_where=text("payment_status = 'refund_due'"),
+            sqlite_where=text("payment_status = 'refund_due'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -148,6 +159,11 @@ class Redemption(db.Model):
     voided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     void_reason: Mapped[str | None] = mapped_column(String(255))
     expired_at: Mapped[datetime | None]
+    # A co-payment due for refund (``refund_due``) is handed back and recorded here (``refunded``).
+    refund_method: Mapped[str | None] = mapped_column(String(16))
+    refunded_at: Mapped[datetime | None]
+    refunded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    refund_note: Mapped[str | None] = mapped_column(String(255))
 
     # Loaded by second queries, not joins: rows of this table are selected FOR UPDATE.
     perk: Mapped[Perk] = relationship(lazy="selectin")
@@ -157,6 +173,7 @@ class Redemption(db.Model):
     return_entry: Mapped[LedgerEntry | None] = relationship(foreign_keys=[return_entry_id])
     fulfilled_by: Mapped[User | None] = relationship(foreign_keys=[fulfilled_by_id])
     voided_by: Mapped[User | None] = relationship(foreign_keys=[voided_by_id])
+    refunded_by: Mapped[User | None] = relationship(foreign_keys=[refunded_by_id])
 
     @property
     def receipt_number(self):

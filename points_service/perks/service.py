@@ -38,7 +38,7 @@ from ..accounts.service import mask_name, volunteer_by_member_number
 from ..audit.service import record_audit
 from ..codes import classify_code, new_voucher_code
 from ..database import lock_one, write_transaction
-from ..errors import IdempotencyConflict, PermissionDenied, ValidationError
+from ..errors import Conflict, IdempotencyConflict, PermissionDenied, ValidationError
 from ..extensions import db
 from ..i18n import N_
 from ..idempotency_keys import require_client_key
@@ -995,6 +995,54 @@ def void_redemption(actor, redemption_id, reason, idempotency_key=None, *, now=N
             after={**_redemption_audit(redemption), "reason": text},
         )
     db.session.refresh(redemption)
+    return redemption
+
+
+def may_settle_refund(actor, redemption):
+    """Administrators of the redemption's counter or of the perk's organization record refunds."""
+    places = [redemption.perk.organization, redemption.counter_organization]
+    return any(place is not None and authz.can(actor, "redemption.void_any", place) for place in places)
+
+
+def settle_refund(actor, redemption_id, method, note, *, now=None):
+    """Record that the co-payment of an undone redemption was handed back: how
+    (``payments.REFUND_METHODS``), by ``actor``, now, with a note. Audited; exactly once."""
+    if method not in payments.REFUND_METHODS:
+        raise _invalid(
+            _l("Choose how the money was handed back: %(choices)s."),
+            "method",
+            choices=", ".join(payments.REFUND_METHODS),
+        )
+    text = note.strip() if isinstance(note, str) else ""
+    if not 1 <= len(text) <= 255 or any(ord(character) < 32 for character in text):
+        raise _invalid(_l("Add a note of 1 to 255 characters on one line (who received the money, how)."), "note")
+    now = now or utcnow()
+    redemption = _get_redemption(redemption_id)
+    if not may_settle_refund(actor, redemption):
+        raise RedemptionNotFound()
+    with write_transaction():
+        redemption = lock_one(Redemption, Redemption.id == redemption.id)
+        if redemption.payment_status != "refund_due":
+            raise Conflict(
+                _l("No refund is due for this redemption (its payment status is %(status)s)."),
+                status=redemption.payment_status,
+            )
+        payments.settle_refund(redemption, method, text, actor.id, now)
+        record_audit(
+            actor,
+            "redemption.refund",
+            "redemption",
+            redemption.id,
+            organization_id=redemption.counter_organization_id or redemption.perk.organization_id,
+            before={"payment_status": "refund_due"},
+            after={
+                "payment_status": "refunded",
+                "method": method,
+                "amount": redemption.copay_amount,
+                "currency": redemption.copay_currency,
+                "note": text,
+            },
+        )
     return redemption
 
 

@@ -25,4 +25,9 @@ def index():
 @bp.route("/<id:roll_id>")
 def roll(roll_id):
     honor_roll = honor.get_published_honor_roll(roll_id)
-    return render_template("honor/roll.html", roll=honor_roll, title=honor.honor_roll_title(honor_roll))
+    return render_template(
+        "honor/roll.html",
+        roll=honor_roll,
+        entries=honor.public_entries(honor_roll),
+        title=honor.honor_roll_title(honor_roll),
+    )

@@ -1,4 +1,5 @@
-"""Organizer pages: activities, check-in QR, roster, approval, imports, simulation.
+"""Organizer pages: activities, check-in QR, roster, approval, imports, simulation, and
+the staff work list (shortfalls, refunds due, changes waiting for a second person).
 
 Desk pages for community workers. Every page parses a form, authorizes through the
 services (which ask ``authz``), calls one service and renders. Volunteer names are
@@ -22,11 +23,15 @@ from .. import authz
 from ..accounts.service import mask_name
 from ..activities import imports
 from ..activities import service as activities
+from ..changes import service as changes
 from ..codes import normalise_typed
 from ..errors import PointsError
 from ..extensions import login_manager
+from ..perks import payments
+from ..perks import service as perks
 from ..rules import service as rules
 from ..timeutil import to_local, to_utc, utcnow
+from ..worklist import service as worklist
 from .forms import within_calendar
 
 bp = Blueprint("organizer", __name__, url_prefix="/organizer")
@@ -51,6 +56,7 @@ def organizer_helpers():
         "category_label": rules.category_label,
         "can": lambda permission, organization=None: authz.can(current_user, permission, organization),
         "calendar_warnings": _calendar_warnings,
+        "may_see_work_list": lambda: worklist.may_see_work_list(current_user),
     }
 
 
@@ -522,4 +528,118 @@ def simulation():
             error=error,
         ),
         status,
+    )
+
+
+# -- work list: states that wait for staff ---------------------------------------------------------
+
+
+class ReasonTextForm(FlaskForm):
+    """A reason the service checks (it names the field when the reason is missing or too long)."""
+
+    reason = StringField(_l("Reason"))
+
+
+class RefundForm(FlaskForm):
+    method = SelectField(_l("How it was handed back"), validate_choice=False)
+    note = StringField(_l("Note"))
+
+
+# Field names of the change requests shown here, in the reader's language.
+DIFF_LABELS = {
+    "open_points": _l("Points still owed"),
+    "written_off_points": _l("Points written off"),
+    "reason": _l("Reason"),
+    "organization": _l("Organization"),
+    "period": _l("Period"),
+    "metric": _l("Ranked by"),
+    "status": _l("Status"),
+    "rank": _l("Rank"),
+}
+
+
+def _work_list_page(error=None, status=200):
+    if not worklist.may_see_work_list(current_user):
+        abort(403)
+    refund_form = RefundForm()
+    refund_form.method.choices = list(payments.REFUND_METHODS.items())
+    return (
+        render_template(
+            "organizer/work_list.html",
+            work=worklist.work_list(current_user),
+            write_off_form=ReasonTextForm(formdata=None),
+            refund_form=refund_form,
+            action_form=ActionForm(),
+            kind_label=changes.kind_label,
+            diff_labels=DIFF_LABELS,
+            error=error,
+        ),
+        status,
+    )
+
+
+def _work_list_action(form, action, success):
+    """Run one work-list action; on refusal show the page again with the service's message."""
+    if not worklist.may_see_work_list(current_user):
+        abort(403)
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        result = action()
+    except PointsError as exc:
+        return _work_list_page(exc.render_message(), exc.status)
+    flash(success(result), "success")
+    return redirect(url_for(".work_list"))
+
+
+@bp.route("/work-list")
+def work_list():
+    return _work_list_page()
+
+
+@bp.route("/work-list/shortfalls/<int:shortfall_id>/write-off", methods=["POST"])
+def request_write_off(shortfall_id):
+    form = ReasonTextForm()
+    return _work_list_action(
+        form,
+        lambda: worklist.request_shortfall_write_off(current_user, shortfall_id, form.reason.data),
+        lambda request: _("Write-off requested; another administrator must approve it."),
+    )
+
+
+@bp.route("/work-list/refunds/<int:redemption_id>/refunded", methods=["POST"])
+def mark_refunded(redemption_id):
+    form = RefundForm()
+    return _work_list_action(
+        form,
+        lambda: perks.settle_refund(current_user, redemption_id, form.method.data, form.note.data),
+        lambda redemption: _("Receipt %(number)s: the refund is recorded.", number=redemption.receipt_number),
+    )
+
+
+@bp.route("/work-list/requests/<int:request_id>/approve", methods=["POST"])
+def approve_change_request(request_id):
+    return _work_list_action(
+        ActionForm(),
+        lambda: changes.approve_change(current_user, request_id),
+        lambda request: _("Approved and applied: %(kind)s.", kind=changes.kind_label(request.kind)),
+    )
+
+
+@bp.route("/work-list/requests/<int:request_id>/reject", methods=["POST"])
+def reject_change_request(request_id):
+    form = ReasonTextForm()
+    return _work_list_action(
+        form,
+        lambda: changes.reject_change(current_user, request_id, form.reason.data),
+        lambda request: _("Rejected: %(kind)s; nothing was changed.", kind=changes.kind_label(request.kind)),
+    )
+
+
+@bp.route("/work-list/requests/<int:request_id>/withdraw", methods=["POST"])
+def withdraw_change_request(request_id):
+    return _work_list_action(
+        ActionForm(),
+        lambda: changes.withdraw_change(current_user, request_id),
+        lambda request: _("Your request is withdrawn."),
     )

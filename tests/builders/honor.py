@@ -2,6 +2,7 @@
 
 from datetime import date
 
+from points_service.changes.service import approve_change
 from points_service.honor import service as honor
 
 from .rules import CATEGORIES, rules_config
@@ -30,8 +31,12 @@ class HonorBuilder:
         publish=True,
         actor=None,
     ):
-        """A roll of ``organization`` (the city), published unless ``publish=False``."""
-        roll = honor.compute_honor_roll(
-            actor, organization or self.tree()["city"], period_kind, period_start, metric, size
-        )
-        return honor.publish_honor_roll(actor, roll.id) if publish else roll
+        """A roll of ``organization`` (the city), published unless ``publish=False``: asked by
+        ``actor`` (a new administrator of the organization if None), approved by another."""
+        organization = organization or self.tree()["city"]
+        roll = honor.compute_honor_roll(actor, organization, period_kind, period_start, metric, size)
+        if not publish:
+            return roll
+        request = honor.request_honor_roll_publication(actor or self.staff("admin", organization), roll.id)
+        approve_change(self.staff("admin", organization), request.id)
+        return honor.get_honor_roll(roll.id)

@@ -133,6 +133,7 @@ def test_recomputing_a_draft_replaces_its_entries(build, tree):
     assert again.id == roll.id
     assert again.size == 5
     assert _ranking(again) == [("N*******", 90), ("F****", 60)]
+    assert (roll.version, again.version) == (2, 2)
     assert db.session.execute(select(func.count(HonorRollEntry.id))).scalar_one() == 2
     actions = db.session.execute(select(AuditEvent.action).where(AuditEvent.target_type == "honor_roll")).scalars()
     assert list(actions) == ["honor.compute", "honor.compute"]
@@ -170,7 +171,7 @@ def test_others_may_neither_compute_nor_publish(build, tree, who):
     with pytest.raises(PermissionDenied):
         honor.compute_honor_roll(actor, district, "month", date(2026, 2, 1), "hours", 10)
     with pytest.raises(PermissionDenied):
-        honor.publish_honor_roll(actor, draft.id)
+        honor.request_honor_roll_publication(actor, draft.id)
     with pytest.raises(PermissionDenied):
         honor.compute_honor_roll(actor, tree["city"], "month", date(2026, 2, 1), "hours", 10)
 

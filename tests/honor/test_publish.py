@@ -40,9 +40,9 @@ def test_a_published_roll_is_not_recomputed_even_after_new_service(build, tree, 
     ]
 
 
-def test_a_published_roll_is_not_published_twice(published):
+def test_a_published_roll_is_not_published_twice(build, tree, published):
     with pytest.raises(HonorRollNotEditable):
-        honor.publish_honor_roll(None, published.id)
+        honor.request_honor_roll_publication(build.staff("admin", tree["city"]), published.id)
 
 
 def test_the_snapshot_cannot_be_changed_behind_the_services_back(published):

@@ -72,7 +72,7 @@ def test_perk_add_creates_a_perk_that_perk_list_shows_and_perk_stock_refills(run
         (["--limit", "lots/month"], "A limit needs both"),
         (["--limit", "2/fortnight"], "A limit needs both"),
         (["--stock", "-1"], "The stock must be empty"),
-        (["--venue", "Nowhere"], "That organization does not exist"),
+        (["--venue", "Nowhere"], "No organization matches Nowhere"),
         (["--valid-from", "2026-05-01", "--valid-until", "2026-04-01"], "end of the validity window"),
     ],
 )
