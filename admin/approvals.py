@@ -34,7 +34,7 @@ def approvals():
     return render_template("admin/approvals.html", requests=requests, status=status, statuses=STATUSES, mine=mine)
 
 
-@bp.get("/approvals/<int:request_id>")
+@bp.get("/approvals/<id:request_id>")
 def change_request(request_id):
     return render_template(
         "admin/change_request.html",
@@ -42,7 +42,7 @@ def change_request(request_id):
     )
 
 
-@bp.post("/approvals/<int:request_id>/decision")
+@bp.post("/approvals/<id:request_id>/decision")
 def decide_change(request_id):
     decision = request.form.get("decision")
     try:

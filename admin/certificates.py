@@ -23,7 +23,7 @@ def certificates_page():
     return render_template("admin/certificates.html", number=number, certificate=certificate, hours_text=hours_text)
 
 
-@bp.post("/certificates/<int:certificate_id>/revoke")
+@bp.post("/certificates/<id:certificate_id>/revoke")
 def revoke_certificate(certificate_id):
     try:
         certificate = certificates.revoke_certificate(current_user, certificate_id, request.form.get("reason", ""))

@@ -370,7 +370,6 @@ def honor_compute_command(organization, period_kind, period_start, metric, size,
 
 
 @points_cli.command("honor-publish")
-@records_actor
 @click.argument("roll_id", type=int)
 @click.option("--actor", "username", required=True, help="the administrator asking (user name or mobile)")
 def honor_publish_command(roll_id, username):
@@ -590,6 +589,7 @@ def calendar_status_command(today, organization):
 
 
 @points_cli.command("calendar-import")
+@records_actor
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @click.option("--year", type=int, required=True, help="the year of the notice")
 @click.option("--org", "organization", default=None, help="only for this top-level organization (default: everywhere)")
@@ -645,6 +645,7 @@ def calendar_show_command(year, organization):
 
 
 @points_cli.command("calendar-rerate")
+@records_actor
 @click.option("--year", type=int, required=True)
 @click.option("--org", "organization", default=None, help="only this organization's subtree (default: everywhere)")
 def calendar_rerate_command(year, organization):

@@ -28,6 +28,7 @@ import io
 import itertools
 from dataclasses import dataclass, field
 from datetime import timedelta
+from unittest.mock import patch
 
 import pytest
 from sqlalchemy import func, select
@@ -454,7 +455,7 @@ def _web_mark_refunded(world):
             organization=d0, venues=[d0], points_cost=5, copay_amount=100
         )
     clerk = world.helpers["clerk"]
-    key = world.build.idempotency_key()
+    key = request_key()
     redemption = perks.redeem_perk(
         clerk, world.tree["districts"][0], world.owner.volunteer.member_no, perk.id, 1, key, level_of=stars(0)
     )
@@ -463,6 +464,45 @@ def _web_mark_refunded(world):
         f"/organizer/work-list/refunds/{redemption.id}/refunded",
         {"data": {"method": "cash", "note": "matrix"}},
         lambda: _reload(Redemption, redemption.id).payment_status == "refunded",
+    )
+
+
+# -- the administrator's desk and service certificates -------------------------------------------
+
+
+def _certificate(world):
+    """A certificate of the inside volunteer (home: the inside community) for the last 30 days."""
+    from points_service.certificates import service as certificates
+
+    record = world.build.record(world.owner, started_at=world.slot(), entered_by=world.helpers["enterer"])
+    activities.approve_record(world.helpers["approver"], record.id)
+    today = utcnow().date()
+    # Every cell asks for a certificate of its own: more than a volunteer may ask for in a day.
+    with patch.object(certificates, "MAX_CERTIFICATES_PER_DAY", 1000):
+        return certificates.issue_certificate(world.owner, today - timedelta(days=30), today)
+
+
+def _desk_change(world):
+    return worklist.request_shortfall_write_off(world.helpers["approver"], _shortfall(world).id, "matrix")
+
+
+def _desk_decide(world):
+    request = _desk_change(world)
+    return (
+        f"/admin/approvals/{request.id}/decision",
+        {"data": {"decision": "approve"}},
+        lambda: _reload(ChangeRequest, request.id).status == "approved",
+    )
+
+
+def _desk_revoke(world):
+    from points_service.certificates.models import ServiceCertificate
+
+    certificate = _certificate(world)
+    return (
+        f"/admin/certificates/{certificate.id}/revoke",
+        {"data": {"reason": "matrix"}},
+        lambda: _reload(ServiceCertificate, certificate.id).revoked_at is not None,
     )
 
 
@@ -638,6 +678,21 @@ PAGE_ROWS = [
     page("organizer.import_template", read("/organizer/imports/template-en.xlsx"), STAFF_PAGES),
     page("organizer.simulation", read("/organizer/simulation"), allow(admin="AA")),
     # the work list: each administrator sees their own subtree's
+    page("admin.overview", read("/admin/"), allow(admin="AA")),
+    page("admin.approvals", read("/admin/approvals"), allow(admin="AA")),
+    page("admin.change_request", read(lambda world: f"/admin/approvals/{_desk_change(world).id}"), allow(admin="AD")),
+    page("admin.decide_change", _desk_decide, allow(admin="AD"), method="POST"),
+    page("admin.certificates_page", read("/admin/certificates"), allow(admin="AA")),
+    page("admin.revoke_certificate", _desk_revoke, allow(admin="AD"), method="POST"),
+    page("certificates.my_certificates", read("/me/certificates"), VOLUNTEER_PAGES),
+    page(
+        "certificates.download",
+        read(lambda world: f"/me/certificates/{_certificate(world).id}.pdf"),
+        allow(volunteer="AD"),
+        notes="only the volunteer the certificate is of",
+    ),
+    page("certificates.verify_form", read("/verify"), EVERYONE),
+    page("certificates.verify", read(lambda world: f"/verify/{_certificate(world).verification_code}"), EVERYONE),
     page("organizer.work_list", read("/organizer/work-list"), allow(admin="AA")),
     page("organizer.request_write_off", _web_request_write_off, allow(admin="AD"), method="POST"),
     page("organizer.mark_refunded", _web_mark_refunded, allow(admin="AD"), method="POST"),

@@ -16,7 +16,7 @@ from points_service.perks import service as perks
 from points_service.perks.models import Redemption
 from points_service.timeutil import to_local, utcnow
 from tests.builders import PASSWORD
-from tests.builders.perks import stars
+from tests.builders.perks import request_key, stars
 
 IDEOGRAPHIC_SPACE = "\u3000"
 
@@ -86,7 +86,7 @@ def test_the_counter_finds_a_member_typed_in_full_width_and_redeems(client, buil
 def test_the_counter_fulfils_a_voucher_typed_in_full_width_lower_case(client, build, clerk):
     volunteer = build.volunteer(points=50)
     perk = build.perk(points_cost=15)
-    reserved = perks.reserve_perk(volunteer, perk.id, 1, "r", level_of=stars(0))
+    reserved = perks.reserve_perk(volunteer, perk.id, 1, request_key("r"), level_of=stars(0))
     code = reserved.voucher_code
     typed = fullwidth(f"{code[:6]}-{code[6:12]}-{code[12:]}".lower())
 
@@ -131,7 +131,7 @@ def test_the_api_redeems_for_a_full_width_member_number_in_the_body(client, buil
 
 def test_the_api_fulfils_a_voucher_code_typed_in_full_width(client, build, counter_headers):
     volunteer = build.volunteer(points=50)
-    reserved = perks.reserve_perk(volunteer, build.perk(points_cost=15).id, 1, "r", level_of=stars(0))
+    reserved = perks.reserve_perk(volunteer, build.perk(points_cost=15).id, 1, request_key("r"), level_of=stars(0))
 
     response = client.post(
         f"/api/v1/vouchers/{fullwidth(reserved.voucher_code)}/fulfil",

@@ -16,8 +16,9 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from points_service import create_app
+from points_service.accounts.models import ApiToken
 from points_service.api.idempotency import request_fingerprint
-from points_service.api.models import ApiToken, IdempotentRequest
+from points_service.api.models import IdempotentRequest
 from points_service.config import ConfigurationError
 from points_service.extensions import db
 from points_service.ledger.models import LedgerEntry

@@ -6,7 +6,7 @@ masked name and the figures; it is rate-limited so codes cannot be tried in bulk
 
 from datetime import date
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -44,7 +44,7 @@ def _today():
 @login_required
 def my_certificates():
     if current_user.volunteer is None:
-        return redirect(url_for("public.index"))
+        abort(404)
     form = CertificateForm()
     if request.method == "GET":
         today = _today()
@@ -64,7 +64,7 @@ def my_certificates():
     )
 
 
-@bp.get("/me/certificates/<int:certificate_id>.pdf")
+@bp.get("/me/certificates/<id:certificate_id>.pdf")
 @login_required
 def download(certificate_id):
     certificate = certificates.my_certificate(current_user, certificate_id)

@@ -597,7 +597,7 @@ def work_list():
     return _work_list_page()
 
 
-@bp.route("/work-list/shortfalls/<int:shortfall_id>/write-off", methods=["POST"])
+@bp.route("/work-list/shortfalls/<id:shortfall_id>/write-off", methods=["POST"])
 def request_write_off(shortfall_id):
     form = ReasonTextForm()
     return _work_list_action(
@@ -607,7 +607,7 @@ def request_write_off(shortfall_id):
     )
 
 
-@bp.route("/work-list/refunds/<int:redemption_id>/refunded", methods=["POST"])
+@bp.route("/work-list/refunds/<id:redemption_id>/refunded", methods=["POST"])
 def mark_refunded(redemption_id):
     form = RefundForm()
     return _work_list_action(
@@ -617,7 +617,7 @@ def mark_refunded(redemption_id):
     )
 
 
-@bp.route("/work-list/requests/<int:request_id>/approve", methods=["POST"])
+@bp.route("/work-list/requests/<id:request_id>/approve", methods=["POST"])
 def approve_change_request(request_id):
     return _work_list_action(
         ActionForm(),
@@ -626,7 +626,7 @@ def approve_change_request(request_id):
     )
 
 
-@bp.route("/work-list/requests/<int:request_id>/reject", methods=["POST"])
+@bp.route("/work-list/requests/<id:request_id>/reject", methods=["POST"])
 def reject_change_request(request_id):
     form = ReasonTextForm()
     return _work_list_action(
@@ -636,7 +636,7 @@ def reject_change_request(request_id):
     )
 
 
-@bp.route("/work-list/requests/<int:request_id>/withdraw", methods=["POST"])
+@bp.route("/work-list/requests/<id:request_id>/withdraw", methods=["POST"])
 def withdraw_change_request(request_id):
     return _work_list_action(
         ActionForm(),

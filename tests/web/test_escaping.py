@@ -9,20 +9,21 @@ it and each field it shows is there in its escaped form.
 
 import csv
 import io
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 from markupsafe import escape
 
 from points_service.accounts import service as accounts
 from points_service.activities import service as activities
+from points_service.changes.service import approve_change
 from points_service.honor import service as honor
 from points_service.organizations.service import create_organization
 from points_service.perks import service as perks
 from points_service.rules import service as rules
 from points_service.timeutil import to_local, utcnow
 from tests.builders import PASSWORD
-from tests.builders.perks import stars
+from tests.builders.perks import request_key, stars
 from tests.builders.rules import CATEGORIES, rules_config
 
 PAYLOAD = '<script>alert(1)</script>"><img src=x onerror=alert(1)>'
@@ -30,8 +31,13 @@ RAW = ("<script>alert(1)", "<img src=x", "onerror=alert(1)>")
 CATEGORY = "escape_care"
 
 
+# An organization's name cannot hold "/" (it separates the levels of a path).
+ORGANIZATION_PAYLOAD = '"><img src=x onerror=alert(1)><script>alert(1)'
+ORGANIZATION_LABELS = {"District", "Street", "Community"}
+
+
 def marked(label):
-    return f"{label}{PAYLOAD}"
+    return f"{label}{ORGANIZATION_PAYLOAD if label in ORGANIZATION_LABELS else PAYLOAD}"
 
 
 def assert_escaped(html, *labels):
@@ -100,15 +106,17 @@ def world(build):
     )
 
     perk = build.perk(name=marked("Perk"), venues=[district], points_cost=10, terms=marked("Terms"))
-    voided = perks.redeem_perk(clerk, district, member_no, perk.id, 1, "escape-1", level_of=stars(0))
+    voided = perks.redeem_perk(clerk, district, member_no, perk.id, 1, request_key("escape-1"), level_of=stars(0))
     perks.void_redemption(clerk, voided.id, marked("Void"))
-    perks.redeem_perk(clerk, district, member_no, perk.id, 1, "escape-2", level_of=stars(0))
-    reserved = perks.reserve_perk(volunteer, perk.id, 1, "escape-3", level_of=stars(0))
+    perks.redeem_perk(clerk, district, member_no, perk.id, 1, request_key("escape-2"), level_of=stars(0))
+    reserved = perks.reserve_perk(volunteer, perk.id, 1, request_key("escape-3"), level_of=stars(0))
     accounts.adjust_volunteer_points(admin, volunteer.volunteer, 5, marked("Adjust"))
 
     year = date(to_local(base, home.timezone).year, 1, 1)
-    roll = honor.compute_honor_roll(None, district, "year", year, "hours", 10, name_style="full")
-    honor.publish_honor_roll(None, roll.id)
+    after_the_year = datetime(year.year + 1, 1, 2)
+    roll = honor.compute_honor_roll(None, district, "year", year, "hours", 10, name_style="full", now=after_the_year)
+    publication = honor.request_honor_roll_publication(admin, roll.id, now=after_the_year)
+    approve_change(build.staff("admin", city), publication.id, now=after_the_year)
     build.rule_set(config=rules_config(rates=rates), publish=False, name=marked("Rules"))
 
     return {

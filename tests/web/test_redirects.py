@@ -5,7 +5,9 @@ import pytest
 from tests.builders import PASSWORD
 from tests.test_redirects import OFF_SITE, SAME_SITE
 
-TEXT_TARGETS = [target for target in OFF_SITE if isinstance(target, str) and target]
+# A NUL never reaches the redirect: every form value holding one is refused with 400 first
+# (tests/test_bad_input.py); the helper itself refuses it too (tests/test_redirects.py).
+TEXT_TARGETS = [target for target in OFF_SITE if isinstance(target, str) and target and "\x00" not in target]
 
 
 @pytest.mark.parametrize("target", TEXT_TARGETS, ids=lambda target: repr(target)[:40])
