@@ -611,9 +611,10 @@ def test_a_date_before_2000_on_a_web_form_is_shown_next_to_its_field_and_nothing
     assert row_counts() == before
 
 
-@pytest.mark.parametrize("day", ["0001-01-01", "1900-01-01"])
-def test_an_imported_row_dated_before_2000_is_a_row_error_and_nothing_is_imported(client, world, auth, day):
-    content = f"Member number,Category,Date,Start,End\n{world.member_no},elderly_care,{day},09:30,10:30\n".encode()
+@pytest.mark.parametrize(("day", "start"), [("0001-01-01", "09:30"), ("0001-01-01", "00:30"), ("1900-01-01", "09:30")])
+def test_an_imported_row_dated_before_2000_is_a_row_error_and_nothing_is_imported(client, world, auth, day, start):
+    # 00:30 on 1 January of year 1 in Shanghai lies before the first moment UTC can hold.
+    content = f"Member number,Category,Date,Start,End\n{world.member_no},elderly_care,{day},{start},10:30\n".encode()
     before = row_counts()
     response = client.post(
         "/api/v1/imports",

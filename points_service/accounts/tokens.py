@@ -204,7 +204,7 @@ def authenticate_token(plaintext, now=None):
         return None
     if token.last_used_at is None or token.last_used_at < now - LAST_USED_RESOLUTION:
         token_id = token.id
-        with write_transaction() as session:
+        with write_transaction(bookkeeping=True) as session:
             session.execute(
                 update(ApiToken)
                 .where(

@@ -485,6 +485,13 @@ def _parse_rows(table, timezone, now):
                 else:
                     fail(column, _l("Write the time as 09:30, or a full date and time such as 2026-03-15 09:30."))
                 break
+            if moment < common.EARLIEST_TIME:  # year 1 cannot even be converted to UTC
+                fail(
+                    column,
+                    _l("Service before %(date)s cannot be recorded."),
+                    date=common.EARLIEST_TIME.date().isoformat(),
+                )
+                break
             moments[column] = to_utc(moment, timezone)
         if len(moments) < 2:
             continue

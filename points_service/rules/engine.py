@@ -260,6 +260,19 @@ def share_out(total, weights):
     return carry_down([Fraction(total * w, weight) for w in weights])
 
 
+def fill_in_order(total, sizes):
+    """``total`` given to the shares in order, each at most its size, the last taking any
+    rest: the minutes that rounding does not count are the last ones served, so making a
+    record longer never moves credit from an earlier day (with room under its cap) to a
+    later one."""
+    shares, remaining = [], total
+    for index, size in enumerate(sizes):
+        share = remaining if index == len(sizes) - 1 else min(size, remaining)
+        shares.append(share)
+        remaining -= share
+    return shares
+
+
 def format_factor(factor):
     """An exact decimal text of a factor whose denominator divides a power of ten: 1.3225."""
     whole, rest = divmod(factor.numerator, factor.denominator)
@@ -336,8 +349,9 @@ def _rate_parts(config, row, facts, credited, steps):
     """Base points, multipliers and caps of each local day's part; returns the points for hours.
 
     A record within one day is one part and gets no ``part`` step. The whole record's
-    credited minutes (and credited night minutes) are shared out to the parts by their
-    minutes, and the points of the parts are carried down together (``carry_down``), so
+    credited minutes fill the parts in order (the minutes rounding leaves out are the last
+    ones served), its credited night minutes are shared out by the parts' night minutes,
+    and the points of the parts are carried down together (``carry_down``), so
     that a record with the same kind of day on both sides of midnight gets what it
     would get unsplit."""
     multipliers, caps, history = config["multipliers"], config["caps"], facts.history
@@ -348,7 +362,7 @@ def _rate_parts(config, row, facts, credited, steps):
     parts = split_at_local_midnight(facts.started_at, facts.ended_at, facts.timezone)
     start_day = parts[0].day if parts else to_local(facts.started_at, facts.timezone).date()
 
-    part_credited = share_out(credited, [part.minutes for part in parts])
+    part_credited = fill_in_order(credited, [part.minutes for part in parts])
     part_base = carry_down([Fraction(minutes * rate_points, rate_minutes) for minutes in part_credited])
 
     applied, day_factors = [], []
