@@ -465,3 +465,25 @@ def test_worked_examples(local_start, minutes, kinds, sections, history, points,
     rating = rate(config(**sections), facts)
     assert rating.points == points
     assert service_points_by_day(rating.breakdown, first[0]) == by_day
+
+
+def test_minutes_that_rounding_leaves_out_are_the_last_ones_so_a_longer_night_never_earns_less():
+    # 2027-03-05 22:00 for 3 h 53 min or 3 h 58 min, 15-minute steps rounded down, a day
+    # cap of 20 points: both count 3 h 45 min. The uncounted minutes are the last ones
+    # (after midnight), so the evening keeps its 2 h of credit and its 20 points.
+    capped = config(
+        rates={
+            "patrol": {
+                "points": 10,
+                "per_minutes": 60,
+                "minimum_minutes": 0,
+                "rounding": {"mode": "down", "step_minutes": 15},
+            }
+        },
+        caps={"per_record": None, "per_day": 20, "per_month": None},
+    )
+    shorter = rate(capped, record(datetime(2027, 3, 5, 22, 0), 233))
+    longer = rate(capped, record(datetime(2027, 3, 5, 22, 0), 238))
+    assert [step["credited_minutes"] for step in steps(longer, "part")] == [120, 105]
+    assert [step["credited_minutes"] for step in steps(shorter, "part")] == [120, 105]
+    assert shorter.points == longer.points == 20 + 17
