@@ -50,3 +50,23 @@ def page(browser):
     tab.set_default_timeout(15000)
     yield tab
     context.close()
+
+
+@pytest.fixture
+def new_page(browser):
+    """Open more tabs, each in its own context: ``new_page(locale="zh-CN", width=1280, height=800)``.
+
+    Two people at once (an author and a reviewer) are two calls.
+    """
+    contexts = []
+
+    def open_page(locale="en-US", width=390, height=844):
+        context = browser.new_context(locale=locale, viewport={"width": width, "height": height})
+        contexts.append(context)
+        tab = context.new_page()
+        tab.set_default_timeout(15000)
+        return tab
+
+    yield open_page
+    for context in contexts:
+        context.close()
