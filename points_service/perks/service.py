@@ -32,6 +32,7 @@ from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from .. import authz
 from ..accounts.service import mask_name, volunteer_by_member_number
@@ -491,6 +492,7 @@ class MemberView:
     balance: int
     level: object
     options: list
+    open_vouchers: list = field(default_factory=list)
 
     @property
     def member_no(self):
@@ -558,9 +560,25 @@ def counter_lookup(actor, counter_org, code, *, level_of, now=None):
             balance=_spendable_balance(account, now),
             level=level,
             options=eligible_perks(profile, level.stars, counter_org, now),
+            open_vouchers=open_vouchers_at(profile, counter_org, now),
         )
     redemption = _usable_voucher(normalised, counter_org, now)
     return VoucherView(redemption=redemption, masked_name=mask_name(redemption.volunteer.user.name))
+
+
+def open_vouchers_at(profile, counter_org, now):
+    """The member's reserved, unexpired vouchers that this counter can hand over, soonest to expire first."""
+    reserved = db.session.execute(
+        select(Redemption)
+        .where(
+            Redemption.volunteer_id == profile.id,
+            Redemption.status == "reserved",
+            Redemption.voucher_expires_at > now,
+        )
+        .options(selectinload(Redemption.perk).selectinload(Perk.venues).selectinload(PerkVenue.organization))
+        .order_by(Redemption.voucher_expires_at, Redemption.id)
+    ).scalars()
+    return [redemption for redemption in reserved if redemption.perk.is_honored_at(counter_org)]
 
 
 def _voucher(code):
