@@ -41,6 +41,8 @@ from points_service.audit.models import AuditEvent
 from points_service.changes.models import ChangeRequest
 from points_service.extensions import db
 from points_service.ledger import service as ledger
+from points_service.notices import service as notices
+from points_service.notices.models import Notice
 from points_service.perks import service as perks
 from points_service.perks.models import Redemption
 from points_service.timeutil import to_local, utcnow
@@ -388,6 +390,13 @@ def _web_cancel_activity(world):
     )
 
 
+def _web_dismiss_notice(world):
+    notices.notify([world.owner.id], "activity.place_confirmed", {"activity_id": 1, "title": "matrix"})
+    notice = db.session.execute(select(Notice).order_by(Notice.id.desc())).scalars().first()
+    db.session.commit()
+    return f"/me/notices/{notice.id}/read", {}, lambda: _reload(Notice, notice.id).read_at is not None
+
+
 def _web_decide(action, status):
     def target(world):
         record = _record(world)
@@ -650,12 +659,14 @@ PAGE_ROWS = [
         VOLUNTEER_PAGES,
     ),
     page("volunteer.records", read("/me/records"), VOLUNTEER_PAGES),
+    page("volunteer.dismiss_notice", _web_dismiss_notice, allow(volunteer="AD"), method="POST"),
     page("volunteer.report", read("/me/records/new"), VOLUNTEER_PAGES),
     # the organizer's desk
     page("organizer.index", read("/organizer/"), STAFF_PAGES),
     page("organizer.activity_list", read("/organizer/activities"), STAFF_PAGES),
     page("organizer.new_activity", read("/organizer/activities/new"), STAFF_PAGES),
     page("organizer.activity", _activity_page(), allow(organizer="AD", admin="AD")),
+    page("organizer.edit_activity", _activity_page("/edit"), allow(organizer="AD", admin="AD")),
     page("organizer.checkin_code", _activity_page("/checkin-code"), allow(organizer="AD", admin="AD")),
     page(
         "organizer.scan_member",

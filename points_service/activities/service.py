@@ -59,6 +59,7 @@ from .publishing import (
     list_open_activities,
     organizations_in_scope,
     sign_up,
+    update_activity,
 )
 from .records import (
     ExplainedRecord,
@@ -101,6 +102,7 @@ __all__ = [
     "checkin_is_open",
     "count_pending_records",
     "create_activity",
+    "update_activity",
     "current_checkin_code",
     "decide_records",
     "enter_record",

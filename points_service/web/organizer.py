@@ -69,16 +69,20 @@ def _calendar_warnings():
 # -- forms ---------------------------------------------------------------------------
 
 
-class ActivityForm(FlaskForm):
-    organization = SelectField(_l("Organization"), coerce=int, validators=[DataRequired()])
+class ActivityEditForm(FlaskForm):
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=120)])
-    category = SelectField(_l("Category"), validators=[DataRequired()])
     place = StringField(_l("Place"), validators=[DataRequired(), Length(max=200)])
     starts_at = DateTimeLocalField(_l("Starts"), format=LOCAL_FORMAT, validators=[DataRequired(), within_calendar])
     ends_at = DateTimeLocalField(_l("Ends"), format=LOCAL_FORMAT, validators=[DataRequired(), within_calendar])
     capacity = IntegerField(_l("Places"), default=20, validators=[InputRequired(), NumberRange(min=1, max=10000)])
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=4000)])
+
+
+class ActivityForm(ActivityEditForm):
+    organization = SelectField(_l("Organization"), coerce=int, validators=[DataRequired()])
+    category = SelectField(_l("Category"), validators=[DataRequired()])
     urgent = BooleanField(_l("Urgent task"))
+    confirm_past = BooleanField(_l("Yes, publish it although it starts in the past"))
 
 
 class RecordForm(FlaskForm):
@@ -162,29 +166,83 @@ def new_activity():
         start = to_local(utcnow(), next(iter(nodes.values())).timezone).replace(minute=0, second=0, microsecond=0)
         form.starts_at.data = start.replace(tzinfo=None) + timedelta(days=1)
         form.ends_at.data = form.starts_at.data + timedelta(hours=2)
+    asks_past = False
     if form.validate_on_submit():
         node = nodes.get(form.organization.data)
+        asks_past = to_utc(form.starts_at.data, node.timezone) < utcnow() and not form.confirm_past.data
+        if asks_past:
+            error = _(
+                "This activity starts in the past. To record service that already happened,"
+                " tick the box below and publish again."
+            )
+        else:
+            try:
+                activity = activities.create_activity(
+                    current_user,
+                    organization=node,
+                    title=form.title.data,
+                    category=form.category.data,
+                    place=form.place.data,
+                    starts_at=to_utc(form.starts_at.data, node.timezone),
+                    ends_at=to_utc(form.ends_at.data, node.timezone),
+                    capacity=form.capacity.data,
+                    description=form.description.data or "",
+                    urgent=form.urgent.data,
+                )
+            except PointsError as exc:
+                error = exc.render_message()
+            else:
+                flash(_("The activity is published."), "success")
+                return redirect(url_for(".activity", activity_id=activity.id))
+    elif request.method == "POST":
+        error = _form_errors(form)
+    page = render_template("organizer/activity_form.html", form=form, error=error, asks_past=asks_past)
+    return page, (422 if error else 200)
+
+
+@bp.route("/activities/<id:activity_id>/edit", methods=["GET", "POST"])
+def edit_activity(activity_id):
+    item = activities.activity_for_staff(current_user, activity_id)
+    timezone = item.organization.timezone
+    form = ActivityEditForm(
+        data={
+            "title": item.title,
+            "place": item.place,
+            "starts_at": to_local(item.starts_at, timezone).replace(tzinfo=None),
+            "ends_at": to_local(item.ends_at, timezone).replace(tzinfo=None),
+            "capacity": item.capacity,
+            "description": item.description,
+        }
+        if request.method == "GET"
+        else None
+    )
+    error = None
+    if form.validate_on_submit():
         try:
-            activity = activities.create_activity(
+            changed = activities.update_activity(
                 current_user,
-                organization=node,
+                activity_id,
                 title=form.title.data,
-                category=form.category.data,
                 place=form.place.data,
-                starts_at=to_utc(form.starts_at.data, node.timezone),
-                ends_at=to_utc(form.ends_at.data, node.timezone),
+                starts_at=to_utc(form.starts_at.data, timezone),
+                ends_at=to_utc(form.ends_at.data, timezone),
                 capacity=form.capacity.data,
                 description=form.description.data or "",
-                urgent=form.urgent.data,
             )
         except PointsError as exc:
             error = exc.render_message()
         else:
-            flash(_("The activity is published."), "success")
-            return redirect(url_for(".activity", activity_id=activity.id))
+            if not changed:
+                flash(_("Nothing was changed."), "info")
+            elif {"starts_at", "ends_at", "place"} & set(changed):
+                flash(_("The activity is saved; everyone signed up is told of the new time or place."), "success")
+            else:
+                flash(_("The activity is saved."), "success")
+            return redirect(url_for(".activity", activity_id=item.id))
     elif request.method == "POST":
         error = _form_errors(form)
-    return render_template("organizer/activity_form.html", form=form, error=error), (422 if error else 200)
+    page = render_template("organizer/activity_form.html", form=form, error=error, activity=item)
+    return page, (422 if error else 200)
 
 
 def _checkin_payload(activity_id):

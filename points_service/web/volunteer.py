@@ -17,6 +17,7 @@ from ..activities import service as activities
 from ..codes import normalise_code
 from ..errors import PointsError
 from ..ledger import service as ledger
+from ..notices import service as notices
 from ..rules import service as rules
 from ..timeutil import to_local, to_utc, utcnow
 from .forms import within_calendar
@@ -73,7 +74,15 @@ def home():
         level=activities.volunteer_level(profile),
         records=activities.my_records(current_user, limit=5),
         signups=activities.list_my_signups(current_user),
+        notices=notices.unread_notices(current_user),
     )
+
+
+@bp.route("/notices/<id:notice_id>/read", methods=["POST"])
+@login_required
+def dismiss_notice(notice_id):
+    notices.dismiss(current_user, notice_id)
+    return redirect(url_for(".home"))
 
 
 # -- activities --------------------------------------------------------------------------
