@@ -659,6 +659,7 @@ PAGE_ROWS = [
         VOLUNTEER_PAGES,
     ),
     page("volunteer.records", read("/me/records"), VOLUNTEER_PAGES),
+    page("volunteer.checkin_typed", read("/me/checkin"), VOLUNTEER_PAGES),
     page("volunteer.dismiss_notice", _web_dismiss_notice, allow(volunteer="AD"), method="POST"),
     page("volunteer.report", read("/me/records/new"), VOLUNTEER_PAGES),
     # the organizer's desk

@@ -251,6 +251,7 @@ def _checkin_payload(activity_id):
     seconds = max(0, int((code.expires_at - utcnow()).total_seconds()))
     return {
         "code": code.code,
+        "typed": code.typed,
         "url": url,
         "qr": segno.make(url, error="m").svg_data_uri(scale=6, border=2),
         "expires_in": seconds,
