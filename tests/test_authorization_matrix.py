@@ -390,6 +390,16 @@ def _web_cancel_activity(world):
     )
 
 
+def read_post(url):
+    """A form post with no fields whose answer alone tells whether it was allowed."""
+    return lambda world: (url, {"data": {}}, None)
+
+
+def _web_change_mobile(world):
+    mobile = f"1370000{next(_slots):04d}"
+    return "/account/mobile", {"data": {"mobile": mobile, "password": PASSWORD}}, None
+
+
 def _web_dismiss_notice(world):
     notices.notify([world.owner.id], "activity.place_confirmed", {"activity_id": 1, "title": "matrix"})
     notice = db.session.execute(select(Notice).order_by(Notice.id.desc())).scalars().first()
@@ -660,6 +670,12 @@ PAGE_ROWS = [
     ),
     page("volunteer.records", read("/me/records"), VOLUNTEER_PAGES),
     page("volunteer.checkin_typed", read("/me/checkin"), VOLUNTEER_PAGES),
+    page("account.index", read("/account/"), VOLUNTEER_PAGES),
+    page("account.my_data_json", read("/account/my-data.json"), VOLUNTEER_PAGES),
+    page("account.my_data_page", read("/account/my-data"), VOLUNTEER_PAGES),
+    page("account.delete", read("/account/delete"), VOLUNTEER_PAGES),
+    page("account.change_mobile", _web_change_mobile, VOLUNTEER_PAGES, method="POST"),
+    page("account.public_listing", read_post("/account/public-listing"), VOLUNTEER_PAGES, method="POST"),
     page("volunteer.dismiss_notice", _web_dismiss_notice, allow(volunteer="AD"), method="POST"),
     page("volunteer.report", read("/me/records/new"), VOLUNTEER_PAGES),
     # the organizer's desk

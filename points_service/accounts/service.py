@@ -347,22 +347,27 @@ def end_session(user):
         db.session.get(User, user.id).session_token = secrets.token_hex(16)
 
 
+def verify_current_password(user, password, *, source=None, now=None):
+    """Check the signed-in person's password before a change that needs it, throttled like a login."""
+    now = now or utcnow()
+    wrong = ValidationError(_l("The current password is not right."), details={"field": "current_password"})
+    if not isinstance(password, str) or len(password) > MAX_PASSWORD_LENGTH:
+        raise wrong
+    attempt = throttle.start_attempt(user.username or user.mobile or str(user.id), source, now)
+    try:
+        _hasher.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        raise wrong from None
+    throttle.attempt_succeeded(attempt, now)
+
+
 def change_password(user, current_password, new_password, *, source=None, now=None):
     """Set a new password after checking the current one; every other session of the user ends.
 
     The current password is checked under the same throttle as a login. Returns the
     user with the new session token, which the caller's own session takes over.
     """
-    now = now or utcnow()
-    wrong = ValidationError(_l("The current password is not right."), details={"field": "current_password"})
-    if not isinstance(current_password, str) or len(current_password) > MAX_PASSWORD_LENGTH:
-        raise wrong
-    attempt = throttle.start_attempt(user.username or user.mobile or str(user.id), source, now)
-    try:
-        _hasher.verify(user.password_hash, current_password)
-    except (VerificationError, InvalidHashError):
-        raise wrong from None
-    throttle.attempt_succeeded(attempt, now)
+    verify_current_password(user, current_password, source=source, now=now)
     check_password_strength(new_password, (user.username, user.name, user.mobile))
     with write_transaction():
         fresh = db.session.get(User, user.id)
@@ -393,7 +398,7 @@ def volunteer_by_member_number(member_no):
     profile = db.session.execute(
         select(VolunteerProfile).where(VolunteerProfile.member_no == code)
     ).scalar_one_or_none()
-    if profile is None:
+    if profile is None or profile.user.deleted_at is not None:
         raise NotFound(_l("No volunteer has that member number."))
     return profile
 

@@ -134,4 +134,7 @@ def privacy():
 @bp.route("/account")
 @login_required
 def account():
-    return redirect(_landing(current_user))
+    """A volunteer's account page; staff have only the password page."""
+    if current_user.volunteer is not None:
+        return redirect(url_for("account.index"))
+    return redirect(url_for("auth.change_password"))
