@@ -119,6 +119,7 @@ MODEL_MODULES = [
     "points_service.changes.models",
     "points_service.certificates.models",
     "points_service.notices.models",
+    "points_service.myaccount.models",
 ]
 
 

@@ -617,6 +617,7 @@ PAGE_ROWS = [
     page("public.index", read("/"), EVERYONE),
     page("public.health", read("/healthz"), EVERYONE),
     page("public.favicon", read("/favicon.ico"), EVERYONE),
+    page("auth.reset_with_code", read("/reset"), EVERYONE),
     page("public.manifest", read("/manifest.webmanifest"), EVERYONE),
     page("honor.index", read("/honor/"), EVERYONE),
     page("honor.roll", read(lambda world: f"/honor/{_honor_roll(world, 'published').id}"), EVERYONE),
@@ -724,6 +725,7 @@ PAGE_ROWS = [
     page("certificates.verify_form", read("/verify"), EVERYONE),
     page("certificates.verify", read(lambda world: f"/verify/{_certificate(world).verification_code}"), EVERYONE),
     page("organizer.work_list", read("/organizer/work-list"), allow(admin="AA")),
+    page("organizer.password_reset", read("/organizer/password-reset"), STAFF_PAGES),
     page("organizer.request_write_off", _web_request_write_off, allow(admin="AD"), method="POST"),
     page("organizer.mark_refunded", _web_mark_refunded, allow(admin="AD"), method="POST"),
     page(

@@ -27,6 +27,8 @@ from ..changes import service as changes
 from ..codes import normalise_typed
 from ..errors import PointsError
 from ..extensions import login_manager
+from ..inputs import MAX_ID
+from ..myaccount import resets
 from ..perks import payments
 from ..perks import service as perks
 from ..rules import service as rules
@@ -702,3 +704,47 @@ def withdraw_change_request(request_id):
         lambda: changes.withdraw_change(current_user, request_id),
         lambda request: _("Your request is withdrawn."),
     )
+
+
+# -- password reset codes ----------------------------------------------------------------
+
+
+class ResetLookupForm(FlaskForm):
+    who = StringField(_l("Member number or mobile number"), validators=[DataRequired(), Length(max=40)])
+
+
+class ResetIssueForm(FlaskForm):
+    user_id = IntegerField(validators=[InputRequired(), NumberRange(min=1, max=MAX_ID)])
+    identity_checked = BooleanField(_l("I have checked the person's identity document, and the name matches."))
+
+
+@bp.route("/password-reset", methods=["GET", "POST"])
+def password_reset():
+    """Look a volunteer up by member or mobile number (posted, never in the address), then issue a code."""
+    if not authz.can(current_user, "password.reset", None):
+        abort(403)
+    lookup, issue = ResetLookupForm(prefix="find"), ResetIssueForm(prefix="issue")
+    target, code, error = None, None, None
+    try:
+        if request.form.get("step") == "find" and lookup.validate_on_submit():
+            target = resets.find_volunteer(current_user, lookup.who.data)
+        elif request.form.get("step") == "issue" and issue.validate_on_submit():
+            code = resets.issue_reset_code(
+                current_user, issue.user_id.data, identity_checked=issue.identity_checked.data is True
+            )
+        elif request.method == "POST":
+            error = _("Please fill in every field.")
+    except PointsError as exc:
+        error = exc.render_message()
+        if request.form.get("step") == "issue":
+            target = resets.find_volunteer_by_id(current_user, issue.user_id.data)
+    page = render_template(
+        "organizer/password_reset.html",
+        lookup=lookup,
+        issue=issue,
+        target=target,
+        code=code,
+        error=error,
+        lifetime=int(resets.CODE_LIFETIME.total_seconds() // 60),
+    )
+    return page, (422 if error else 200)
