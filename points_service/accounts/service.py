@@ -302,7 +302,7 @@ def grant_role(user, role, organization, actor=None, *, approved_request=None):
         )
         session.add(membership)
         session.flush()
-        after = {"role": role, "organization_id": organization.id}
+        after = {"role": role}
         if approved_request is not None:
             after["requested_by"] = approved_request.author_id
         record_audit(actor, "role.grant", "user", user.id, organization_id=organization.id, before=None, after=after)
