@@ -220,14 +220,13 @@ changes.register_change_kind(
 )
 
 
-def revoke_role(actor, membership_id, *, confirm_last_admin=False):
-    """Take a staff role away; the user's sessions and tokens lose it on their next request.
-    Audited with before and after."""
+def revoke_role(actor, user, membership_id, *, confirm_last_admin=False):
+    """Take a staff role of ``user`` away; their sessions and tokens lose it on their next
+    request. Audited with before and after."""
     membership = db.session.get(RoleMembership, membership_id) if isinstance(membership_id, int) else None
-    if membership is None or not authz.can(actor, MANAGE, membership.organization):
+    if membership is None or membership.user_id != user.id or not authz.can(actor, MANAGE, membership.organization):
         raise NotFound(_l("That role does not exist."))
     _check_desk_role(membership.role)
-    user = membership.user
     with write_transaction() as session:
         membership = lock_one(RoleMembership, RoleMembership.id == membership.id)
         if membership is None:

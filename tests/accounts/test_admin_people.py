@@ -121,7 +121,7 @@ def test_a_person_cannot_grant_the_admin_role_directly(build, tree, admin):
 def test_revoking_a_role_removes_it_and_records_before_and_after(build, tree, admin):
     user = build.staff("organizer", tree["communities"][0])
     membership = user.memberships[0]
-    people.revoke_role(admin, membership.id)
+    people.revoke_role(admin, user, membership.id)
     assert _reload(user).memberships == []
     event = _events("role.revoke")[-1]
     assert event.before == {"role": "organizer", "organization_id": tree["communities"][0].id} and event.after is None
@@ -130,10 +130,10 @@ def test_revoking_a_role_removes_it_and_records_before_and_after(build, tree, ad
 def test_a_volunteer_role_or_one_outside_the_subtree_is_not_revoked_here(build, tree, admin):
     volunteer = build.volunteer(tree["communities"][0])
     with pytest.raises(ValidationError):
-        people.revoke_role(admin, volunteer.memberships[0].id)
+        people.revoke_role(admin, volunteer, volunteer.memberships[0].id)
     outsider = build.staff("organizer", tree["communities"][3])
     with pytest.raises(NotFound):
-        people.revoke_role(admin, outsider.memberships[0].id)
+        people.revoke_role(admin, outsider, outsider.memberships[0].id)
     assert db.session.get(RoleMembership, outsider.memberships[0].id) is not None
 
 
@@ -141,17 +141,17 @@ def test_taking_the_last_own_administrator_of_a_node_needs_a_confirmation(build,
     community_admin = build.staff("admin", tree["communities"][0])
     membership = community_admin.memberships[0]
     with pytest.raises(people.LastAdministrator) as warned:
-        people.revoke_role(admin, membership.id)
+        people.revoke_role(admin, community_admin, membership.id)
     assert tree["communities"][0].name in warned.value.render_message()
     assert db.session.get(RoleMembership, membership.id) is not None
 
-    people.revoke_role(admin, membership.id, confirm_last_admin=True)
+    people.revoke_role(admin, community_admin, membership.id, confirm_last_admin=True)
     assert _reload(community_admin).memberships == []
 
 
 def test_nobody_takes_away_their_own_role_when_nobody_else_could_manage_the_node(build, tree, admin):
     with pytest.raises(Conflict) as refused:
-        people.revoke_role(admin, admin.memberships[0].id, confirm_last_admin=True)
+        people.revoke_role(admin, admin, admin.memberships[0].id, confirm_last_admin=True)
     assert "last administrator who can manage" in refused.value.render_message()
     assert len(_reload(admin).memberships) == 1
 
@@ -207,7 +207,7 @@ def test_a_disabled_administrator_no_longer_counts_as_another_administrator(buil
     second = build.staff("admin", tree["communities"][0])
     people.set_user_active(admin, second, False)
     with pytest.raises(people.LastAdministrator):
-        people.revoke_role(admin, first.memberships[0].id)
+        people.revoke_role(admin, first, first.memberships[0].id)
 
 
 def test_an_admin_grant_for_a_user_disabled_meanwhile_is_not_applied(build, tree, admin):
