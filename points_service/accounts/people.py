@@ -28,7 +28,7 @@ from .. import authz
 from ..audit.service import record_audit
 from ..changes import service as changes
 from ..codes import is_valid_member_number, normalise_code
-from ..database import lock_one, write_transaction
+from ..database import lock, lock_one, write_transaction
 from ..errors import Conflict, NotFound, PermissionDenied, ValidationError
 from ..extensions import db
 from ..organizations.models import Organization
@@ -228,7 +228,10 @@ def revoke_role(actor, user, membership_id, *, confirm_last_admin=False):
         raise NotFound(_l("That role does not exist."))
     _check_desk_role(membership.role)
     with write_transaction() as session:
-        membership = lock_one(RoleMembership, RoleMembership.id == membership.id)
+        # Changes to one node's roles are made one at a time, so two administrators taking
+        # away the node's last two admins at once cannot both pass the check below.
+        lock_one(Organization, Organization.id == membership.organization_id)
+        membership = session.get(RoleMembership, membership.id, populate_existing=True)
         if membership is None:
             raise NotFound(_l("That role does not exist."))
         if membership.role == "admin":
@@ -254,11 +257,12 @@ def set_user_active(actor, user, active, *, confirm_last_admin=False):
     _check_reaches_all(actor, user)
     if user.active == active:
         return user
-    if not active:
-        admin_places = [m.organization for m in user.memberships if m.role == "admin"]
-        _check_last_administrator(actor, user, admin_places, confirm_last_admin)
+    admin_place_ids = [m.organization_id for m in user.memberships if m.role == "admin"]
     with write_transaction():
+        admin_places = lock(Organization, Organization.id.in_(admin_place_ids))  # as ``revoke_role`` does
         fresh = lock_one(User, User.id == user.id)
+        if not active:
+            _check_last_administrator(actor, fresh, admin_places, confirm_last_admin)
         fresh.active = active
         if not active:
             accounts.end_session(fresh)
