@@ -49,9 +49,8 @@ def test_adding_renaming_and_moving_nodes_from_the_desk(client, build, tree, aut
 
     page = client.get(f"/admin/people/organizations/{added.id}").get_data(as_text=True)
     assert "Test City/District 2/Street 2" in page  # the one place it can move to
-    moved = client.post(
-        f"/admin/people/organizations/{added.id}/move", data={"parent": str(tree["streets"][1].id)}, follow_redirects=True
-    )
+    target = str(tree["streets"][1].id)
+    moved = client.post(f"/admin/people/organizations/{added.id}/move", data={"parent": target}, follow_redirects=True)
     assert "Moved." in moved.get_data(as_text=True)
     assert _reload(Organization, added.id).path == f"{tree['streets'][1].path}{added.id}/"
 
@@ -73,7 +72,7 @@ def test_another_communitys_nodes_are_not_found_and_nothing_changes(client, tree
     assert client.post(f"/admin/people/organizations/{outside.id}/rename", data={"name": "Mine"}).status_code == 404
     assert (
         client.post(
-            f"/admin/people/organizations/{tree['communities'][0].id}/move", data={"parent": str(tree['streets'][1].id)}
+            f"/admin/people/organizations/{tree['communities'][0].id}/move", data={"parent": str(tree["streets"][1].id)}
         ).status_code
         == 404
     )
