@@ -525,6 +525,94 @@ def _desk_revoke(world):
     )
 
 
+def _fresh_community(world):
+    """A community of its own under the inside street, for one cell to rename or move."""
+    from points_service.organizations.service import create_organization
+
+    return create_organization(f"Matrix {next(_slots)}", "community", world.tree["streets"][0])
+
+
+def _desk_add_child(world):
+    street = world.tree["streets"][0]
+    return (
+        f"/admin/people/organizations/{street.id}/children",
+        {"data": {"name": f"New {next(_slots)}"}},
+        _grew(type(street)),
+    )
+
+
+def _desk_rename(world):
+    node = _fresh_community(world)
+    name = f"Renamed {node.id}"
+    return (
+        f"/admin/people/organizations/{node.id}/rename",
+        {"data": {"name": name}},
+        lambda: _reload(type(node), node.id).name == name,
+    )
+
+
+def _desk_move(world):
+    from points_service.organizations.service import create_organization
+
+    if "second_street" not in world.helpers:
+        world.helpers["second_street"] = create_organization("Second Street", "street", world.tree["districts"][0])
+    node, target = _fresh_community(world), world.helpers["second_street"]
+    return (
+        f"/admin/people/organizations/{node.id}/move",
+        {"data": {"parent": str(target.id)}},
+        lambda: _reload(type(node), node.id).parent_id == target.id,
+    )
+
+
+def _desk_grant(world):
+    user = world.build.staff("organizer", world.build.community)
+    place = world.build.community
+    return (
+        f"/admin/people/users/{user.id}/roles",
+        {"data": {"role": "counter", "organization": str(place.id)}},
+        lambda: any(m.role == "counter" for m in _reload(type(user), user.id).memberships),
+    )
+
+
+def _desk_revoke_role(world):
+    user = world.build.staff("organizer", world.build.community)
+    membership = user.memberships[0]
+    return (
+        f"/admin/people/users/{user.id}/roles/{membership.id}/revoke",
+        {},
+        lambda: _reload(type(membership), membership.id) is None,
+    )
+
+
+def _desk_set_active(active):
+    def target(world):
+        from points_service.accounts import people
+
+        user = world.build.volunteer(world.build.community, name="Switch")
+        if active:
+            people.set_user_active(world.helpers["approver"], user, False)
+        action = "enable" if active else "disable"
+        return f"/admin/people/users/{user.id}/{action}", {}, lambda: _reload(type(user), user.id).active is active
+
+    return target
+
+
+def _desk_create_token(world):
+    data = {"name": "matrix", "user": world.helpers["desk"].username, "role": "counter"}
+    return "/admin/people/tokens", {"data": data}, _grew(ApiToken)
+
+
+def _desk_revoke_token(world):
+    token, _plaintext = issue_api_token(
+        world.helpers["desk"], name="matrix", role="counter", organization=world.build.community
+    )
+    return (
+        f"/admin/people/tokens/{token.id}/revoke",
+        {},
+        lambda: _reload(ApiToken, token.id).revoked_at is not None,
+    )
+
+
 def _web_redeem(world):
     data = {
         "member_no": world.owner.volunteer.member_no,
@@ -715,6 +803,31 @@ PAGE_ROWS = [
     page("admin.decide_change", _desk_decide, allow(admin="AD"), method="POST"),
     page("admin.certificates_page", read("/admin/certificates"), allow(admin="AA")),
     page("admin.revoke_certificate", _desk_revoke, allow(admin="AD"), method="POST"),
+    page("admin.people", read("/admin/people"), allow(admin="AA"), notes="each admin sees their own subtree"),
+    page(
+        "admin.people_organization",
+        read(lambda world: f"/admin/people/organizations/{world.build.community.id}"),
+        allow(admin="AD"),
+    ),
+    page("admin.people_add_child", _desk_add_child, allow(admin="AD"), method="POST"),
+    page("admin.people_rename", _desk_rename, allow(admin="AD"), method="POST"),
+    page("admin.people_move", _desk_move, allow(admin="AD"), method="POST"),
+    page("admin.people_users", read("/admin/people/users"), allow(admin="AA")),
+    page(
+        "admin.people_users",
+        lambda world: ("/admin/people/users", {"data": {"query": "Owner"}}, None),
+        allow(admin="AA"),
+        method="POST",
+        notes="a search finds only users of the admin's own subtree",
+    ),
+    page("admin.people_user", read(lambda world: f"/admin/people/users/{world.owner.id}"), allow(admin="AD")),
+    page("admin.people_grant_role", _desk_grant, allow(admin="AD"), method="POST"),
+    page("admin.people_revoke_role", _desk_revoke_role, allow(admin="AD"), method="POST"),
+    page("admin.people_disable_user", _desk_set_active(False), allow(admin="AD"), method="POST"),
+    page("admin.people_enable_user", _desk_set_active(True), allow(admin="AD"), method="POST"),
+    page("admin.people_tokens", read("/admin/people/tokens"), allow(admin="AA")),
+    page("admin.people_create_token", _desk_create_token, allow(admin="AD"), method="POST"),
+    page("admin.people_revoke_token", _desk_revoke_token, allow(admin="AD"), method="POST"),
     page("certificates.my_certificates", read("/me/certificates"), VOLUNTEER_PAGES),
     page(
         "certificates.download",
