@@ -17,6 +17,7 @@ from ..activities import service as activities
 from ..codes import normalise_code
 from ..errors import PointsError
 from ..ledger import service as ledger
+from ..organizations.settings import setting
 from ..rules import service as rules
 from ..timeutil import to_local, to_utc, utcnow
 from .forms import within_calendar
@@ -61,7 +62,10 @@ def home():
     profile = _profile()
     account = ledger.account_of_volunteer(profile.id)
     entries = ledger.list_entries(account.id, limit=20)
-    expiring = ledger.expiring_points(account.id, before=utcnow() + timedelta(days=60))
+    warning_days = setting(profile.home_organization, "expiry_warning_days")
+    expiring = []
+    if warning_days:
+        expiring = ledger.expiring_points(account.id, before=utcnow() + timedelta(days=warning_days))
     qr = segno.make(profile.member_no, error="m").svg_data_uri(scale=5, border=2)
     return render_template(
         "volunteer/home.html",
