@@ -147,4 +147,4 @@ def test_organizers_and_counter_staff_get_no_settings_page(client, build, auth):
 
 def test_the_page_speaks_chinese(client, tree, district_admin):
     page = client.get("/admin/settings", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
-    assert "签到宽限" in page and "本机默认值" in page
+    assert "签到宽限（分钟）" in page and "本系统默认值" in page
