@@ -7,8 +7,9 @@ one organization of the admin's subtree; another organization is a 404. The rule
 domain decides who may change what (``rules.authorize_calendar``) and writes the audit.
 """
 
+import chinese_calendar
 from flask import abort, flash, redirect, render_template, request, url_for
-from flask_babel import format_date
+from flask_babel import format_date, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -41,9 +42,26 @@ SOURCE_WORDS = {
 }
 
 
+# The package names its holidays in English and in Chinese.
+PACKAGE_NAMES_IN_CHINESE = {holiday.value: holiday.chinese for holiday in chinese_calendar.Holiday}
+
+
+def holiday_name(name):
+    """A holiday's name as listed, in Chinese on a Chinese page when the package gave it in English."""
+    locale = get_locale()
+    if locale is not None and locale.language == "zh":
+        return PACKAGE_NAMES_IN_CHINESE.get(name, name)
+    return name
+
+
 @bp.context_processor
 def calendar_words():
-    return {"kind_words": KIND_WORDS, "source_words": SOURCE_WORDS, "global_scope": GLOBAL}
+    return {
+        "kind_words": KIND_WORDS,
+        "source_words": SOURCE_WORDS,
+        "global_scope": GLOBAL,
+        "holiday_name": holiday_name,
+    }
 
 
 def _choices():

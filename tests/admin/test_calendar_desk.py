@@ -222,3 +222,4 @@ def test_the_page_speaks_chinese(client, city_admin):
     page = client.get("/admin/calendar?org=global&year=2026", headers={"Accept-Language": "zh-CN"})
     text = page.get_data(as_text=True)
     assert "节假日日历" in text and "法定节假日" in text
+    assert "国庆节" in text and "National Day" not in text  # the package's names, in Chinese
