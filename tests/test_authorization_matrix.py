@@ -27,7 +27,7 @@ endpoint``): a new page or endpoint is not done until it has its row here.
 import io
 import itertools
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from unittest.mock import patch
 
 import pytest
@@ -43,8 +43,11 @@ from points_service.extensions import db
 from points_service.ledger import service as ledger
 from points_service.notices import service as notices
 from points_service.notices.models import Notice
+from points_service.organizations.models import OrganizationSetting
 from points_service.perks import service as perks
 from points_service.perks.models import Redemption
+from points_service.rules import service as rules
+from points_service.rules.models import HolidayCalendar, HolidayOverride
 from points_service.timeutil import to_local, utcnow
 from points_service.worklist import service as worklist
 from tests.builders import PASSWORD
@@ -610,6 +613,49 @@ def _desk_revoke_token(world):
         f"/admin/people/tokens/{token.id}/revoke",
         {},
         lambda: _reload(ApiToken, token.id).revoked_at is not None,
+def _calendar_day():
+    """A date of its own for each cell's override."""
+    return (date(2026, 1, 1) + timedelta(days=next(_slots) % 365)).isoformat()
+
+
+def _desk_add_override(world):
+    community, day = world.build.community, _calendar_day()
+    data = {"org": str(community.id), "day": day, "kind": "holiday", "note": "matrix"}
+    found = select(func.count(HolidayOverride.id)).where(
+        HolidayOverride.organization_id == community.id, HolidayOverride.day == date.fromisoformat(day)
+    )
+    return "/admin/calendar/overrides", {"data": data}, lambda: _scalar(found) > 0
+
+
+def _desk_remove_override(world):
+    community, day = world.build.community, _calendar_day()
+    rules.set_holiday_override(None, day, "workday", "matrix", community)
+    found = select(func.count(HolidayOverride.id)).where(
+        HolidayOverride.organization_id == community.id, HolidayOverride.day == date.fromisoformat(day)
+    )
+    data = {"org": str(community.id), "day": day, "year": "2026"}
+    return "/admin/calendar/overrides/remove", {"data": data}, lambda: _scalar(found) == 0
+
+
+def _desk_import_calendar(world):
+    content = "date,kind,name\n2027-01-01,holiday,New Year\n"
+    data = {"org": str(world.tree["city"].id), "year": "2027", "file": (io.BytesIO(content.encode()), "2027.csv")}
+    return (
+        "/admin/calendar/import",
+        {"data": data, "content_type": "multipart/form-data"},
+        _grew(HolidayCalendar),
+    )
+
+
+def _desk_setting(world):
+    community = world.build.community
+    minutes = str(10 + next(_slots))
+    data = {"key": "checkin_grace_minutes", "value": minutes}
+    stored = (OrganizationSetting.organization_id == community.id, OrganizationSetting.value == minutes)
+    return (
+        f"/admin/settings/{community.id}",
+        {"data": data},
+        lambda: _scalar(select(func.count(OrganizationSetting.id)).where(*stored)) > 0,
     )
 
 
@@ -828,6 +874,30 @@ PAGE_ROWS = [
     page("admin.people_tokens", read("/admin/people/tokens"), allow(admin="AA")),
     page("admin.people_create_token", _desk_create_token, allow(admin="AD"), method="POST"),
     page("admin.people_revoke_token", _desk_revoke_token, allow(admin="AD"), method="POST"),
+    page("admin.calendar", read("/admin/calendar"), allow(admin="AA")),
+    page("admin.calendar", read(lambda world: f"/admin/calendar?org={world.build.community.id}"), allow(admin="AD")),
+    page("admin.calendar_add_override", _desk_add_override, allow(admin="AD"), method="POST"),
+    page("admin.calendar_remove_override", _desk_remove_override, allow(admin="AD"), method="POST"),
+    page(
+        "admin.calendar_import",
+        _desk_import_calendar,
+        allow(admin="DD"),
+        method="POST",
+        notes="a year's calendar is entered for the deployment or a city, by an administrator of it",
+    ),
+    page(
+        "admin.calendar_rerate",
+        lambda world: (
+            "/admin/calendar/rerate",
+            {"data": {"org": str(world.build.community.id), "year": "2026"}},
+            None,
+        ),
+        allow(admin="AD"),
+        method="POST",
+    ),
+    page("admin.settings", read("/admin/settings"), allow(admin="AA")),
+    page("admin.settings", read(lambda world: f"/admin/settings?org={world.build.community.id}"), allow(admin="AD")),
+    page("admin.settings_change", _desk_setting, allow(admin="AD"), method="POST"),
     page("certificates.my_certificates", read("/me/certificates"), VOLUNTEER_PAGES),
     page(
         "certificates.download",

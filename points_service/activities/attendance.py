@@ -82,7 +82,7 @@ def current_checkin_code(actor, activity_id, now=None):
 def checkin_is_open(activity, now=None):
     """True while volunteers may check in or out: the activity window plus the grace time."""
     now = _now(now)
-    grace = checkin_grace()
+    grace = checkin_grace(activity.organization)
     return activity.status == "published" and activity.starts_at - grace <= now <= activity.ends_at + grace
 
 
@@ -105,7 +105,7 @@ class Attendance:
 
 
 def _window_problem(activity, now, action):
-    grace = checkin_grace()
+    grace = checkin_grace(activity.organization)
     opens, closes = activity.starts_at - grace, activity.ends_at + grace
     if opens <= now <= closes:
         return None

@@ -27,7 +27,6 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 from sqlalchemy import func, select
@@ -47,6 +46,7 @@ from ..ledger import service as ledger
 from ..ledger.errors import AccountNotFound
 from ..ledger.models import LedgerEntry, PointsAccount
 from ..organizations.models import Organization
+from ..organizations.settings import setting
 from ..timeutil import to_local, to_utc, utcnow
 from . import payments
 from .errors import (
@@ -716,6 +716,8 @@ def _purchase(
     if channel == "online":
         redemption.status = "reserved"
         redemption.voucher_code = new_voucher_code()
+        if ttl is None:
+            ttl = setting(perk.organization, "voucher_ttl_minutes")
         expires_at = now + timedelta(minutes=ttl)
         redemption.voucher_expires_at = min(expires_at, perk.valid_until) if perk.valid_until else expires_at
     else:
@@ -850,14 +852,15 @@ def _fulfilled_with(key, code):
 def reserve_perk(volunteer_user, perk_id, quantity, idempotency_key, *, level_of, now=None, ttl_minutes=None):
     """Reserve a perk online: points debited, stock taken, a voucher valid for ``ttl_minutes``.
 
-    The voucher expires at the earlier of its time to live (``VOUCHER_TTL_MINUTES``) and
-    the end of the perk's validity; then its points and stock go back, exactly once.
+    The voucher expires at the earlier of its time to live (the voucher validity setting of
+    the perk's organization, unless ``ttl_minutes`` is given) and the end of the perk's
+    validity; then its points and stock go back, exactly once.
     """
     profile = _profile_of(volunteer_user)
     key = require_client_key(idempotency_key)
     quantity = _check_quantity(quantity)
     now = now or utcnow()
-    ttl = ttl_minutes if ttl_minutes is not None else current_app.config["VOUCHER_TTL_MINUTES"]
+    ttl = ttl_minutes
     fingerprint = _fingerprint("online", profile.id, perk_id, quantity)
 
     def operation():
