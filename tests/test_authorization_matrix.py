@@ -613,6 +613,9 @@ def _desk_revoke_token(world):
         f"/admin/people/tokens/{token.id}/revoke",
         {},
         lambda: _reload(ApiToken, token.id).revoked_at is not None,
+    )
+
+
 def _calendar_day():
     """A date of its own for each cell's override."""
     return (date(2026, 1, 1) + timedelta(days=next(_slots) % 365)).isoformat()
