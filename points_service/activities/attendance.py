@@ -21,6 +21,7 @@ from ..database import lock_one, write_transaction
 from ..errors import Conflict, ValidationError
 from ..extensions import db
 from ..organizations.models import Organization
+from ..organizations.settings import largest_value
 from .common import (
     Problem,
     _add_record,
@@ -204,24 +205,21 @@ def _attend(user, profile, activity, now):
 
 def _open_for_checkin(profile, now):
     """Activities whose check-in is open now that the volunteer may walk into or has signed up for."""
-    grace = checkin_grace()
+    grace = timedelta(minutes=largest_value("checkin_grace_minutes"))  # each activity's own grace below
     neighbourhood = _neighbourhood(profile.home_organization)
     signed_up = select(ActivitySignup.activity_id).where(ActivitySignup.volunteer_id == profile.id)
-    return (
-        db.session.execute(
-            select(Activity)
-            .join(Organization, Organization.id == Activity.organization_id)
-            .where(
-                Activity.status == "published",
-                Activity.starts_at <= now + grace,
-                Activity.ends_at >= now - grace,
-                or_(Organization.path.startswith(neighbourhood.path), Activity.id.in_(signed_up)),
-            )
-            .order_by(Activity.starts_at, Activity.id)
+    candidates = db.session.execute(
+        select(Activity)
+        .join(Organization, Organization.id == Activity.organization_id)
+        .where(
+            Activity.status == "published",
+            Activity.starts_at <= now + grace,
+            Activity.ends_at >= now - grace,
+            or_(Organization.path.startswith(neighbourhood.path), Activity.id.in_(signed_up)),
         )
-        .scalars()
-        .all()
-    )
+        .order_by(Activity.starts_at, Activity.id)
+    ).scalars()
+    return [activity for activity in candidates if checkin_is_open(activity, now)]
 
 
 def check_in_with_typed_code(user, code, now=None):
