@@ -1381,7 +1381,14 @@ def simulate_rule_set(draft, facts: Iterable[RecordFacts], top=10) -> Simulation
     largest change. Records of one volunteer are replayed in time order so the day and
     month caps see the draft's points of earlier records, not the old ones."""
     facts = sorted(facts, key=lambda item: (item.volunteer_id, item.started_at, item.record_id))
-    overrides, entered = {}, {}
+    overrides, entered, kinds = {}, {}, {}
+
+    def classified(organization, day):  # each organization's day is looked up once
+        key = (organization.id, day)
+        if key not in kinds:
+            kinds[key] = classify_day(day, overrides[organization.id], _entered_days(organization, day.year, entered))
+        return kinds[key]
+
     if facts:
         # Local dates lie within a day of the UTC dates.
         first = min(item.started_at for item in facts).date() - timedelta(days=1)
@@ -1411,12 +1418,7 @@ def simulate_rule_set(draft, facts: Iterable[RecordFacts], top=10) -> Simulation
                 item.ended_at,
                 item.urgent,
                 history,
-                {
-                    day: classify_day(
-                        day, overrides[item.organization.id], _entered_days(item.organization, day.year, entered)
-                    )
-                    for day in days
-                },
+                {day: classified(item.organization, day) for day in days},
             )
             after, after_by_day = award.points, engine.service_points_by_day(award.breakdown, start_day)
         except CategoryNotRated:
