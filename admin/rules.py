@@ -345,7 +345,7 @@ def rules_edit(rule_set_id):
         if error.status == 404:
             abort(404)
         fields = error.details.get("fields") or {}
-        if not fields and "field" in error.details:
+        if not fields and "field" in error.details and error.status != 409:
             fields = {error.details["field"]: [error.render_message()]}
         if not fields:
             flash(error.render_message(), "error")

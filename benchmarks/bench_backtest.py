@@ -131,13 +131,15 @@ def main():
         config = {**RULES, "rates": {**RULES["rates"], "elderly_care": {"points": 12, "per_minutes": 60}}}
         draft = rules.create_rule_set(admin, city, config, name="Bench draft")
 
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         result = activities.backtest_draft(admin, draft, today - timedelta(days=options.days), today)
-        seconds = time.perf_counter() - started
+        seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
         simulation = result.simulation
+        # On a shared machine the wall-clock time includes waiting for a core; the CPU time
+        # of this process (the database's own work not included) shows what the code costs.
         print(
             f"backtest: {simulation.records} records, {result.volunteers} volunteers in {seconds:.1f} s"
-            f" ({'within' if seconds < 10 else 'OVER'} the 10 s target)"
+            f" ({cpu_seconds:.1f} s CPU in Python; {'within' if seconds < 10 else 'OVER'} the 10 s target)"
         )
         print(
             f"points before {simulation.points_before}, after {simulation.points_after},"
