@@ -35,7 +35,7 @@ SECTIONS = (
 )
 
 # The modules that attach pages to ``bp``.
-PAGE_MODULES = ("overview", "approvals", "certificates", "people", "calendar", "settings")
+PAGE_MODULES = ("overview", "approvals", "rules", "calendar", "certificates", "people", "settings")
 
 
 @bp.before_request
