@@ -24,6 +24,7 @@ SECTIONS = (
     ("admin.overview", _l("Overview"), None),
     ("admin.approvals", _l("Approvals"), None),
     ("admin.rules", _l("Rules"), "rules.manage"),
+    ("admin.categories", _l("Categories"), "rules.manage"),
     ("admin.perks", _l("Perks"), "perk.manage"),
     ("admin.people", _l("People"), "user.manage"),
     ("admin.certificates_page", _l("Certificates"), "certificate.revoke"),
@@ -34,7 +35,7 @@ SECTIONS = (
 )
 
 # The modules that attach pages to ``bp``.
-PAGE_MODULES = ("overview", "approvals", "certificates")
+PAGE_MODULES = ("overview", "approvals", "certificates", "perks")
 
 
 @bp.before_request
