@@ -352,3 +352,15 @@ def test_a_district_admin_sees_the_categories_but_cannot_change_them(client, bui
     db.session.expire_all()
     assert rules.get_category("elderly_care").active is True
     assert client.post("/admin/categories/no_such_code", data={"active": "0"}).status_code == 404
+
+
+def test_the_perk_pages_speak_chinese_with_the_cash_part_in_yuan(client, admin, perk):
+    client.post(f"/admin/perks/{perk.id}", data=_edit_form(perk, copay_amount="5"))
+    chinese = {"Accept-Language": "zh-CN"}
+    listing = client.get("/admin/perks", headers=chinese).get_data(as_text=True)
+    assert "新增权益" in listing and "¥5.00" in listing
+    form = client.get(f"/admin/perks/{perk.id}", headers=chinese).get_data(as_text=True)
+    assert "自付金额（元）" in form and "调整库存" in form
+    refused = client.post(f"/admin/perks/{perk.id}", data=_edit_form(perk, copay_amount="1.234"), headers=chinese)
+    assert "最多两位小数" in refused.get_data(as_text=True)
+    assert "服务类别" in client.get("/admin/categories", headers=chinese).get_data(as_text=True)
