@@ -54,7 +54,10 @@ def _organization(form, name, label):
 
 def _venues(form):
     try:
-        return [organizations.get_organization(int(value)) for value in form.getlist("venues") if value.isdecimal()]
+        return [
+            organizations.get_organization(whole_number({"venues": value}, "venues", _l("Honored at")))
+            for value in form.getlist("venues")
+        ]
     except PointsError:
         raise ValidationError(_l("Choose the places from the list."), details={"field": "venues"}) from None
 

@@ -130,6 +130,8 @@ def test_an_admin_creates_a_perk_with_a_cash_part_in_yuan_and_sees_it_listed(cli
         ({"points_cost": ""}, "Points must be a whole number"),
         ({"name": " "}, "A perk needs a name"),
         ({"venues": []}, "Choose at least one place"),
+        ({"venues": ["99999999999999"]}, "Choose the places from the list"),
+        ({"venues": ["9999"]}, "Choose the places from the list"),
         ({"limit_period": ""}, "A limit needs both"),
         ({"min_stars": "11"}, "minimum star level"),
         ({"valid_until": "2025-06-01"}, "end of the validity window"),
