@@ -265,11 +265,12 @@ def test_the_same_picture_is_stored_once_under_its_content_address(admin, build,
         (b"<svg xmlns='http://www.w3.org/2000/svg'><script>alert(1)</script></svg>", 422, "not a picture"),
         (b"GIF89a" + b"\0" * 40, 422, "not a picture we accept"),
         (_png_claiming(20000, 20000), 422, "too big"),
+        (_png_claiming(10000, 10000), 422, "too big"),
         (_png_claiming(9000, 10), 422, "too big"),
         (b"\x89PNG\r\n\x1a\n" + b"\0" * 200, 422, "could not be read"),
         (b"\x89PNG\r\n\x1a\n" + b"\0" * pictures.MAX_UPLOAD_BYTES, 413, "larger than 5 MB"),
     ],
-    ids=["text", "svg", "gif", "bomb", "too-wide", "damaged", "oversize"],
+    ids=["text", "svg", "gif", "bomb", "bomb-warned", "too-wide", "damaged", "oversize"],
 )
 def test_a_refused_upload_says_why_and_stores_nothing(admin, perk, picture_dir, upload, status, message):
     with pytest.raises(PointsError) as refused:
