@@ -25,6 +25,7 @@ SECTIONS = (
     ("admin.approvals", _l("Approvals"), None),
     ("admin.rules", _l("Rules"), "rules.manage"),
     ("admin.calendar", _l("Holiday calendar"), "rules.manage"),
+    ("admin.categories", _l("Categories"), "rules.manage"),
     ("admin.perks", _l("Perks"), "perk.manage"),
     ("admin.people", _l("People"), "user.manage"),
     ("admin.certificates_page", _l("Certificates"), "certificate.revoke"),
@@ -35,7 +36,7 @@ SECTIONS = (
 )
 
 # The modules that attach pages to ``bp``.
-PAGE_MODULES = ("overview", "approvals", "rules", "calendar", "certificates", "people", "settings")
+PAGE_MODULES = ("overview", "approvals", "rules", "calendar", "perks", "certificates", "people", "settings")
 
 
 @bp.before_request

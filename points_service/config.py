@@ -59,6 +59,9 @@ def load_config(instance_path, overrides=None):
         "TRUSTED_PROXY_COUNT": int(env.get("TRUSTED_PROXY_COUNT", 0)),
         "RATELIMIT_HEADERS_ENABLED": True,
         "PRIVACY_NOTICE_VERSION": env.get("PRIVACY_NOTICE_VERSION", "2026-11"),
+        # Where uploaded perk pictures are kept (re-encoded, content-addressed names);
+        # empty: the instance folder's perk-pictures/. Every app server must see the same folder.
+        "PERK_PICTURE_DIR": env.get("PERK_PICTURE_DIR", ""),
         # The defaults of the settings per organization (organizations/settings.py): the
         # administrators' settings page overrides them per subtree.
         "VOUCHER_TTL_MINUTES": int(env.get("VOUCHER_TTL_MINUTES", 60 * 24 * 7)),

@@ -46,9 +46,9 @@ from points_service.notices import service as notices
 from points_service.notices.models import Notice
 from points_service.organizations.models import OrganizationSetting
 from points_service.perks import service as perks
-from points_service.perks.models import Redemption
+from points_service.perks.models import Perk, Redemption
 from points_service.rules import service as rules
-from points_service.rules.models import HolidayCalendar, HolidayOverride, RuleSet
+from points_service.rules.models import HolidayCalendar, HolidayOverride, RuleSet, ServiceCategory
 from points_service.timeutil import to_local, utcnow
 from points_service.worklist import service as worklist
 from tests.builders import PASSWORD
@@ -599,6 +599,39 @@ def _desk_set_active(active):
         action = "enable" if active else "disable"
         return f"/admin/people/users/{user.id}/{action}", {}, lambda: _reload(type(user), user.id).active is active
 
+
+def _desk_perk(world):
+    """A perk of D0 of its own for each cell (cells change it)."""
+    d0 = world.tree["districts"][0]
+    return world.build.perk(organization=d0, venues=[d0], points_cost=5, stock=10, name="Desk perk")
+
+
+def _desk_perk_form(world, perk=None, **changes):
+    d0 = world.tree["districts"][0]
+    form = {"name": "Matrix perk", "kind": "goods", "points_cost": "7", "venues": [str(d0.id)], "min_stars": "0"}
+    form.update({"organization": str(d0.id)} if perk is None else {"version": str(perk.version)})
+    form.update(changes)
+    return form
+
+
+def _desk_create_perk(world):
+    return "/admin/perks/new", {"data": _desk_perk_form(world)}, _grew(Perk)
+
+
+def _desk_edit_perk(world):
+    perk = _desk_perk(world)
+    return (
+        f"/admin/perks/{perk.id}",
+        {"data": _desk_perk_form(world, perk)},
+        lambda: _reload(Perk, perk.id).name == "Matrix perk",
+    )
+
+
+def _desk_perk_change(suffix, data, effect):
+    def target(world):
+        perk = _desk_perk(world)
+        return f"/admin/perks/{perk.id}/{suffix}", {"data": data(world)}, lambda: effect(_reload(Perk, perk.id))
+
     return target
 
 
@@ -702,6 +735,49 @@ def _rules_edit(world):
 def _rules_publish(world):
     draft = rules.update_draft(world.helpers["approver"], _rules_draft(world), effective_from=world.slot().date())
     return f"/admin/rules/{draft.id}/publish", {}, lambda: rules.pending_publication(draft) is not None
+
+
+def _png():
+    from PIL import Image
+
+    output = io.BytesIO()
+    Image.new("RGB", (8, 8), (1, 2, 3)).save(output, format="PNG")
+    output.seek(0)
+    return output
+
+
+def _desk_picture(world):
+    perk = _desk_perk(world)
+    return (
+        f"/admin/perks/{perk.id}/picture",
+        {"data": {"picture": (_png(), "p.png")}, "content_type": "multipart/form-data"},
+        lambda: _reload(Perk, perk.id).picture is not None,
+    )
+
+
+def _stored_picture(world):
+    if "picture" not in world.helpers:
+        perk = perks.set_perk_picture(None, _desk_perk(world).id, _png().getvalue())
+        world.helpers["picture"] = perk.picture
+    return f"/perks/pictures/{world.helpers['picture']}"
+
+
+def _desk_add_category(world):
+    code = f"matrix_{next(_slots)}"
+    data = {"code": code, "name_en": "Matrix", "name_zh": "矩阵"}
+    return (
+        "/admin/categories",
+        {"data": data},
+        lambda: _scalar(select(func.count(ServiceCategory.id)).where(ServiceCategory.code == code)) > 0,
+    )
+
+
+def _desk_deactivate_category(world):
+    return (
+        "/admin/categories/elderly_care",
+        {"data": {"active": "0"}},
+        lambda: not _reload(ServiceCategory, rules.get_category("elderly_care").id).active,
+    )
 
 
 def _web_redeem(world):
@@ -954,6 +1030,34 @@ PAGE_ROWS = [
     page("admin.rules_new_draft", _rules_new_draft, allow(admin="AD"), method="POST"),
     page("admin.rules_import", _rules_import, allow(admin="AD"), method="POST"),
     page("admin.rules_request_publication", _rules_publish, allow(admin="AD"), method="POST"),
+    page("admin.perks", read("/admin/perks"), allow(admin="AA"), notes="each admin lists their own subtree's"),
+    page("admin.perks_new", read("/admin/perks/new"), allow(admin="AA")),
+    page("admin.perks_new", _desk_create_perk, allow(admin="AD"), method="POST"),
+    page("admin.perks_edit", read(lambda world: f"/admin/perks/{world.helpers['perk'].id}"), allow(admin="AD")),
+    page("admin.perks_edit", _desk_edit_perk, allow(admin="AD"), method="POST"),
+    page(
+        "admin.perks_state",
+        _desk_perk_change("state", lambda world: {"active": "0"}, lambda perk: not perk.active),
+        allow(admin="AD"),
+        method="POST",
+    ),
+    page(
+        "admin.perks_stock",
+        _desk_perk_change("stock", lambda world: {"change": "5", "reason": "matrix"}, lambda perk: perk.stock == 15),
+        allow(admin="AD"),
+        method="POST",
+    ),
+    page("admin.perks_picture", _desk_picture, allow(admin="AD"), method="POST"),
+    page("admin.categories", read("/admin/categories"), allow(admin="AA")),
+    page(
+        "admin.categories_add",
+        _desk_add_category,
+        allow(admin="DD"),
+        method="POST",
+        notes="categories are shared by the whole city: only a city administrator changes them",
+    ),
+    page("admin.categories_update", _desk_deactivate_category, allow(admin="DD"), method="POST"),
+    page("rewards.picture", read(_stored_picture), EVERYONE, notes="perk pictures are public, like the catalog"),
     page("certificates.my_certificates", read("/me/certificates"), VOLUNTEER_PAGES),
     page(
         "certificates.download",

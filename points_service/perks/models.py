@@ -68,6 +68,9 @@ class Perk(db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Raised by every edit of the perk's description (not by stock moving): an edit form
+    # names the version it was opened at, so a second admin's stale save is refused.
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     # Loaded by a second query, not a join: rows of this table are selected FOR UPDATE.
     organization: Mapped[Organization] = relationship(lazy="selectin")
@@ -102,6 +105,41 @@ class PerkVenue(db.Model):
 
     def __repr__(self):
         return f"<PerkVenue perk={self.perk_id} at={self.organization_id}>"
+
+
+class PerkStockAdjustment(db.Model):
+    """A change of a perk's stock by a person (delivery, count, breakage), with its reason.
+
+    Redemptions and voids move the stock too; they are recorded as redemptions. A stock
+    of None is unlimited (no count kept).
+    """
+
+    __tablename__ = "perk_stock_adjustments"
+    __table_args__ = (
+        CheckConstraint("stock_before IS NULL OR stock_before >= 0", name="stock_before_not_negative"),
+        CheckConstraint("stock_after IS NULL OR stock_after >= 0", name="stock_after_not_negative"),
+        Index("ix_perk_stock_adjustments_perk", "perk_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    perk_id: Mapped[int] = mapped_column(ForeignKey("perks.id"))
+    stock_before: Mapped[int | None]
+    stock_after: Mapped[int | None]
+    reason: Mapped[str] = mapped_column(String(255))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    actor: Mapped[User | None] = relationship(lazy="selectin")
+
+    @property
+    def change(self):
+        """Items added (positive) or taken off (negative); None when counting starts or stops."""
+        if self.stock_before is None or self.stock_after is None:
+            return None
+        return self.stock_after - self.stock_before
+
+    def __repr__(self):
+        return f"<PerkStockAdjustment {self.id} perk={self.perk_id} {self.stock_before}->{self.stock_after}>"
 
 
 class Redemption(db.Model):

@@ -25,7 +25,7 @@ import hashlib
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
@@ -36,19 +36,20 @@ from sqlalchemy.orm import selectinload
 from .. import authz
 from ..accounts.service import mask_name, volunteer_by_member_number
 from ..audit.service import record_audit
-from ..codes import classify_code, new_voucher_code
+from ..codes import classify_code, new_voucher_code, normalise_typed
 from ..database import lock_one, write_transaction
 from ..errors import Conflict, IdempotencyConflict, PermissionDenied, ValidationError
 from ..extensions import db
 from ..i18n import N_
 from ..idempotency_keys import require_client_key
+from ..inputs import EARLIEST_TIME, LATEST_TIME
 from ..ledger import service as ledger
 from ..ledger.errors import AccountNotFound
 from ..ledger.models import LedgerEntry, PointsAccount
 from ..organizations.models import Organization
 from ..organizations.settings import setting
-from ..timeutil import to_local, to_utc, utcnow
-from . import payments
+from ..timeutil import local_midnight_utc, to_local, to_utc, utcnow
+from . import payments, pictures
 from .errors import (
     InvalidCode,
     NotEligible,
@@ -58,12 +59,11 @@ from .errors import (
     VoidNotAllowed,
     VoucherNotUsable,
 )
-from .models import LIMIT_PERIODS, PERK_KINDS, Perk, PerkVenue, Redemption
+from .models import LIMIT_PERIODS, PERK_KINDS, Perk, PerkStockAdjustment, PerkVenue, Redemption
 
 MAX_QUANTITY = 99
 HELD = ("reserved", "fulfilled")
 PERIOD_NAMES = {"day": _l("day"), "week": _l("week"), "month": _l("month"), "year": _l("year")}
-_PICTURE_RE = re.compile(r"^img/perks/[a-z0-9][a-z0-9_\-]{0,80}\.(png|jpg|jpeg|webp|svg)$")
 _CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
 _WRITING = "points_write_transaction"
 
@@ -134,8 +134,8 @@ def _validated(values):
     if values["valid_from"] and values["valid_until"] and values["valid_until"] <= values["valid_from"]:
         raise _invalid(_l("The end of the validity window must come after its start."), "valid_until")
     picture = values["picture"] or None
-    if picture is not None and (not isinstance(picture, str) or not _PICTURE_RE.match(picture)):
-        raise _invalid(_l("A picture must be a file under static/img/perks/ (png, jpg, webp or svg)."), "picture")
+    if picture is not None and (not isinstance(picture, str) or not pictures.STORED_NAME.match(picture)):
+        raise _invalid(_l("A picture must be one stored by uploading it."), "picture")
     clean["picture"] = picture
     terms = values["terms"] or ""
     if not isinstance(terms, str) or len(terms) > 4000:
@@ -196,16 +196,25 @@ def create_perk(actor, *, organization, venues, name, kind, points_cost, now=Non
     return perk
 
 
-def update_perk(actor, perk_id, *, venues=None, now=None, **changes):
+def update_perk(actor, perk_id, *, venues=None, expected_version=None, now=None, **changes):
     """Change fields of a perk (and, given ``venues``, where it is honored); audited.
 
-    Setting ``stock`` sets the count on the shelf now, under the perk's row lock.
+    Setting ``stock`` sets the count on the shelf now, under the perk's row lock. With
+    ``expected_version`` (the version an edit form was opened at), a perk changed since
+    is refused whole (``Conflict``). Each change raises the perk's ``version``.
     """
     now = now or utcnow()
     with write_transaction():
         perk = _lock_perk(perk_id)
-        if actor is not None:
-            authz.require(actor, "perk.manage", perk.organization)
+        _require_manager(actor, perk)
+        if expected_version is not None and expected_version != perk.version:
+            raise Conflict(
+                _l(
+                    "This perk was changed since you opened it (by someone else or in another tab): nothing was saved. "
+                    "Reload it and make your change again."
+                ),
+                details={"field": "version"},
+            )
         before = _audit_view(perk, [venue.organization_id for venue in perk.venues])
         values = _validated({**{name: getattr(perk, name) for name in PERK_FIELDS}, **changes})
         for name, value in values.items():
@@ -220,6 +229,7 @@ def update_perk(actor, perk_id, *, venues=None, now=None, **changes):
             for node_id in sorted(wanted - present):
                 perk.venues.append(PerkVenue(organization_id=node_id))
         perk.updated_at = now
+        perk.version += 1
         db.session.flush()
         after = _audit_view(perk, sorted(venue.organization_id for venue in perk.venues))
         record_audit(
@@ -243,6 +253,239 @@ def list_perks(organization=None, active=None):
     if active is not None:
         statement = statement.where(Perk.active.is_(active))
     return db.session.execute(statement).scalars().all()
+
+
+def _require_manager(actor, perk):
+    """A person who may not manage the perk does not learn that it exists (404)."""
+    if actor is not None and not authz.can(actor, "perk.manage", perk.organization):
+        raise PerkNotFound()
+
+
+# -- the administrator's desk: perks in the admin's subtree, stock, pictures ------------------
+
+MAX_STOCK = 10**9
+MAX_STOCK_CHANGE = 10**6
+_YUAN_RE = re.compile(r"^(\d{1,7})(?:\.(\d{1,2}))?\Z")
+
+
+def parse_copay(text):
+    """A co-payment typed in yuan (``5``, ``1.5``, ``¥0.05``) as integer minor units (fen).
+
+    Decimal digits only, never a float: ``1.5`` is 150, and more than two decimals, a
+    negative amount or one above 9,999,999.99 is refused (field ``copay_amount``). Empty is 0.
+    """
+    typed = normalise_typed(text or "").removeprefix("¥").strip()
+    if not typed:
+        return 0
+    match = _YUAN_RE.match(typed)
+    if match is None:
+        raise _invalid(
+            _l("Enter the co-payment in yuan, from 0 to 9999999.99, with at most two decimals (such as 5 or 1.50)."),
+            "copay_amount",
+        )
+    return int(match.group(1)) * 100 + int((match.group(2) or "0").ljust(2, "0"))
+
+
+def format_copay(amount):
+    """Minor units as the amount typed in a form: 150 -> ``1.50``."""
+    return f"{amount // 100}.{amount % 100:02d}"
+
+
+def _day(value, field_name):
+    if value is None or value == "":
+        return None
+    if isinstance(value, date) and not isinstance(value, datetime):
+        day = value
+    else:
+        try:
+            day = date.fromisoformat(normalise_typed(str(value)))
+        except ValueError:
+            raise _invalid(_l("Enter a date as YYYY-MM-DD."), field_name) from None
+    if not EARLIEST_TIME.date() <= day < LATEST_TIME.date() - timedelta(days=1):
+        raise _invalid(
+            _l("Enter a date from %(first)s to %(last)s."),
+            field_name,
+            first=EARLIEST_TIME.date().isoformat(),
+            last=(LATEST_TIME.date() - timedelta(days=2)).isoformat(),
+        )
+    return day
+
+
+def validity_window(organization, first_day, last_day):
+    """(``valid_from``, ``valid_until``) in UTC for local days ``first_day`` to ``last_day``, both included.
+
+    Each day is a date, ``YYYY-MM-DD`` text or empty (no bound); the perk's organization's
+    time zone says when a day starts.
+    """
+    first, last = _day(first_day, "valid_from"), _day(last_day, "valid_until")
+    if first and last and last < first:
+        raise _invalid(_l("The end of the validity window must come after its start."), "valid_until")
+    timezone = organization.timezone
+    return (
+        local_midnight_utc(first, timezone) if first else None,
+        local_midnight_utc(last + timedelta(days=1), timezone) if last else None,
+    )
+
+
+def validity_days(perk):
+    """The perk's validity window as local days (first, last), both included; None for no bound."""
+    timezone = perk.organization.timezone
+    first = to_local(perk.valid_from, timezone).date() if perk.valid_from else None
+    last = (to_local(perk.valid_until, timezone) - timedelta(microseconds=1)).date() if perk.valid_until else None
+    return first, last
+
+
+def managed_perks(actor, active=None):
+    """The perks owned inside the subtrees where ``actor`` manages perks, by organization and name."""
+    statement = (
+        select(Perk)
+        .join(Organization, Organization.id == Perk.organization_id)
+        .where(authz.scope_filter(actor, "perk.manage", Organization.path))
+        .order_by(Perk.active.desc(), Organization.path, Perk.name, Perk.id)
+    )
+    if active is not None:
+        statement = statement.where(Perk.active.is_(active))
+    return db.session.execute(statement).scalars().all()
+
+
+def managed_perk(actor, perk_id):
+    """One perk ``actor`` manages; ``PerkNotFound`` for any other (it does not exist for them)."""
+    perk = db.session.get(Perk, perk_id) if _whole(perk_id, 1, 2**62) else None
+    if perk is None:
+        raise PerkNotFound()
+    _require_manager(actor, perk)
+    return perk
+
+
+def _stock_reason(reason):
+    text = reason.strip() if isinstance(reason, str) else ""
+    if not 1 <= len(text) <= 255 or any(ord(character) < 32 for character in text):
+        raise _invalid(
+            _l("Give a reason of 1 to 255 characters on one line (a delivery, a count, breakage)."), "reason"
+        )
+    return text
+
+
+def _record_stock(actor, perk, stock, reason, now):
+    before = perk.stock
+    perk.stock = stock
+    db.session.add(
+        PerkStockAdjustment(
+            perk_id=perk.id,
+            stock_before=before,
+            stock_after=stock,
+            reason=reason,
+            actor_id=getattr(actor, "id", None),
+            created_at=now,
+        )
+    )
+    db.session.flush()
+    record_audit(
+        actor,
+        "perk.stock",
+        "perk",
+        perk.id,
+        organization_id=perk.organization_id,
+        before={"stock": before},
+        after={"stock": stock, "reason": reason},
+    )
+
+
+def adjust_perk_stock(actor, perk_id, change, reason, *, now=None):
+    """Add items to the shelf (``change`` > 0) or take them off (< 0), with the reason; audited.
+
+    Under the perk's row lock, so a redemption at the same moment is never lost; the
+    stock never goes below 0. A perk with unlimited stock has no count to change.
+    """
+    if not _whole(change, -MAX_STOCK_CHANGE, MAX_STOCK_CHANGE) or change == 0:
+        raise _invalid(
+            _l(
+                "Enter how many items to add (such as 20) or take off (such as -3): a whole number, not 0, "
+                "up to %(maximum)s either way."
+            ),
+            "change",
+            maximum=MAX_STOCK_CHANGE,
+        )
+    text = _stock_reason(reason)
+    now = now or utcnow()
+    with write_transaction():
+        perk = _lock_perk(perk_id)
+        _require_manager(actor, perk)
+        if perk.stock is None:
+            raise _invalid(_l("This perk's stock is unlimited: set a count first."), "change")
+        if perk.stock + change < 0:
+            raise _invalid(
+                _l("Only %(stock)s in stock: you cannot take off %(count)s."),
+                "change",
+                stock=perk.stock,
+                count=-change,
+            )
+        if perk.stock + change > MAX_STOCK:
+            raise _invalid(_l("The stock can be at most %(maximum)s."), "change", maximum=MAX_STOCK)
+        _record_stock(actor, perk, perk.stock + change, text, now)
+    return perk
+
+
+def set_perk_stock(actor, perk_id, count, reason, *, now=None):
+    """Set the count on the shelf (after counting it), or None for unlimited; with the reason, audited."""
+    if count is not None and not _whole(count, 0, MAX_STOCK):
+        raise _invalid(
+            _l("The stock must be empty (unlimited) or a whole number from 0 to %(maximum)s."),
+            "count",
+            maximum=MAX_STOCK,
+        )
+    text = _stock_reason(reason)
+    now = now or utcnow()
+    with write_transaction():
+        perk = _lock_perk(perk_id)
+        _require_manager(actor, perk)
+        if perk.stock != count:
+            _record_stock(actor, perk, count, text, now)
+    return perk
+
+
+def stock_adjustments(actor, perk_id, limit=50):
+    """The perk's stock adjustments, newest first."""
+    perk = managed_perk(actor, perk_id)
+    return (
+        db.session.execute(
+            select(PerkStockAdjustment)
+            .where(PerkStockAdjustment.perk_id == perk.id)
+            .order_by(PerkStockAdjustment.id.desc())
+            .limit(limit)
+        )
+        .scalars()
+        .all()
+    )
+
+
+def set_perk_picture(actor, perk_id, data, *, now=None):
+    """Give a perk the uploaded picture ``data`` (bytes), checked and re-encoded; None removes it. Audited.
+
+    A refused file (``pictures.PictureRefused``, ``PictureTooLarge``) leaves nothing stored.
+    """
+    managed_perk(actor, perk_id)
+    name = None
+    if data is not None:
+        stored, name = pictures.prepare_picture(data)
+        pictures.store_picture(stored, name)
+    now = now or utcnow()
+    with write_transaction():
+        perk = _lock_perk(perk_id)
+        _require_manager(actor, perk)
+        before = perk.picture
+        perk.picture = name
+        perk.updated_at = now
+        record_audit(
+            actor,
+            "perk.picture",
+            "perk",
+            perk.id,
+            organization_id=perk.organization_id,
+            before={"picture": before},
+            after={"picture": name},
+        )
+    return perk
 
 
 def _subtree_ids(organization):

@@ -88,6 +88,7 @@ __all__ = [
     "get_rule_set",
     "get_year_calendar",
     "list_categories",
+    "may_change_categories",
     "list_holiday_overrides",
     "list_override_details",
     "list_rule_sets",
@@ -245,6 +246,15 @@ def category_label(code: str) -> str:
     """The category's name in the current language (the code itself when unknown)."""
     category = db.session.execute(select(ServiceCategory).where(ServiceCategory.code == code)).scalar_one_or_none()
     return _label(category) if category is not None else code
+
+
+def may_change_categories(actor):
+    """True when ``actor`` may add, rename or (de)activate categories (an administrator of every top node)."""
+    try:
+        _authorize_global(actor)
+    except PermissionDenied:
+        return False
+    return True
 
 
 def _check_category_name(value, field_name):

@@ -7,7 +7,7 @@ and shows the code (and its QR) only to the volunteer who owns it.
 import uuid
 
 import segno
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -15,6 +15,7 @@ from flask_login import current_user, login_required
 from ..activities.service import volunteer_level
 from ..errors import PointsError
 from ..idempotency_keys import client_key, is_valid_sent_key
+from ..perks import pictures
 from ..perks import service as perks
 from .forms import whole_number
 
@@ -74,6 +75,20 @@ def reserve(perk_id):
         return _perk_page(perk_id, error.render_message()), error.status
     flash(_("Reserved. Show this voucher at a service counter before it expires."), "success")
     return redirect(url_for("rewards.voucher", redemption_id=redemption.id))
+
+
+@bp.route("/pictures/<name>")
+def picture(name):
+    """A perk picture, public like the catalog's text; its name is its content's hash, so it never changes."""
+    path = pictures.picture_path(name)
+    if path is None:
+        abort(404)
+    # Read whole (a stored picture is small): no file handle stays open with the response.
+    response = Response(path.read_bytes(), mimetype=pictures.content_type_of(name))
+    response.cache_control.max_age = 365 * 24 * 3600
+    response.cache_control.public = True
+    response.cache_control.immutable = True
+    return response
 
 
 @bp.route("/vouchers")
