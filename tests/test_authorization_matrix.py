@@ -599,6 +599,8 @@ def _desk_set_active(active):
         action = "enable" if active else "disable"
         return f"/admin/people/users/{user.id}/{action}", {}, lambda: _reload(type(user), user.id).active is active
 
+    return target
+
 
 def _desk_perk(world):
     """A perk of D0 of its own for each cell (cells change it)."""
