@@ -12,6 +12,7 @@
 
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
@@ -31,6 +32,7 @@ from ..i18n import N_, stored_text
 from ..ledger import service as ledger
 from ..ledger.models import LedgerEntry
 from ..notices.models import Notice
+from ..organizations.settings import setting
 from ..perks.models import Redemption
 from ..timeutil import utcnow
 
@@ -79,6 +81,19 @@ def set_public_listing(user, listed):
                 after={"listed": bool(listed)},
             )
     return fresh
+
+
+def expiring_soon(profile, now=None):
+    """The volunteer's points that expire within their community's warning period: ``[(when, points)]``.
+
+    Shown wherever the balance is (home page, perks, the counter's lookup).
+    """
+    days = setting(profile.home_organization, "expiry_warning_days")
+    if not days:
+        return []
+    now = now or utcnow()
+    account = ledger.account_of_volunteer(profile.id)
+    return ledger.expiring_points(account.id, before=now + timedelta(days=days), now=now)
 
 
 # -- a copy of my data -------------------------------------------------------------------

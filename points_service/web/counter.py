@@ -17,6 +17,7 @@ from flask_login import current_user, login_required
 from ..activities.service import volunteer_level
 from ..errors import PermissionDenied, PointsError
 from ..extensions import limiter
+from ..myaccount import service as myaccount
 from ..perks import service as perks
 from ..perks.errors import NotEligible
 from .forms import whole_number
@@ -62,9 +63,15 @@ def _scan_page(place, error=None, status=200):
 def _lookup_page(place, code, error=None, status=200, chosen=None):
     """The page for a scanned code: the member's perks or the voucher to confirm."""
     view = perks.counter_lookup(current_user, place, code, level_of=volunteer_level)
-    template = "counter/member.html" if isinstance(view, perks.MemberView) else "counter/voucher.html"
+    member = isinstance(view, perks.MemberView)
     page = render_template(
-        template, place=place, view=view, request_key=request_key_for_form(), error=error, chosen=chosen
+        "counter/member.html" if member else "counter/voucher.html",
+        place=place,
+        view=view,
+        expiring=myaccount.expiring_soon(view.profile) if member else [],
+        request_key=request_key_for_form(),
+        error=error,
+        chosen=chosen,
     )
     return page, status
 

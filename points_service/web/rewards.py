@@ -15,6 +15,7 @@ from flask_login import current_user, login_required
 from ..activities.service import volunteer_level
 from ..errors import PointsError
 from ..idempotency_keys import client_key, is_valid_sent_key
+from ..myaccount import service as myaccount
 from ..perks import pictures
 from ..perks import service as perks
 from .forms import whole_number
@@ -42,8 +43,11 @@ def posted_request_key():
 @bp.route("/")
 @login_required
 def catalog():
+    expiring = myaccount.expiring_soon(current_user.volunteer) if current_user.volunteer else []
     return render_template(
-        "rewards/catalog.html", catalog=perks.volunteer_catalog(current_user, level_of=volunteer_level)
+        "rewards/catalog.html",
+        catalog=perks.volunteer_catalog(current_user, level_of=volunteer_level),
+        expiring=expiring,
     )
 
 

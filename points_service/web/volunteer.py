@@ -18,8 +18,8 @@ from ..codes import normalise_code
 from ..errors import PointsError
 from ..extensions import limiter
 from ..ledger import service as ledger
+from ..myaccount import service as myaccount
 from ..notices import service as notices
-from ..organizations.settings import setting
 from ..rules import service as rules
 from ..timeutil import to_local, to_utc, utcnow
 from .forms import within_calendar
@@ -73,10 +73,7 @@ def home():
     profile = _profile()
     account = ledger.account_of_volunteer(profile.id)
     entries = ledger.list_entries(account.id, limit=20)
-    warning_days = setting(profile.home_organization, "expiry_warning_days")
-    expiring = []
-    if warning_days:
-        expiring = ledger.expiring_points(account.id, before=utcnow() + timedelta(days=warning_days))
+    expiring = myaccount.expiring_soon(profile)
     qr = segno.make(profile.member_no, error="m").svg_data_uri(scale=5, border=2)
     return render_template(
         "volunteer/home.html",

@@ -314,3 +314,36 @@ def test_the_members_open_vouchers_are_handed_over_in_one_tap_from_the_lookup(cl
     assert f'data-testid="open-voucher-{kept.id}"' not in client.post(
         "/counter/scan", data={"code": volunteer.volunteer.member_no}
     ).get_data(as_text=True)
+
+
+def test_points_that_expire_soon_show_at_home_in_the_perks_and_at_the_counter(client, build, auth, clerk, district):
+    from datetime import timedelta
+
+    from points_service.ledger import service as ledger
+    from points_service.timeutil import utcnow
+
+    volunteer = build.volunteer(points=10)
+    ledger.earn_points(
+        build.account(volunteer).id,
+        30,
+        reason="test earning",
+        cause_type="test",
+        cause_id="soon",
+        expires_at=utcnow() + timedelta(days=20),
+    )
+    ledger.earn_points(
+        build.account(volunteer).id,
+        50,
+        reason="test earning",
+        cause_type="test",
+        cause_id="later",
+        expires_at=utcnow() + timedelta(days=200),
+    )
+    db.session.commit()
+    lookup = client.post("/counter/scan", data={"code": volunteer.volunteer.member_no}).get_data(as_text=True)
+    assert lookup.count('data-testid="expiring"') == 1 and "30 points expire on" in lookup
+    auth.logout()
+    auth.login(volunteer.mobile, PASSWORD)
+    for page in ("/me/", "/perks/"):
+        html = client.get(page).get_data(as_text=True)
+        assert html.count('data-testid="expiring"') == 1 and "30 points expire on" in html, page
