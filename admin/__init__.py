@@ -22,6 +22,7 @@ bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="template
 # (endpoint, label, permission or None for any admin), in the order administrators work.
 SECTIONS = (
     ("admin.overview", _l("Overview"), None),
+    ("admin.records", _l("Pending records"), None),
     ("admin.approvals", _l("Approvals"), None),
     ("admin.rules", _l("Rules"), "rules.manage"),
     ("admin.perks", _l("Perks"), "perk.manage"),
@@ -34,7 +35,7 @@ SECTIONS = (
 )
 
 # The modules that attach pages to ``bp``.
-PAGE_MODULES = ("overview", "approvals", "certificates")
+PAGE_MODULES = ("overview", "approvals", "certificates", "records")
 
 
 @bp.before_request
