@@ -24,6 +24,7 @@ SECTIONS = (
     ("admin.overview", _l("Overview"), None),
     ("admin.records", _l("Pending records"), None),
     ("admin.approvals", _l("Approvals"), None),
+    ("admin.adjustments", _l("Adjustments"), "ledger.adjust"),
     ("admin.rules", _l("Rules"), "rules.manage"),
     ("admin.perks", _l("Perks"), "perk.manage"),
     ("admin.people", _l("People"), "user.manage"),
@@ -35,7 +36,7 @@ SECTIONS = (
 )
 
 # The modules that attach pages to ``bp``.
-PAGE_MODULES = ("overview", "approvals", "certificates", "records")
+PAGE_MODULES = ("overview", "approvals", "certificates", "records", "adjustments")
 
 
 @bp.before_request

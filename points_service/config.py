@@ -64,6 +64,8 @@ def load_config(instance_path, overrides=None):
         "CHECKIN_GRACE_MINUTES": int(env.get("CHECKIN_GRACE_MINUTES", 30)),
         # A volunteer reports their own service at most this many days after it.
         "SELF_REPORT_WINDOW_DAYS": int(env.get("SELF_REPORT_WINDOW_DAYS", 60)),
+        # A manual adjustment of more points than this (either way) needs a second administrator.
+        "ADJUSTMENT_APPROVAL_THRESHOLD": int(env.get("ADJUSTMENT_APPROVAL_THRESHOLD", 200)),
         "SQLITE_BUSY_TIMEOUT_MS": int(env.get("SQLITE_BUSY_TIMEOUT_MS", 30000)),
         "API_TITLE": "Volunteer Points API",
         "API_VERSION": "v1",

@@ -23,7 +23,7 @@ from sqlalchemy.orm import aliased
 
 from .. import authz
 from ..accounts.models import User, VolunteerProfile
-from ..accounts.service import mask_name
+from ..accounts.service import mask_member_number, mask_name
 from ..audit.service import record_audit
 from ..database import write_transaction
 from ..errors import ValidationError
@@ -366,10 +366,6 @@ SOURCE_WORDS = {
 }
 
 
-def _mask_member_number(member_no):
-    return "*" * (len(member_no) - 4) + member_no[-4:]
-
-
 def _local(moment, timezone):
     """Local wall time without a zone, as a spreadsheet shows it."""
     return to_local(moment, timezone).replace(tzinfo=None)
@@ -418,7 +414,7 @@ def export_backlog(actor, filters, *, unmasked=False, now=None):
                 _local(record.created_at, timezone),
                 max(0, (now - record.created_at).days),
                 name if unmasked else mask_name(name),
-                member_no if unmasked else _mask_member_number(member_no),
+                member_no if unmasked else mask_member_number(member_no),
                 organization,
                 title or "",
                 labels.get(record.category, record.category),
