@@ -25,6 +25,7 @@ SECTIONS = (
     ("admin.records", _l("Pending records"), None),
     ("admin.approvals", _l("Approvals"), None),
     ("admin.adjustments", _l("Adjustments"), "ledger.adjust"),
+    ("admin.work_list", _l("Work list"), None),
     ("admin.rules", _l("Rules"), "rules.manage"),
     ("admin.perks", _l("Perks"), "perk.manage"),
     ("admin.people", _l("People"), "user.manage"),
@@ -36,7 +37,7 @@ SECTIONS = (
 )
 
 # The modules that attach pages to ``bp``.
-PAGE_MODULES = ("overview", "approvals", "certificates", "records", "adjustments")
+PAGE_MODULES = ("overview", "approvals", "certificates", "records", "adjustments", "worklist")
 
 
 @bp.before_request
