@@ -27,6 +27,7 @@ SECTIONS = (
     ("admin.adjustments", _l("Adjustments"), "ledger.adjust"),
     ("admin.work_list", _l("Work list"), None),
     ("admin.rules", _l("Rules"), "rules.manage"),
+    ("admin.calendar", _l("Holiday calendar"), "rules.manage"),
     ("admin.perks", _l("Perks"), "perk.manage"),
     ("admin.people", _l("People"), "user.manage"),
     ("admin.certificates_page", _l("Certificates"), "certificate.revoke"),
@@ -37,7 +38,18 @@ SECTIONS = (
 )
 
 # The modules that attach pages to ``bp``.
-PAGE_MODULES = ("overview", "approvals", "certificates", "records", "adjustments", "worklist")
+PAGE_MODULES = (
+    "overview",
+    "approvals",
+    "rules",
+    "calendar",
+    "certificates",
+    "people",
+    "settings",
+    "records",
+    "adjustments",
+    "worklist",
+)
 
 
 @bp.before_request

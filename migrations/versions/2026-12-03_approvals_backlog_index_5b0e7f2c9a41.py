@@ -1,7 +1,7 @@
 """approvals backlog: pending service records by how long they have waited
 
 Revision ID: 5b0e7f2c9a41
-Revises: 43fe4d7acb01
+Revises: 5b7e2c9d1a40
 Create Date: 2026-12-03 06:00:00.000000
 
 """
@@ -10,7 +10,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "5b0e7f2c9a41"
-down_revision = "43fe4d7acb01"
+down_revision = "5b7e2c9d1a40"
 branch_labels = None
 depends_on = None
 
