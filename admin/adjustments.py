@@ -25,7 +25,8 @@ HISTORY = 20
 
 @bp.context_processor
 def adjustment_words():
-    return {"adjustment_categories": accounts.ADJUSTMENT_CATEGORIES, "kind_label": changes.kind_label}
+    # ``kind_label`` comes from the approvals page's words (one name, one page).
+    return {"adjustment_categories": accounts.ADJUSTMENT_CATEGORIES}
 
 
 @bp.route("/adjustments", methods=["GET", "POST"])
