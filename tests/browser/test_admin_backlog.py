@@ -7,15 +7,18 @@ from sqlalchemy import select
 
 from points_service.activities.models import ServiceRecord
 from points_service.extensions import db
-from tests.browser.support import log_in, save_screenshot
+from tests.browser.support import accessibility_problems, log_in, save_screenshot, sideways_overflow
 
 pytestmark = pytest.mark.browser
 
 SCREENS = [("en-US", 1280, 800), ("zh-CN", 1280, 800), ("en-US", 390, 844), ("zh-CN", 390, 844)]
 
 
-def _fits(page):
-    return page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
+def _check(page, name):
+    """The page fits the screen, has no serious accessibility finding, and is kept as a screenshot."""
+    assert sideways_overflow(page) <= 0, (name, page.viewport_size)
+    assert accessibility_problems(page) == [], (name, page.viewport_size)
+    save_screenshot(page, name)
 
 
 def test_a_second_person_approves_a_hundred_imported_records_in_one_action_with_two_exceptions(
@@ -31,11 +34,9 @@ def test_a_second_person_approves_a_hundred_imported_records_in_one_action_with_
         page = new_page(locale=locale, width=width, height=height)
         log_in(page, live_server, admin.username)
         page.goto(f"{live_server}/admin/records?batch={batch_id}")
-        assert _fits(page), (locale, width)
-        save_screenshot(page, "admin-records")
+        _check(page, "admin-records")
         page.goto(f"{live_server}/admin/adjustments/volunteers/{profile_id}")
-        assert _fits(page), (locale, width)
-        save_screenshot(page, "admin-adjustment")
+        _check(page, "admin-adjustment")
 
     page = new_page(locale="en-US", width=1280, height=800)
     log_in(page, live_server, admin.username)
