@@ -22,7 +22,10 @@ bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="template
 # (endpoint, label, permission or None for any admin), in the order administrators work.
 SECTIONS = (
     ("admin.overview", _l("Overview"), None),
+    ("admin.records", _l("Pending records"), None),
     ("admin.approvals", _l("Approvals"), None),
+    ("admin.adjustments", _l("Adjustments"), "ledger.adjust"),
+    ("admin.work_list", _l("Work list"), None),
     ("admin.rules", _l("Rules"), "rules.manage"),
     ("admin.calendar", _l("Holiday calendar"), "rules.manage"),
     ("admin.categories", _l("Categories"), "rules.manage"),
@@ -36,7 +39,19 @@ SECTIONS = (
 )
 
 # The modules that attach pages to ``bp``.
-PAGE_MODULES = ("overview", "approvals", "rules", "calendar", "perks", "certificates", "people", "settings")
+PAGE_MODULES = (
+    "overview",
+    "records",
+    "approvals",
+    "rules",
+    "calendar",
+    "perks",
+    "certificates",
+    "people",
+    "settings",
+    "adjustments",
+    "worklist",
+)
 
 
 @bp.before_request

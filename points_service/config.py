@@ -69,6 +69,8 @@ def load_config(instance_path, overrides=None):
         "CHECKIN_GRACE_MINUTES": int(env.get("CHECKIN_GRACE_MINUTES", 30)),
         # A volunteer reports their own service at most this many days after it.
         "SELF_REPORT_WINDOW_DAYS": int(env.get("SELF_REPORT_WINDOW_DAYS", 60)),
+        # A manual adjustment of more points than this (either way) needs a second administrator.
+        "ADJUSTMENT_APPROVAL_THRESHOLD": int(env.get("ADJUSTMENT_APPROVAL_THRESHOLD", 200)),
         # Volunteers see the points that expire within this many days.
         "EXPIRY_WARNING_DAYS": int(env.get("EXPIRY_WARNING_DAYS", 60)),
         # How new honor rolls show names: masked or full.

@@ -530,6 +530,29 @@ def _desk_revoke(world):
     )
 
 
+def _desk_bulk_approve(world):
+    record = _record(world)
+    data = {"scope": "selected", "action": "approve", "record": str(record.id), "as_of": utcnow().isoformat()}
+    return "/admin/records/decision", {"data": data}, lambda: _reload(ServiceRecord, record.id).status == "approved"
+
+
+def _desk_adjust(world):
+    account = world.build.account(world.owner)
+    before = account.balance
+    data = {
+        "points": "5",
+        "direction": "credit",
+        "category": "goodwill",
+        "reason": "matrix",
+        "idempotency_key": world.build.idempotency_key(),
+    }
+    return (
+        f"/admin/adjustments/volunteers/{world.owner.volunteer.id}",
+        {"data": data},
+        lambda: _reload(type(account), account.id).balance > before,
+    )
+
+
 def _fresh_community(world):
     """A community of its own under the inside street, for one cell to rename or move."""
     from points_service.organizations.service import create_organization
@@ -971,6 +994,26 @@ PAGE_ROWS = [
     page("admin.change_request", read(lambda world: f"/admin/approvals/{_desk_change(world).id}"), allow(admin="AD")),
     page("admin.decide_change", _desk_decide, allow(admin="AD"), method="POST"),
     page("admin.certificates_page", read("/admin/certificates"), allow(admin="AA")),
+    page(
+        "admin.records", read("/admin/records"), allow(admin="AA"), notes="each administrator sees their own subtree's"
+    ),
+    page("admin.records_decide", _desk_bulk_approve, allow(admin="AD"), method="POST"),
+    page("admin.records_export", read("/admin/records/export.csv"), allow(admin="AA")),
+    page(
+        "admin.records_export_unmasked",
+        lambda world: ("/admin/records/export.xlsx", {}, None),
+        allow(admin="AA"),
+        method="POST",
+        notes="an outside administrator's export holds only their own subtree's records",
+    ),
+    page("admin.adjustments", read("/admin/adjustments"), allow(admin="AA")),
+    page(
+        "admin.adjustment_volunteer",
+        read(lambda world: f"/admin/adjustments/volunteers/{world.owner.volunteer.id}"),
+        allow(admin="AD"),
+    ),
+    page("admin.adjust_points", _desk_adjust, allow(admin="AD"), method="POST"),
+    page("admin.work_list", read("/admin/work-list"), allow(admin="AA")),
     page("admin.revoke_certificate", _desk_revoke, allow(admin="AD"), method="POST"),
     page("admin.people", read("/admin/people"), allow(admin="AA"), notes="each admin sees their own subtree"),
     page(
@@ -1210,6 +1253,7 @@ def test_every_role_inside_and_outside_gets_exactly_what_the_table_says(app, wor
                 headers["Authorization"] = f"Bearer {world.tokens[column]}"
             client = app.test_client() if row.api else clients[column]
             response = client.open(url, method=row.method, headers=headers, **kwargs)
+            response.get_data()  # a streamed download (an export) runs to its end and closes
             granted = _granted(row, response, effect)
             response.close()  # a file sent as it is (an icon) stays open until then
             expected = row.expected[column] == "A"

@@ -14,9 +14,11 @@ session (and a copy of the cookie) on the server side.
 import contextlib
 import re
 import secrets
+from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
@@ -24,13 +26,15 @@ from zxcvbn import zxcvbn
 
 from .. import authz
 from ..audit.service import record_audit
-from ..codes import is_valid_member_number, new_member_number, normalise_code
+from ..changes import service as changes
+from ..codes import is_valid_member_number, new_member_number, normalise_code, normalise_typed
 from ..database import write_transaction
 from ..errors import Conflict, NotFound, PermissionDenied, ValidationError
 from ..extensions import db
 from ..i18n import N_
+from ..idempotency_keys import require_client_key
 from ..ledger import service as ledger
-from ..ledger.errors import InvalidReason
+from ..ledger.errors import InsufficientPoints, InvalidReason
 from ..organizations.models import Organization
 from ..timeutil import utcnow
 from . import throttle
@@ -96,6 +100,11 @@ def normalise_mobile(mobile):
 
 def mask_mobile(mobile):
     return f"{mobile[:3]}****{mobile[-4:]}" if mobile and len(mobile) >= 7 else "****"
+
+
+def mask_member_number(member_no):
+    """Only the last four digits: ********0042."""
+    return "*" * max(0, len(member_no) - 4) + member_no[-4:] if member_no else ""
 
 
 def mask_name(name):
@@ -426,36 +435,226 @@ def set_locale(user, locale):
         db.session.get(User, user.id).locale = locale
 
 
+# -- manual adjustments of points --------------------------------------------------------
+
+ADJUSTMENT_CATEGORIES = ("correction", "goodwill", "recovery")
+ADJUST_KIND = "points.adjust"
+ADJUSTMENT_REASON = N_("Adjusted by an administrator")
+MAX_FOUND = 20
+
+
+class AdjustmentWouldOverdraw(InsufficientPoints):
+    default_message = _l(
+        "This debit would take the balance below zero: %(needed)s points asked, %(available)s available. "
+        "Nothing was changed."
+    )
+
+
+class AdjustmentNeedsApproval(PermissionDenied):
+    code = "second_person_required"
+    default_message = _l("An adjustment of more than %(threshold)s points needs a second administrator's approval.")
+
+
+@dataclass(frozen=True)
+class FoundVolunteer:
+    """A volunteer as a staff search shows one: masked."""
+
+    profile: VolunteerProfile
+    name: str
+    mobile: str
+    member_no: str
+    organization: str
+
+
+def find_volunteers(actor, text, permission="ledger.adjust"):
+    """Volunteers whose home is in the subtrees where ``actor`` holds ``permission``, found by
+    member number, mobile number or (part of) name; at most ``MAX_FOUND``, masked.
+
+    The text is personal data: faces take it from a form body, never from a URL."""
+    query = normalise_typed(text) if isinstance(text, str) else ""
+    if not 1 <= len(query) <= 80:
+        raise ValidationError(
+            _l("Enter a member number, a mobile number or a name (up to 80 characters)."), details={"field": "query"}
+        )
+    statement = (
+        select(VolunteerProfile, User, Organization)
+        .join(User, User.id == VolunteerProfile.user_id)
+        .join(Organization, Organization.id == VolunteerProfile.home_organization_id)
+        .where(authz.scope_filter(actor, permission, Organization.path))
+    )
+    code = normalise_code(query)
+    if is_valid_member_number(code):
+        statement = statement.where(VolunteerProfile.member_no == code)
+    elif _MOBILE_RE.match(re.sub(r"[\s\-]", "", query).removeprefix("+86")):
+        statement = statement.where(User.mobile == normalise_mobile(query))
+    else:
+        statement = statement.where(User.name.contains(text.strip(), autoescape=True))
+    rows = db.session.execute(statement.order_by(VolunteerProfile.id).limit(MAX_FOUND)).all()
+    return [
+        FoundVolunteer(
+            profile, mask_name(user.name), mask_mobile(user.mobile), mask_member_number(profile.member_no), home.name
+        )
+        for profile, user, home in rows
+    ]
+
+
+def volunteer_for_staff(actor, profile_id, permission="ledger.adjust"):
+    """The volunteer profile ``profile_id`` when its home is in ``actor``'s subtree for
+    ``permission``; otherwise it is not found (another community's volunteer does not exist)."""
+    profile = db.session.get(VolunteerProfile, profile_id) if isinstance(profile_id, int) else None
+    if profile is None or not authz.can(actor, permission, profile.home_organization):
+        raise NotFound(_l("No volunteer with that number is in your area."))
+    return profile
+
+
+def adjustment_threshold():
+    """Adjustments of more points than this (either way) need a second administrator."""
+    return int(current_app.config["ADJUSTMENT_APPROVAL_THRESHOLD"])
+
+
 def _adjustment_reason(reason):
     """The administrator's own words for an adjustment: required, at most 255 characters."""
     text = reason.strip() if isinstance(reason, str) else ""
     if not 1 <= len(text) <= 255:
-        raise InvalidReason()
+        raise InvalidReason(details={"field": "reason"})
     return text
 
 
-def adjust_volunteer_points(actor, profile, delta, reason, idempotency_key=None):
-    """An administrator's points correction, authorized and audited in one unit of work."""
-    authz.require(actor, "ledger.adjust", profile.home_organization)
+def _adjustment_category(category):
+    if category not in ADJUSTMENT_CATEGORIES:
+        raise ValidationError(_l("Choose a category: correction, goodwill or recovery."), details={"field": "category"})
+    return category
+
+
+def _adjustment_points(delta):
+    maximum = ledger.MAX_POINTS_PER_ENTRY
+    if isinstance(delta, bool) or not isinstance(delta, int) or delta == 0 or abs(delta) > maximum:
+        raise ValidationError(
+            _l("Enter a whole number of points from 1 to %(n)s."), n=maximum, details={"field": "points"}
+        )
+    return delta
+
+
+def _write_adjustment(actor, profile, delta, reason, category, key, *, requested_by=None, now=None):
+    """Write one adjustment and its audit row (the caller has checked everything else);
+    a request key seen before returns its entry (the ledger refuses another payload)."""
     with write_transaction():
         account = ledger.account_of_volunteer(profile.id)
+        replayed = ledger.entry_for_key(key) is not None
         before = account.balance
-        entry = ledger.adjust_points(
-            account.id,
-            delta,
-            reason=N_("Adjusted by an administrator"),
-            note=_adjustment_reason(reason),
-            actor_id=actor.id,
-            idempotency_key=idempotency_key,
-            cause_type="admin",
-        )
-        record_audit(
-            actor,
-            "ledger.adjust",
-            "points_account",
-            account.id,
-            organization_id=profile.home_organization_id,
-            before={"balance": before},
-            after={"balance": entry.balance_after, "delta": delta, "reason": entry.note},
-        )
+        details = {"category": category}
+        if requested_by is not None:
+            details["requested_by"] = requested_by
+        try:
+            entry = ledger.adjust_points(
+                account.id,
+                delta,
+                reason=ADJUSTMENT_REASON,
+                note=reason,
+                actor_id=actor.id,
+                idempotency_key=key,
+                cause_type="admin",
+                details=details,
+                now=now,
+            )
+        except InsufficientPoints as error:
+            raise AdjustmentWouldOverdraw(**error.params) from None
+        if not replayed:
+            record_audit(
+                actor,
+                "ledger.adjust",
+                "points_account",
+                account.id,
+                organization_id=profile.home_organization_id,
+                before={"balance": before},
+                after={"balance": entry.balance_after, "delta": delta, "reason": entry.note, **details},
+            )
     return entry
+
+
+def adjust_volunteer_points(actor, profile, delta, reason, *, category="correction", idempotency_key=None):
+    """An administrator's points correction, authorized and audited in one unit of work.
+
+    Up to ``adjustment_threshold()`` points either way; a larger one goes through
+    ``request_points_adjustment`` (a second administrator approves). A debit never
+    overdraws: the ledger refuses it and nothing changes.
+    """
+    authz.require(actor, "ledger.adjust", profile.home_organization)
+    delta = _adjustment_points(delta)
+    reason = _adjustment_reason(reason)
+    category = _adjustment_category(category)
+    if abs(delta) > adjustment_threshold() and ledger.entry_for_key(idempotency_key) is None:
+        raise AdjustmentNeedsApproval(threshold=adjustment_threshold())
+    return _write_adjustment(actor, profile, delta, reason, category, idempotency_key)
+
+
+@dataclass(frozen=True)
+class AdjustmentOutcome:
+    """What asking for an adjustment did: applied now (``entry``) or waiting (``request``)."""
+
+    entry: object = None
+    request: object = None
+
+
+def request_points_adjustment(actor, profile, delta, reason, *, category, idempotency_key):
+    """Credit (``delta`` > 0) or debit a volunteer's points with a reason and a category.
+
+    Up to the threshold it is applied at once; above it a change request (kind
+    ``points.adjust``) waits for a second administrator, who sees the volunteer (masked),
+    the points, the category, the reason and the balance. The form's request key (a
+    ``client_key`` derivation) makes a repeated submission return what the first did.
+    """
+    authz.require(actor, "ledger.adjust", profile.home_organization)
+    delta = _adjustment_points(delta)
+    reason = _adjustment_reason(reason)
+    category = _adjustment_category(category)
+    key = require_client_key(idempotency_key)
+    if abs(delta) <= adjustment_threshold() or ledger.entry_for_key(key) is not None:
+        return AdjustmentOutcome(entry=_write_adjustment(actor, profile, delta, reason, category, key))
+    account = ledger.account_of_volunteer(profile.id)
+    target = f"{account.id}:{key[-16:]}"
+    waiting = changes.pending_request_for(ADJUST_KIND, "points_adjustment", target)
+    if waiting is not None:
+        return AdjustmentOutcome(request=waiting)
+    if delta < 0 and -delta > account.balance:
+        raise AdjustmentWouldOverdraw(needed=-delta, available=account.balance)
+    volunteer = f"{mask_name(profile.user.name)} ({mask_member_number(profile.member_no)})"
+    request = changes.request_change(
+        actor,
+        ADJUST_KIND,
+        profile.home_organization,
+        target_type="points_adjustment",
+        target_id=target,
+        payload={"volunteer_id": profile.id, "points": delta, "category": category, "reason": reason, "key": key},
+        diff=[
+            {"field": "volunteer", "before": None, "after": volunteer},
+            {"field": "points", "before": None, "after": f"{delta:+d}"},
+            {"field": "category", "before": None, "after": category},
+            {"field": "reason", "before": None, "after": reason},
+            {"field": "balance", "before": account.balance, "after": account.balance + delta},
+        ],
+    )
+    return AdjustmentOutcome(request=request)
+
+
+def _apply_adjustment(reviewer, request, now):
+    payload = request.payload
+    profile = db.session.get(VolunteerProfile, payload["volunteer_id"])
+    if profile is None:
+        raise NotFound(_l("That volunteer does not exist."))
+    entry = _write_adjustment(
+        reviewer,
+        profile,
+        payload["points"],
+        payload["reason"],
+        payload["category"],
+        payload["key"],
+        requested_by=request.author_id,
+        now=now,
+    )
+    return {"entry_id": entry.id, "balance_after": entry.balance_after}
+
+
+changes.register_change_kind(
+    ADJUST_KIND, permission="ledger.adjust", label=_l("Adjust a volunteer's points"), apply=_apply_adjustment
+)

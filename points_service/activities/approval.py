@@ -236,6 +236,74 @@ def _store_award(actor, record, award, entry, now):
     )
 
 
+def record_version(record):
+    """What a page remembers of a record it shows, so that a later action can tell whether
+    the record changed in between (every change of a record sets ``updated_at``)."""
+    return record.updated_at.isoformat()
+
+
+REFUSAL_WORDS = {
+    "gone": _l("it no longer exists"),
+    "decided": _l("it is already %(status)s"),
+    "changed": _l("it changed since the page was loaded"),
+    "own": _l("you recorded or performed it yourself; another person must approve it"),
+}
+
+
+@dataclass(frozen=True)
+class RefusedRow:
+    """A row of a bulk decision that cannot be decided as asked, and why."""
+
+    record_id: int
+    reason: str  # a key of REFUSAL_WORDS, or "unrated"
+    status: str | None = None
+    rules_message: str | None = None
+
+    @property
+    def message(self):
+        if self.reason == "unrated":
+            return self.rules_message
+        text = str(REFUSAL_WORDS[self.reason])
+        if self.status is not None:
+            text = text % {"status": RECORD_STATUS_WORDS.get(self.status, self.status)}
+        return text
+
+
+class BulkDecisionRefused(Conflict):
+    """A bulk decision is all or nothing: some rows cannot be decided, so nothing was."""
+
+    code = "bulk_decision_refused"
+    default_message = _l(
+        "Nothing was decided: %(n)s of the rows cannot be decided as asked. Submit again without them."
+    )
+
+    def __init__(self, rows):
+        self.rows = sorted(rows, key=lambda row: row.record_id)
+        super().__init__(
+            details={"rows": [{"record_id": row.record_id, "reason": row.reason} for row in self.rows]},
+            n=len(self.rows),
+        )
+
+
+def _refusals(actor, ids, records, exclude, reject, versions):
+    """The rows of an all-or-nothing decision that cannot be decided as asked."""
+    by_id = {record.id: record for record in records}
+    refused = []
+    for record_id in ids:
+        if record_id in exclude:
+            continue
+        record = by_id.get(record_id)
+        if record is None:
+            refused.append(RefusedRow(record_id, "gone"))
+        elif record.status != "pending":
+            refused.append(RefusedRow(record_id, "decided", status=record.status))
+        elif record_id in versions and versions[record_id] != record_version(record):
+            refused.append(RefusedRow(record_id, "changed"))
+        elif record_id not in reject and not may_approve(actor, record):
+            refused.append(RefusedRow(record_id, "own"))
+    return refused
+
+
 def _check_reason(reason, record_id=None):
     text = reason.strip() if isinstance(reason, str) else ""
     if not text or len(text) > 255:
@@ -334,16 +402,22 @@ def approve_activity(actor, activity_id, *, exclude=(), reject=None, only=None, 
     )
 
 
-def decide_records(actor, record_ids, *, exclude=(), reject=None, now=None):
+def decide_records(actor, record_ids, *, exclude=(), reject=None, versions=None, all_or_nothing=False, now=None):
     """Approve the records ``record_ids`` except those excluded or rejected, in one unit of work.
 
     The accounts of all their volunteers are locked first (in id order), then the
     records; each record is checked against the actor's subtree and four eyes. A record
     the rules cannot rate is left pending and listed; the others are approved.
+
+    ``all_or_nothing``: when any row (not excluded) is gone, already decided, changed
+    since the page showed it (``versions``: {record id: ``record_version``}), the
+    actor's own to approve, or cannot be rated, nothing is decided and
+    ``BulkDecisionRefused`` names those rows and why.
     """
     now = _now(now)
     exclude = set(exclude or ())
     reject = {record_id: _check_reason(reason, record_id) for record_id, reason in (reject or {}).items()}
+    versions = {_id(record_id): version for record_id, version in (versions or {}).items()}
     decisions = Decisions()
     ids = sorted({_id(i) for i in record_ids})
     if not ids:
@@ -360,6 +434,8 @@ def decide_records(actor, record_ids, *, exclude=(), reject=None, now=None):
             records += lock(ServiceRecord, ServiceRecord.id.in_(chunk))
         for record in records:
             authz.require(actor, "record.approve", record.organization)
+        if all_or_nothing and (refused := _refusals(actor, ids, records, exclude, reject, versions)):
+            raise BulkDecisionRefused(refused)
         records.sort(key=lambda r: (r.started_at, r.id))
         to_approve = []
         for record in records:
@@ -388,6 +464,10 @@ def decide_records(actor, record_ids, *, exclude=(), reject=None, now=None):
             _store_award(actor, record, award, entry, now)
             minutes[record.volunteer_id] = minutes.get(record.volunteer_id, 0) + award.minutes
             decisions.approved.append(record)
+        if all_or_nothing and decisions.not_approved:
+            raise BulkDecisionRefused(
+                [RefusedRow(item.record.id, "unrated", rules_message=item.message) for item in decisions.not_approved]
+            )
         db.session.flush()
         _add_verified_minutes(minutes)
     return decisions

@@ -138,6 +138,8 @@ class ServiceRecord(db.Model):
         Index("ix_service_records_volunteer_id_started_at", "volunteer_id", "started_at"),
         Index("ix_service_records_organization_id_status", "organization_id", "status"),
         Index("ix_service_records_status_started_at", "status", "started_at"),
+        # The desk's approvals backlog: pending records, longest waiting first.
+        Index("ix_service_records_status_created_at", "status", "created_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -121,6 +121,11 @@ def _open_request_for(kind, target_type, target_id):
     ).scalar_one_or_none()
 
 
+def pending_request_for(kind, target_type, target_id):
+    """The request of ``kind`` on that target still waiting for review, or None."""
+    return _open_request_for(kind, target_type, str(target_id))
+
+
 def _view(request):
     return {
         "kind": request.kind,

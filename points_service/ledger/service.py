@@ -690,6 +690,15 @@ def write_off_shortfall(shortfall_id, *, expected_open, actor_id, note, now=None
 # -- reading ---------------------------------------------------------------------------
 
 
+def entry_for_key(idempotency_key):
+    """The entry written with this idempotency key, or None (and None for no key)."""
+    if idempotency_key is None:
+        return None
+    return db.session.execute(
+        select(LedgerEntry).where(LedgerEntry.idempotency_key == idempotency_key)
+    ).scalar_one_or_none()
+
+
 def list_entries(account_id, *, before_id=None, limit=50):
     """Newest first; page with ``before_id`` (the last id of the previous page)."""
     statement = select(LedgerEntry).where(LedgerEntry.account_id == account_id)

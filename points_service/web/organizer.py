@@ -619,38 +619,50 @@ DIFF_LABELS = {
 }
 
 
+def work_list_context():
+    """What the work list's sections need (``organizer/_work_list.html``): this page's
+    and the administrator's desk's."""
+    refund_form = RefundForm()
+    refund_form.method.choices = list(payments.REFUND_METHODS.items())
+    return {
+        "work": worklist.work_list(current_user),
+        "write_off_form": ReasonTextForm(formdata=None),
+        "refund_form": refund_form,
+        "action_form": ActionForm(),
+        "kind_label": changes.kind_label,
+        "diff_labels": DIFF_LABELS,
+    }
+
+
 def _work_list_page(error=None, status=200):
     if not worklist.may_see_work_list(current_user):
         abort(403)
-    refund_form = RefundForm()
-    refund_form.method.choices = list(payments.REFUND_METHODS.items())
     return (
         render_template(
-            "organizer/work_list.html",
-            work=worklist.work_list(current_user),
-            write_off_form=ReasonTextForm(formdata=None),
-            refund_form=refund_form,
-            action_form=ActionForm(),
-            kind_label=changes.kind_label,
-            diff_labels=DIFF_LABELS,
-            error=error,
+            "organizer/work_list.html", error=error, is_admin=authz.is_admin(current_user), **work_list_context()
         ),
         status,
     )
 
 
 def _work_list_action(form, action, success):
-    """Run one work-list action; on refusal show the page again with the service's message."""
+    """Run one work-list action; on refusal show the page again with the service's message.
+
+    A form sent from the administrator's desk (``back=admin``) returns there."""
     if not worklist.may_see_work_list(current_user):
         abort(403)
     if not form.validate_on_submit():
         abort(400)
+    from_desk = request.form.get("back") == "admin"
     try:
         result = action()
     except PointsError as exc:
-        return _work_list_page(exc.render_message(), exc.status)
-    flash(success(result), "success")
-    return redirect(url_for(".work_list"))
+        if not from_desk:
+            return _work_list_page(exc.render_message(), exc.status)
+        flash(exc.render_message(), "error")
+    else:
+        flash(success(result), "success")
+    return redirect(url_for("admin.work_list" if from_desk else ".work_list"))
 
 
 @bp.route("/work-list")

@@ -1,10 +1,12 @@
 """Test-data builders for the activities domain (a mixin of tests.builders.Builder)."""
 
+import csv
+import io
 from datetime import timedelta
 
-from points_service.activities import attendance
+from points_service.activities import attendance, imports
 from points_service.activities import service as activities
-from points_service.timeutil import utcnow
+from points_service.timeutil import to_local, utcnow
 
 
 class ActivitiesBuilder:
@@ -98,3 +100,23 @@ class ActivitiesBuilder:
     def approved_record(self, volunteer, **kwargs):
         record = self.record(volunteer, **kwargs)
         return activities.approve_record(self.approver(kwargs.get("organization")), record.id)
+
+    def imported_records(self, count=100, *, volunteers=10, organization=None, uploader=None, filename="hours.csv"):
+        """``count`` pending records imported from one spreadsheet by ``uploader`` (the
+        organizer): an hour a day for each of ``volunteers`` volunteers, on past days.
+        Returns the import's result (``batch``, ``created``)."""
+        self.service_rules()
+        organization = organization or self.community
+        people = [self.volunteer(organization, name=f"Import Volunteer {n}") for n in range(volunteers)]
+        today = to_local(utcnow(), organization.timezone).date()
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(["Member number", "Category", "Date", "Start", "End"])
+        for n in range(count):
+            day = today - timedelta(days=2 + n // volunteers)
+            writer.writerow(
+                [people[n % volunteers].volunteer.member_no, "elderly_care", day.isoformat(), "09:00", "10:00"]
+            )
+        return imports.import_records(
+            uploader or self.organizer(organization), organization, filename, out.getvalue().encode("utf-8")
+        )
