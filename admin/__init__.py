@@ -26,6 +26,7 @@ SECTIONS = (
     ("admin.rules", _l("Rules"), "rules.manage"),
     ("admin.perks", _l("Perks"), "perk.manage"),
     ("admin.people", _l("People"), "user.manage"),
+    ("admin.duplicates", _l("Duplicates"), "user.manage"),
     ("admin.certificates_page", _l("Certificates"), "certificate.revoke"),
     ("admin.honor_rolls", _l("Honor rolls"), "honor.manage"),
     ("admin.reports", _l("Reports"), None),
@@ -34,7 +35,7 @@ SECTIONS = (
 )
 
 # The modules that attach pages to ``bp``.
-PAGE_MODULES = ("overview", "approvals", "certificates")
+PAGE_MODULES = ("overview", "approvals", "certificates", "audit", "duplicates")
 
 
 @bp.before_request
