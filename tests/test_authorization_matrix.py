@@ -506,6 +506,23 @@ def _desk_revoke(world):
     )
 
 
+def _duplicate_pair(world):
+    """Two fresh profiles of one person in c0, without points (so a merge applies at once)."""
+    community = world.build.community
+    return [world.build.volunteer(community, name="Twin").volunteer.id for _ in range(2)]
+
+
+def _desk_merge(world):
+    from points_service.accounts.models import VolunteerProfile
+
+    absorbed, survivor = _duplicate_pair(world)
+    return (
+        f"/admin/duplicates/{absorbed}/into/{survivor}",
+        {},
+        lambda: _reload(VolunteerProfile, absorbed).merged_into_id == survivor,
+    )
+
+
 def _web_redeem(world):
     data = {
         "member_no": world.owner.volunteer.member_no,
@@ -684,6 +701,20 @@ PAGE_ROWS = [
     page("admin.decide_change", _desk_decide, allow(admin="AD"), method="POST"),
     page("admin.certificates_page", read("/admin/certificates"), allow(admin="AA")),
     page("admin.revoke_certificate", _desk_revoke, allow(admin="AD"), method="POST"),
+    page("admin.audit", read("/admin/audit"), allow(admin="AA"), notes="each administrator reads their own subtree's"),
+    page(
+        "admin.audit_export",
+        lambda world: ("/admin/audit/export", {"data": {"format": "csv"}}, None),
+        allow(admin="AA"),
+        method="POST",
+    ),
+    page("admin.duplicates", read("/admin/duplicates"), allow(admin="AA")),
+    page(
+        "admin.merge_preview",
+        read(lambda world: "/admin/duplicates/{}/into/{}".format(*_duplicate_pair(world))),
+        allow(admin="AD"),
+    ),
+    page("admin.merge_volunteers", _desk_merge, allow(admin="AD"), method="POST"),
     page("certificates.my_certificates", read("/me/certificates"), VOLUNTEER_PAGES),
     page(
         "certificates.download",
@@ -833,6 +864,7 @@ def test_every_role_inside_and_outside_gets_exactly_what_the_table_says(app, wor
                 headers["Authorization"] = f"Bearer {world.tokens[column]}"
             client = app.test_client() if row.api else clients[column]
             response = client.open(url, method=row.method, headers=headers, **kwargs)
+            response.get_data()  # read a streamed body to its end, as a server does
             granted = _granted(row, response, effect)
             expected = row.expected[column] == "A"
             if granted and not expected:

@@ -145,9 +145,9 @@ def _filtered(statement, filters, timezone):
     return statement
 
 
-def find_events(reader, filters, *, before_id=None, limit=PAGE_SIZE):
+def find_events(reader, filters, *, before_id=None, limit=None):
     """One page of events the reader may see, newest first: ``(events, next_before_id or None)``."""
-    limit = max(1, min(int(limit), 200))
+    limit = max(1, min(int(PAGE_SIZE if limit is None else limit), 200))
     statement = _filtered(_scoped(reader, select(AuditEvent)), filters, reader_timezone(reader))
     if before_id is not None:
         statement = statement.where(AuditEvent.id < before_id)
