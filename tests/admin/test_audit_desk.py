@@ -106,3 +106,15 @@ def test_the_export_downloads_a_spreadsheet_of_the_filtered_events(client, build
     assert objects == {str(record.id) for record in records}
     assert client.post("/admin/audit/export", data={"format": "pdf"}).status_code == 422
     assert client.post("/admin/audit/export", data={"format": "csv", "date_from": "02/03/2026"}).status_code == 422
+
+
+def test_the_records_page_links_each_record_to_its_audit_trail_for_admins_only(client, build, tree):
+    community = tree["communities"][0]
+    [record] = _records(build, community, 1)
+    trail = f"/admin/audit?target_type=service_record&amp;target_id={record.id}"
+
+    _log_in(client, build.staff("admin", community))
+    assert trail in client.get("/organizer/records").get_data(as_text=True)
+    client.post("/logout")
+    _log_in(client, build.staff("organizer", community))
+    assert trail not in client.get("/organizer/records").get_data(as_text=True)
