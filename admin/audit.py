@@ -110,8 +110,6 @@ def _masked(target_type, field, value):
     if masker is None and field == "name" and target_type in PEOPLE:
         masker = mask_name
     if masker is None:
-        if isinstance(value, dict):
-            return {key: _masked(target_type, key, inner) for key, inner in value.items()}
         if isinstance(value, list):
             return [_masked(target_type, field, inner) for inner in value]
         return value
@@ -120,6 +118,20 @@ def _masked(target_type, field, value):
     if isinstance(value, list):
         return [masker(inner) if isinstance(inner, str) else inner for inner in value]
     return value
+
+
+def _flat(values, target_type, unmasked, prefix=""):
+    """``{"a": {"b": 1}}`` as ``{"a.b": 1}``, each value masked by its own key unless ``unmasked``."""
+    if not isinstance(values, dict):
+        values = {"value": values}
+    flat = {}
+    for key, value in values.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, dict) and value:
+            flat.update(_flat(value, target_type, unmasked, prefix=f"{path}."))
+        else:
+            flat[path] = value if unmasked else _masked(target_type, str(key), value)
+    return flat
 
 
 def _text(value):
@@ -131,18 +143,14 @@ def _text(value):
 
 
 def changes_of(event, *, unmasked=False):
-    """The event's before/after field by field: ``[(field, before text, after text)]``."""
-    before, after = event.before or {}, event.after or {}
-    if not isinstance(before, dict):
-        before = {"value": before}
-    if not isinstance(after, dict):
-        after = {"value": after}
+    """The event's before/after field by field (nested values as ``a.b``): ``[(field, before, after)]``."""
+    before = _flat(event.before or {}, event.target_type, unmasked)
+    after = _flat(event.after or {}, event.target_type, unmasked)
     lines = []
     for field in list(before) + [name for name in after if name not in before]:
-        old, new = before.get(field), after.get(field)
-        if not unmasked:
-            old, new = _masked(event.target_type, field, old), _masked(event.target_type, field, new)
-        lines.append((field, _text(old) if field in before else "", _text(new) if field in after else ""))
+        old = _text(before[field]) if field in before else ""
+        new = _text(after[field]) if field in after else ""
+        lines.append((field, old, new))
     return lines
 
 

@@ -27,6 +27,9 @@ def duplicates():
 def merge_preview(absorbed_id, survivor_id):
     try:
         plan = merge.plan_merge(current_user, absorbed_id, survivor_id)
+    except merge.MergeRefused as refusal:
+        # A pair that cannot merge yet is a state to explain (what to settle first), not a bad request.
+        return _preview(None, absorbed_id, survivor_id, refusal)
     except PointsError as error:
         if error.status == 404:
             raise
