@@ -24,6 +24,7 @@ SECTIONS = (
     ("admin.overview", _l("Overview"), None),
     ("admin.approvals", _l("Approvals"), None),
     ("admin.rules", _l("Rules"), "rules.manage"),
+    ("admin.calendar", _l("Holiday calendar"), "rules.manage"),
     ("admin.perks", _l("Perks"), "perk.manage"),
     ("admin.people", _l("People"), "user.manage"),
     ("admin.duplicates", _l("Duplicates"), "user.manage"),
@@ -35,7 +36,7 @@ SECTIONS = (
 )
 
 # The modules that attach pages to ``bp``.
-PAGE_MODULES = ("overview", "approvals", "certificates", "audit", "duplicates")
+PAGE_MODULES = ("overview", "approvals", "certificates", "people", "calendar", "settings", "audit", "duplicates")
 
 
 @bp.before_request

@@ -43,6 +43,7 @@ from ..database import lock_one, write_transaction
 from ..errors import Conflict, NotFound, ValidationError
 from ..extensions import db
 from ..organizations.models import Organization
+from ..organizations.settings import setting
 from ..timeutil import local_midnight_utc, to_local, utcnow
 from .models import MAX_SIZE, METRICS, MIN_SIZE, NAME_STYLES, PERIOD_KINDS, HonorRoll, HonorRollEntry
 
@@ -204,9 +205,10 @@ def _roll_view(roll):
     }
 
 
-def compute_honor_roll(actor, organization, period_kind, period_start, metric, size, *, name_style="masked", now=None):
+def compute_honor_roll(actor, organization, period_kind, period_start, metric, size, *, name_style=None, now=None):
     """Compute the draft roll of ``organization``'s subtree for one period and metric.
 
+    ``name_style`` (``masked`` or ``full``) defaults to the organization's setting.
     The period must have begun; while it runs the draft is a preview. A draft for the
     same subtree, period and metric is recomputed in place (its entries replaced, its
     version raised); a published one cannot be recomputed. Audited. Returns the draft."""
@@ -215,6 +217,8 @@ def compute_honor_roll(actor, organization, period_kind, period_start, metric, s
     _authorize(actor, organization)
     period_kind = _check_choice(period_kind, PERIOD_KINDS, "period_kind", _l("The period must be one of: %(choices)s."))
     metric = _check_choice(metric, METRICS, "metric", _l("The metric must be one of: %(choices)s."))
+    if name_style is None:
+        name_style = setting(organization, "honor_roll_names")
     name_style = _check_choice(name_style, NAME_STYLES, "name_style", _l("Names must be one of: %(choices)s."))
     size = _check_size(size)
     now = now or utcnow()

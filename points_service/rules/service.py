@@ -24,6 +24,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from importlib import metadata
 
 from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
@@ -32,6 +33,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from .. import authz
+from ..accounts.models import User
 from ..audit.service import record_audit
 from ..database import lock_one, write_transaction
 from ..errors import Conflict, PermissionDenied, ValidationError
@@ -64,6 +66,7 @@ __all__ = [
     "authorize_calendar",
     "calendar_status",
     "calendar_warnings",
+    "can_manage_calendar",
     "category_label",
     "category_labels",
     "create_category",
@@ -78,6 +81,7 @@ __all__ = [
     "get_year_calendar",
     "list_categories",
     "list_holiday_overrides",
+    "list_override_details",
     "list_rule_sets",
     "publish_rule_set",
     "rate_service",
@@ -91,6 +95,8 @@ __all__ = [
     "update_category",
     "update_draft",
     "year_calendar_days",
+    "year_days",
+    "year_overview",
 ]
 
 
@@ -295,9 +301,16 @@ def _category_view(category):
 def _check_day(day):
     if isinstance(day, datetime) or not isinstance(day, date):
         try:
-            return date.fromisoformat(str(day))
+            day = date.fromisoformat(str(day).strip())
         except ValueError:
             raise ValidationError(_l("Enter a date as YYYY-MM-DD."), details={"field": "day"}) from None
+    if not calendar.FIRST_YEAR <= day.year <= calendar.LAST_YEAR:
+        raise ValidationError(
+            _l("Choose a date from %(first)s to %(last)s."),
+            first=calendar.FIRST_YEAR,
+            last=calendar.LAST_YEAR,
+            details={"field": "day"},
+        )
     return day
 
 
@@ -389,6 +402,32 @@ def list_holiday_overrides(organization=None, year=None):
     if year is not None:
         statement = statement.where(HolidayOverride.day >= date(year, 1, 1), HolidayOverride.day <= date(year, 12, 31))
     return db.session.execute(statement).scalars().all()
+
+
+@dataclass(frozen=True)
+class OverrideDetail:
+    """An override as the desk lists it: where it is set and who set it."""
+
+    override: HolidayOverride
+    organization: Organization | None  # None: the whole deployment
+    set_by: str  # the name of who set it ("" when the command line did)
+
+
+def list_override_details(organization=None, year=None) -> list[OverrideDetail]:
+    """``list_holiday_overrides`` with each override's organization and the name of who set it."""
+    overrides = list_holiday_overrides(organization, year)
+    organization_ids = {o.organization_id for o in overrides if o.organization_id is not None}
+    user_ids = {o.created_by_id for o in overrides if o.created_by_id is not None}
+    nodes = {}
+    if organization_ids:
+        nodes = {
+            node.id: node
+            for node in db.session.execute(select(Organization).where(Organization.id.in_(organization_ids))).scalars()
+        }
+    names = {}
+    if user_ids:
+        names = dict(db.session.execute(select(User.id, User.name).where(User.id.in_(user_ids))).all())
+    return [OverrideDetail(o, nodes.get(o.organization_id), names.get(o.created_by_id, "")) for o in overrides]
 
 
 def _override_map(organization, first_day, last_day):
@@ -524,6 +563,78 @@ def year_calendar_days(year, organization=None):
     if status.source == calendar.PACKAGE:
         return calendar.package_year_days(year)
     return []
+
+
+@dataclass(frozen=True)
+class YearDay:
+    """A day of a year that is not an ordinary workday or weekend day, or that an override
+    decides: its kind, where that comes from, and what the calendar says under an override."""
+
+    day: date
+    kind: str  # workday | weekend | holiday
+    source: str  # override | entered | package | missing
+    name: str  # the holiday's name in the calendar ("" when it lists none)
+    calendar_kind: str  # what the entered calendar, the package or the weekday says without overrides
+
+
+def year_days(year, organization=None) -> list[YearDay]:
+    """The days of ``year`` that the holiday data or an override makes special for
+    ``organization``'s tree (the deployment when None), classified as rating does."""
+    year = calendar.check_year(year)
+    first, last = date(year, 1, 1), date(year, 12, 31)
+    listed = {day: name for day, _kind, name in year_calendar_days(year, organization)}
+    if organization is None:
+        overrides = {o.day: o.kind for o in list_holiday_overrides(None, year)}
+        entered_calendar = get_year_calendar(year)
+        entered = {d.day: d.kind for d in entered_calendar.days} if entered_calendar is not None else None
+    else:
+        overrides = _override_map(organization, first, last)
+        entered = _entered_days(organization, year)
+    days = []
+    for day in sorted(set(listed) | set(overrides)):
+        applied = classify_day(day, overrides, entered)
+        underneath = classify_day(day, None, entered)
+        days.append(YearDay(day, applied.kind, applied.source, listed.get(day, ""), underneath.kind))
+    return days
+
+
+@dataclass(frozen=True)
+class YearOverview:
+    """A year's holiday data as the desk shows it for one scope."""
+
+    year: int
+    status: CalendarStatus
+    entered_by: str  # who entered the calendar ("" for the command line, or none entered)
+    package_version: str  # the installed chinese-calendar release
+    days: list[YearDay]
+    overrides: list[OverrideDetail]
+
+
+def year_overview(year, organization=None) -> YearOverview:
+    """Where ``year``'s day kinds come from for ``organization``'s tree (the deployment when
+    None), its special days, and the overrides that apply, with who set them."""
+    year = calendar.check_year(year)
+    status = calendar_status(year, organization)
+    entered_by = ""
+    if status.calendar is not None and status.calendar.entered_by_id is not None:
+        entered_by = db.session.execute(select(User.name).where(User.id == status.calendar.entered_by_id)).scalar()
+    return YearOverview(
+        year=year,
+        status=status,
+        entered_by=entered_by or "",
+        package_version=metadata.version("chinese-calendar"),
+        days=year_days(year, organization),
+        overrides=list_override_details(organization, year),
+    )
+
+
+def can_manage_calendar(actor, organization=None) -> bool:
+    """Whether ``actor`` may change the holiday data of ``organization`` (the deployment when None)."""
+    try:
+        authorize_calendar(actor, organization)
+    except PermissionDenied:
+        return False
+    return True
 
 
 def authorize_calendar(actor, organization=None):

@@ -2,7 +2,8 @@
 
 The walk starts from the desk's navigation on the demo data (what ``make run`` shows),
 opens every section and every page one link further, and checks that each answers, speaks
-the language asked for, and fits the screen without sideways scrolling. It keeps a
+the language asked for, fits the screen without sideways scrolling and has no serious
+accessibility problem that axe-core finds (checked once per language). It keeps a
 screenshot of each under ``tests/artifacts/`` for people to look at.
 """
 
@@ -13,7 +14,7 @@ import pytest
 
 from points_service.demo import load_demo
 from points_service.extensions import db
-from tests.browser.support import log_in, save_screenshot
+from tests.browser.support import accessibility_problems, log_in, save_screenshot, sideways_overflow
 
 pytestmark = pytest.mark.browser
 
@@ -36,12 +37,14 @@ def _desk_links(page):
     return [urlsplit(href).path for href in hrefs if not NOT_A_PAGE.search(urlsplit(href).path)]
 
 
-def _check_page(page, live_server, path, language):
+def _check_page(page, live_server, path, language, *, accessibility=False):
     response = page.goto(f"{live_server}{path}")
     assert response.status == 200, f"{path} answered {response.status}"
     assert page.evaluate("document.documentElement.lang").startswith(language), path
-    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    overflow = sideways_overflow(page)
     assert overflow <= 0, f"{path} scrolls sideways by {overflow}px at {page.viewport_size['width']}px"
+    if accessibility:
+        assert accessibility_problems(page) == [], path
 
 
 def test_every_desk_page_answers_fits_the_screen_and_is_kept_as_a_screenshot(app, live_server, new_page):
@@ -67,7 +70,7 @@ def test_every_desk_page_answers_fits_the_screen_and_is_kept_as_a_screenshot(app
                     shapes.add(_shape(path))
                     pages.append(path)
         for path in pages:
-            _check_page(page, live_server, path, language)
+            _check_page(page, live_server, path, language, accessibility=width < 600)  # once per language
             save_screenshot(page, _slug(path))
         if seen_on_first_screen is None:
             seen_on_first_screen = set(shapes)
