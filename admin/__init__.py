@@ -36,7 +36,17 @@ SECTIONS = (
 )
 
 # The modules that attach pages to ``bp``.
-PAGE_MODULES = ("overview", "approvals", "certificates", "people", "calendar", "settings", "audit", "duplicates")
+PAGE_MODULES = (
+    "overview",
+    "approvals",
+    "rules",
+    "calendar",
+    "certificates",
+    "people",
+    "settings",
+    "audit",
+    "duplicates",
+)
 
 
 @bp.before_request

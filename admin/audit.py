@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from points_service import authz
 from points_service.accounts.service import mask_mobile, mask_name
 from points_service.audit import queries
 from points_service.errors import ValidationError
@@ -96,6 +97,7 @@ OBJECT_PAGES = {
     "activity": ("organizer.activity", "activity_id"),
     "change_request": ("admin.change_request", "request_id"),
     "redemption": ("counter.receipt", "redemption_id"),
+    "rule_set": ("admin.rules_view", "rule_set_id"),
 }
 
 SOURCES = {"web": _l("Web"), "api": _l("API"), "cli": _l("Command line")}
@@ -209,6 +211,18 @@ def event_rows(event, names, timezone, *, unmasked=False):
     origin = (event.request_id or "", str(SOURCES.get(event.source, "")))
     for field, old, new in changes_of(event, unmasked=unmasked) or [("", "", "")]:
         yield (*common, field, old, new, *origin)
+
+
+@bp.context_processor
+def audit_links():
+    """``audit_trail_url(type, id)`` for the desk's object pages: None when the admin may not read the log."""
+
+    def audit_trail_url(target_type, target_id):
+        if not authz.can(current_user, "audit.view", None):
+            return None
+        return url_for("admin.audit", target_type=target_type, target_id=target_id)
+
+    return {"audit_trail_url": audit_trail_url}
 
 
 def _filters_or_errors():

@@ -26,6 +26,7 @@ endpoint``): a new page or endpoint is not done until it has its row here.
 
 import io
 import itertools
+import json
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from unittest.mock import patch
@@ -47,11 +48,12 @@ from points_service.organizations.models import OrganizationSetting
 from points_service.perks import service as perks
 from points_service.perks.models import Redemption
 from points_service.rules import service as rules
-from points_service.rules.models import HolidayCalendar, HolidayOverride
+from points_service.rules.models import HolidayCalendar, HolidayOverride, RuleSet
 from points_service.timeutil import to_local, utcnow
 from points_service.worklist import service as worklist
 from tests.builders import PASSWORD
 from tests.builders.perks import request_key, stars
+from tests.builders.rules import rules_config
 
 ROLES = ("volunteer", "organizer", "counter", "admin")
 COLUMNS = ("anonymous",) + tuple(f"{role}/{place}" for role in ROLES for place in ("inside", "outside"))
@@ -679,6 +681,46 @@ def _desk_setting(world):
     )
 
 
+def _rules_draft(world):
+    """A draft rule table of D0 (the inside administrator's district), copied from the city's."""
+    return rules.create_rule_set(world.helpers["approver"], world.tree["districts"][0])
+
+
+def _rules_read(suffix=""):
+    return read(lambda world: f"/admin/rules/{_rules_draft(world).id}{suffix}")
+
+
+def _rules_clone(world):
+    source = rules.publish_rule_set(world.helpers["approver"], _rules_draft(world), effective_from=world.slot().date())
+    return f"/admin/rules/{source.id}/clone", {}, _grew(RuleSet)
+
+
+def _rules_new_draft(world):
+    return "/admin/rules/new", {"data": {"organization": str(world.tree["districts"][0].id)}}, _grew(RuleSet)
+
+
+def _rules_import(world):
+    data = {
+        "organization": str(world.tree["districts"][0].id),
+        "file": (io.BytesIO(json.dumps(rules_config()).encode()), "rules.json"),
+    }
+    return "/admin/rules/import", {"data": data, "content_type": "multipart/form-data"}, _grew(RuleSet)
+
+
+def _rules_edit(world):
+    draft = _rules_draft(world)
+    return (
+        f"/admin/rules/{draft.id}/edit",
+        {"data": {"revision": "1", "name": "Matrix", "rates.patrol.points": "10", "rates.patrol.per_minutes": "60"}},
+        lambda: _reload(RuleSet, draft.id).name == "Matrix",
+    )
+
+
+def _rules_publish(world):
+    draft = rules.update_draft(world.helpers["approver"], _rules_draft(world), effective_from=world.slot().date())
+    return f"/admin/rules/{draft.id}/publish", {}, lambda: rules.pending_publication(draft) is not None
+
+
 def _web_redeem(world):
     data = {
         "member_no": world.owner.volunteer.member_no,
@@ -932,6 +974,17 @@ PAGE_ROWS = [
     page("admin.settings", read("/admin/settings"), allow(admin="AA")),
     page("admin.settings", read(lambda world: f"/admin/settings?org={world.build.community.id}"), allow(admin="AD")),
     page("admin.settings_change", _desk_setting, allow(admin="AD"), method="POST"),
+    # the rules desk: rule sets of D0 (the inside administrator's district)
+    page("admin.rules", read("/admin/rules"), allow(admin="AA"), notes="each admin lists their own subtree's"),
+    page("admin.rules_view", _rules_read(), allow(admin="AD")),
+    page("admin.rules_edit", _rules_read("/edit"), allow(admin="AD"), notes="the form"),
+    page("admin.rules_edit", _rules_edit, allow(admin="AD"), method="POST"),
+    page("admin.rules_backtest", _rules_read("/backtest?run=1"), allow(admin="AD")),
+    page("admin.rules_export", _rules_read("/export.json"), allow(admin="AD")),
+    page("admin.rules_clone", _rules_clone, allow(admin="AD"), method="POST"),
+    page("admin.rules_new_draft", _rules_new_draft, allow(admin="AD"), method="POST"),
+    page("admin.rules_import", _rules_import, allow(admin="AD"), method="POST"),
+    page("admin.rules_request_publication", _rules_publish, allow(admin="AD"), method="POST"),
     page("certificates.my_certificates", read("/me/certificates"), VOLUNTEER_PAGES),
     page(
         "certificates.download",

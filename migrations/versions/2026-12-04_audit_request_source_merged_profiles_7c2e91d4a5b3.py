@@ -1,7 +1,7 @@
 """audit events keep their request id and source; volunteer profiles can be merged into another
 
 Revision ID: 7c2e91d4a5b3
-Revises: 5b7e2c9d41a3
+Revises: 5b7e2c9d1a40
 Create Date: 2026-12-04 09:00:00.000000
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "7c2e91d4a5b3"
-down_revision = "5b7e2c9d41a3"
+down_revision = "5b7e2c9d1a40"
 branch_labels = None
 depends_on = None
 

@@ -75,11 +75,12 @@ from .records import (
     volunteer_level,
     volunteer_names,
 )
-from .rerating import Rerate, rerate_calendar_year, rerate_period, simulate_draft
+from .rerating import Backtest, Rerate, backtest_draft, rerate_calendar_year, rerate_period, simulate_draft
 
 __all__ = [
     "ActivityView",
     "Attendance",
+    "Backtest",
     "CalendarImport",
     "CheckinCode",
     "Decisions",
@@ -89,6 +90,7 @@ __all__ = [
     "Rerate",
     "RosterLine",
     "activity_for_staff",
+    "backtest_draft",
     "activity_for_volunteer",
     "activity_records",
     "approve_activity",

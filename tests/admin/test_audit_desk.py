@@ -118,3 +118,13 @@ def test_the_records_page_links_each_record_to_its_audit_trail_for_admins_only(c
     client.post("/logout")
     _log_in(client, build.staff("organizer", community))
     assert trail not in client.get("/organizer/records").get_data(as_text=True)
+
+
+def test_a_rule_sets_page_links_to_its_audit_trail(client, build, tree):
+    admin = build.staff("admin", tree["city"])
+    rule_set = build.rule_set(organization=tree["city"], publish=False)
+    _log_in(client, admin)
+
+    page = client.get(f"/admin/rules/{rule_set.id}").get_data(as_text=True)
+
+    assert f"/admin/audit?target_type=rule_set&amp;target_id={rule_set.id}" in page
