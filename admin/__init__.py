@@ -31,6 +31,7 @@ SECTIONS = (
     ("admin.categories", _l("Categories"), "rules.manage"),
     ("admin.perks", _l("Perks"), "perk.manage"),
     ("admin.people", _l("People"), "user.manage"),
+    ("admin.duplicates", _l("Duplicates"), "user.manage"),
     ("admin.certificates_page", _l("Certificates"), "certificate.revoke"),
     ("admin.honor_rolls", _l("Honor rolls"), "honor.manage"),
     ("admin.reports", _l("Reports"), None),
@@ -51,6 +52,8 @@ PAGE_MODULES = (
     "settings",
     "adjustments",
     "worklist",
+    "audit",
+    "duplicates",
 )
 
 

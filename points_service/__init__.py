@@ -157,11 +157,29 @@ def register_commands(app):
 
 
 def register_request_hooks(app):
+    from .audit import service as audit
     from .security import apply_security_headers
 
     @app.before_request
     def remember_locale():
         g.locale = str(get_locale())
+
+    @app.before_request
+    def remember_request_origin():
+        # The audit log names the request and the face of every write made while it runs.
+        source = "api" if request.path == "/api" or request.path.startswith("/api/") else "web"
+        audit.begin_request_origin(request.headers.get("X-Request-Id"), source)
+
+    @app.after_request
+    def send_request_id(response):
+        request_id = audit.current_request_id()
+        if request_id:
+            response.headers["X-Request-Id"] = request_id
+        return response
+
+    @app.teardown_request
+    def forget_request_origin(error=None):
+        audit.end_request_origin()
 
     app.after_request(apply_security_headers)
 

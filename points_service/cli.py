@@ -15,7 +15,16 @@ from flask_babel import lazy_gettext as _l
 
 from .errors import PointsError
 
-points_cli = AppGroup("points", help="Volunteer Points administration.")
+
+def _command_line_origin():
+    """Every audit event a command writes says it came from the command line (one request id per run)."""
+    from .audit.service import begin_request_origin, end_request_origin
+
+    begin_request_origin(None, "cli")
+    click.get_current_context().call_on_close(end_request_origin)
+
+
+points_cli = AppGroup("points", help="Volunteer Points administration.", callback=_command_line_origin)
 
 
 def _fail(error):

@@ -269,4 +269,26 @@ def _honor(city, **kwargs):
                 approve_change(reviewer, honor.request_honor_roll_publication(author, roll.id).id)
 
 
-DEMO_STEPS = [_rules, _perks, _activities, _honor]
+def _duplicates(**kwargs):
+    """Someone who registered twice (a second mobile): the desk's duplicates page has a pair."""
+    first = db.session.execute(select(User).where(User.mobile == "13900000001")).scalar_one_or_none()
+    if first is None:
+        return
+    twin = accounts.create_volunteer(
+        name=first.name,
+        mobile="13800000001",
+        home=first.volunteer.home_organization,
+        password_hash=first.password_hash,
+        consent_version="demo",
+    )
+    ledger.earn_points(
+        ledger.account_of_volunteer(twin.volunteer.id).id,
+        30,
+        reason=N_("Community service"),
+        cause_type="demo",
+        cause_id=f"{twin.id}-0",
+        expires_at=utcnow() + timedelta(days=365),
+    )
+
+
+DEMO_STEPS = [_rules, _perks, _activities, _honor, _duplicates]

@@ -553,6 +553,23 @@ def _desk_adjust(world):
     )
 
 
+def _duplicate_pair(world):
+    """Two fresh profiles of one person in c0, without points (so a merge applies at once)."""
+    community = world.build.community
+    return [world.build.volunteer(community, name="Twin").volunteer.id for _ in range(2)]
+
+
+def _desk_merge(world):
+    from points_service.accounts.models import VolunteerProfile
+
+    absorbed, survivor = _duplicate_pair(world)
+    return (
+        f"/admin/duplicates/{absorbed}/into/{survivor}",
+        {},
+        lambda: _reload(VolunteerProfile, absorbed).merged_into_id == survivor,
+    )
+
+
 def _fresh_community(world):
     """A community of its own under the inside street, for one cell to rename or move."""
     from points_service.organizations.service import create_organization
@@ -1015,6 +1032,20 @@ PAGE_ROWS = [
     page("admin.adjust_points", _desk_adjust, allow(admin="AD"), method="POST"),
     page("admin.work_list", read("/admin/work-list"), allow(admin="AA")),
     page("admin.revoke_certificate", _desk_revoke, allow(admin="AD"), method="POST"),
+    page("admin.audit", read("/admin/audit"), allow(admin="AA"), notes="each administrator reads their own subtree's"),
+    page(
+        "admin.audit_export",
+        lambda world: ("/admin/audit/export", {"data": {"format": "csv"}}, None),
+        allow(admin="AA"),
+        method="POST",
+    ),
+    page("admin.duplicates", read("/admin/duplicates"), allow(admin="AA")),
+    page(
+        "admin.merge_preview",
+        read(lambda world: "/admin/duplicates/{}/into/{}".format(*_duplicate_pair(world))),
+        allow(admin="AD"),
+    ),
+    page("admin.merge_volunteers", _desk_merge, allow(admin="AD"), method="POST"),
     page("admin.people", read("/admin/people"), allow(admin="AA"), notes="each admin sees their own subtree"),
     page(
         "admin.people_organization",

@@ -112,6 +112,10 @@ class VolunteerProfile(db.Model):
     public_listing_opt_out: Mapped[bool] = mapped_column(default=False)
     verified_minutes: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # A duplicate merged into another profile (``people.merge``): its member number
+    # resolves to that one. Always a profile that is not merged itself.
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("volunteer_profiles.id"), index=True)
+    merged_at: Mapped[datetime | None]
 
     user: Mapped[User] = relationship(back_populates="volunteer", lazy="joined")
     home_organization: Mapped[Organization] = relationship(lazy="joined")

@@ -414,7 +414,9 @@ def load_session_user(identifier):
 
 
 def volunteer_by_member_number(member_no):
-    """Look up a volunteer by scanned or typed member number (check digit verified first)."""
+    """Look up a volunteer by scanned or typed member number (check digit verified first).
+
+    The number of a profile merged into another resolves to that other profile."""
     code = normalise_code(member_no)
     if not is_valid_member_number(code):
         raise ValidationError(
@@ -425,6 +427,8 @@ def volunteer_by_member_number(member_no):
     ).scalar_one_or_none()
     if profile is None or profile.user.deleted_at is not None:
         raise NotFound(_l("No volunteer has that member number."))
+    if profile.merged_into_id is not None:
+        profile = db.session.get(VolunteerProfile, profile.merged_into_id)
     return profile
 
 

@@ -39,7 +39,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from openpyxl import Workbook, load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from .. import authz
@@ -527,7 +527,10 @@ def _attach_volunteers(rows, columns, errors):
     for chunk in common.chunks(numbers):
         found.update(
             db.session.execute(
-                select(VolunteerProfile.member_no, VolunteerProfile.id).where(VolunteerProfile.member_no.in_(chunk))
+                # A merged profile's number stands for the profile it was merged into.
+                select(
+                    VolunteerProfile.member_no, func.coalesce(VolunteerProfile.merged_into_id, VolunteerProfile.id)
+                ).where(VolunteerProfile.member_no.in_(chunk))
             ).all()
         )
     kept = []

@@ -27,7 +27,7 @@ from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import String, cast, func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import aliased, selectinload
 
 from .. import authz
 from ..accounts.models import User, VolunteerProfile
@@ -288,6 +288,7 @@ def check_service_records():
         .subquery()
     )
     record_key = cast(ServiceRecord.id, String)
+    earning_account, earner = aliased(PointsAccount), aliased(VolunteerProfile)
     rows = db.session.execute(
         select(
             ServiceRecord.id,
@@ -301,6 +302,8 @@ def check_service_records():
         )
         .join(PointsAccount, PointsAccount.volunteer_id == ServiceRecord.volunteer_id)
         .outerjoin(earns, earns.c.cause_id == record_key)
+        .outerjoin(earning_account, earning_account.id == earns.c.account_id)
+        .outerjoin(earner, earner.id == earning_account.volunteer_id)
         .where(
             (func.coalesce(earns.c.n, 0) > 1)
             | (func.coalesce(ServiceRecord.earn_entry_id, 0) != func.coalesce(earns.c.entry_id, 0))
@@ -310,7 +313,13 @@ def check_service_records():
                 & (ServiceRecord.awarded_points > 0)
                 & (func.coalesce(earns.c.n, 0) != 1)
             )
-            | ((earns.c.n == 1) & (PointsAccount.id != earns.c.account_id))
+            # The earn entry is on the volunteer's account, or on the account of a profile
+            # merged into the volunteer (ledger history stays where it was written).
+            | (
+                (earns.c.n == 1)
+                & (PointsAccount.id != earns.c.account_id)
+                & (earner.merged_into_id.is_distinct_from(ServiceRecord.volunteer_id))
+            )
         )
     ).all()
     for record_id, status, awarded, entry_id, account_id, count, earn_id, earn_account in rows:

@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, String
+from sqlalchemy import JSON, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..database import refuse_history_changes
@@ -14,9 +14,14 @@ class AuditEvent(db.Model):
     ``actor_id`` is the user who acted; ``actor_label`` says more where a user id alone
     would not: ``cli:NAME`` for a command run at the shell (no user), or
     ``service account X, created by Y`` for an integration's token.
+
+    ``request_id`` ties the event to the web or API request that wrote it (the
+    ``X-Request-Id`` of its response); ``source`` says where the write came from:
+    ``web``, ``api`` or ``cli`` (None for events written before these were kept).
     """
 
     __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_target", "target_type", "target_id", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
@@ -28,6 +33,8 @@ class AuditEvent(db.Model):
     before: Mapped[dict | None] = mapped_column(JSON)
     after: Mapped[dict | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    request_id: Mapped[str | None] = mapped_column(String(64))
+    source: Mapped[str | None] = mapped_column(String(8))
 
     def __repr__(self):
         return f"<AuditEvent {self.id} {self.action}>"

@@ -440,6 +440,118 @@ def adjust_points(
 
 
 @dataclass
+class Transfer:
+    """What ``transfer_balance`` did: the entry out of the source, the entries into the destination."""
+
+    out_entry: LedgerEntry | None
+    in_entries: list = field(default_factory=list)
+
+    @property
+    def points(self):
+        return -self.out_entry.delta if self.out_entry is not None else 0
+
+
+def transfer_balance(
+    from_account_id, to_account_id, *, reason, actor_id, idempotency_key, cause_type, cause_id, now=None
+):
+    """Move every spendable point of one account to another, each keeping its expiry.
+
+    For merging two accounts of one person. Both accounts are locked (lower id first, so
+    two transfers never deadlock) and their due lots expired first. One ``adjust`` entry
+    takes what remains of every open lot off the source (recorded per lot); on the
+    destination one ``adjust`` entry per expiry date opens a lot of those points, with
+    that expiry and the earliest earn date among them, so they are spent in the same
+    order as before. History is not rewritten: the source keeps its entries and its
+    spent lots. Lifetime totals count the move as spent from one account and earned by
+    the other, as ``verify_ledger`` expects of ``adjust`` entries; the destination's
+    open shortfalls are not recovered from the moved points (a move creates nothing).
+
+    ``idempotency_key`` names the whole transfer: the entries carry ``KEY:out`` and
+    ``KEY:in:N``; called again with the same key it returns what was done.
+    """
+    key = _check_key(idempotency_key)
+    if key is None or len(key) > 120:
+        raise InvalidIdempotencyKey()
+    reason = _check_reason(reason)
+    if from_account_id == to_account_id:
+        raise AccountNotFound()
+    now = now or utcnow()
+    out_key = f"{key}:out"
+    fingerprint = _fingerprint(op="transfer", source=from_account_id, destination=to_account_id)
+    with write_transaction():
+        first, second = sorted((from_account_id, to_account_id))
+        locked = {first: _lock_account(first), second: _lock_account(second)}
+        source, destination = locked[from_account_id], locked[to_account_id]
+        replay = _replayed(out_key, fingerprint)
+        if replay is not None:
+            entries = db.session.execute(
+                select(LedgerEntry)
+                .where(LedgerEntry.idempotency_key.startswith(f"{key}:in:", autoescape=True))
+                .order_by(LedgerEntry.id)
+            )
+            return Transfer(out_entry=replay, in_entries=entries.scalars().all())
+        _expire_due(source, now)
+        _expire_due(destination, now)
+        lots = (
+            db.session.execute(
+                select(PointsLot)
+                .where(PointsLot.account_id == source.id, PointsLot.expired_at.is_(None), PointsLot.remaining > 0)
+                .order_by(PointsLot.expires_at.asc().nulls_last(), PointsLot.earned_at, PointsLot.id)
+            )
+            .scalars()
+            .all()
+        )
+        points = sum(lot.remaining for lot in lots)
+        if points == 0:
+            return Transfer(out_entry=None)
+        common = {"cause_type": cause_type, "cause_id": cause_id, "actor_id": actor_id, "now": now}
+        out_entry = _append(
+            source,
+            "adjust",
+            -points,
+            reason=reason,
+            key=out_key,
+            fingerprint=fingerprint,
+            details={"to_account_id": destination.id},
+            **common,
+        )
+        groups = {}
+        for lot in lots:
+            groups.setdefault(lot.expires_at, []).append(lot)
+            db.session.add(LotMovement(entry_id=out_entry.id, lot_id=lot.id, amount=lot.remaining))
+        source.lifetime_spent += points
+        in_entries = []
+        for number, (expires_at, group) in enumerate(groups.items(), start=1):
+            amount = sum(lot.remaining for lot in group)
+            entry = _append(
+                destination,
+                "adjust",
+                amount,
+                reason=reason,
+                key=f"{key}:in:{number}",
+                fingerprint=fingerprint,
+                details={"from_account_id": source.id, "from_lots": [lot.id for lot in group]},
+                **common,
+            )
+            db.session.add(
+                PointsLot(
+                    account_id=destination.id,
+                    entry_id=entry.id,
+                    amount=amount,
+                    remaining=amount,
+                    earned_at=min(lot.earned_at for lot in group),
+                    expires_at=expires_at,
+                )
+            )
+            destination.lifetime_earned += amount
+            in_entries.append(entry)
+        for lot in lots:
+            lot.remaining = 0
+        db.session.flush()
+    return Transfer(out_entry=out_entry, in_entries=in_entries)
+
+
+@dataclass
 class Reversal:
     """What a reversal did: its entry (None when nothing could be taken) and any shortfall."""
 
