@@ -425,10 +425,10 @@ def volunteer_by_member_number(member_no):
     profile = db.session.execute(
         select(VolunteerProfile).where(VolunteerProfile.member_no == code)
     ).scalar_one_or_none()
-    if profile is None or profile.user.deleted_at is not None:
-        raise NotFound(_l("No volunteer has that member number."))
-    if profile.merged_into_id is not None:
+    if profile is not None and profile.merged_into_id is not None:
         profile = db.session.get(VolunteerProfile, profile.merged_into_id)
+    if profile is None or profile.user.deleted_at is not None:  # a deleted account is nobody's number
+        raise NotFound(_l("No volunteer has that member number."))
     return profile
 
 
