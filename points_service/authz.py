@@ -29,6 +29,7 @@ PERMISSIONS = {
     "audit.view": {"admin"},
     "honor.manage": {"admin"},
     "certificate.revoke": {"admin"},
+    "report.view": {"admin"},
 }
 
 STAFF_ROLES = ("organizer", "counter", "admin")

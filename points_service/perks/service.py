@@ -46,6 +46,7 @@ from ..ledger import service as ledger
 from ..ledger.errors import AccountNotFound
 from ..ledger.models import LedgerEntry, PointsAccount
 from ..organizations.models import Organization
+from ..reports import aggregates as reports
 from ..timeutil import to_local, to_utc, utcnow
 from . import payments
 from .errors import (
@@ -720,6 +721,7 @@ def _purchase(
         now=now,
     )
     redemption.redeem_entry_id = entry.id
+    reports.count_redemption(redemption, 1)
     db.session.flush()
     return redemption, True
 
@@ -804,6 +806,7 @@ def fulfil_voucher(actor, counter_org, code, idempotency_key, *, now=None):
             locked.fulfilled_by_id = actor.id
             locked.counter_organization_id = counter_org.id
             locked.fulfil_key = key
+            reports.count_handover(locked)
             record_audit(
                 actor,
                 "redemption.fulfil",
@@ -936,6 +939,7 @@ def _undo(redemption, status, reason, actor_id, now, idempotency_key=None, note=
         now=now,
     )
     redemption.return_entry_id = reversal.entry.id
+    reports.count_redemption(redemption, -1)
     perk = redemption.perk
     if perk.stock is not None:
         perk.stock += redemption.quantity
