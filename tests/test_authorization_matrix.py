@@ -684,6 +684,13 @@ PAGE_ROWS = [
     page("admin.decide_change", _desk_decide, allow(admin="AD"), method="POST"),
     page("admin.certificates_page", read("/admin/certificates"), allow(admin="AA")),
     page("admin.revoke_certificate", _desk_revoke, allow(admin="AD"), method="POST"),
+    # reports of district D0: its admin only; the admin of D1 gets 404
+    page("admin.reports", read(lambda world: f"/admin/reports?org={world.tree['districts'][0].id}"), allow(admin="AD")),
+    page(
+        "admin.reports_export",
+        read(lambda world: f"/admin/reports/hours.xlsx?org={world.tree['districts'][0].id}"),
+        allow(admin="AD"),
+    ),
     page("certificates.my_certificates", read("/me/certificates"), VOLUNTEER_PAGES),
     page(
         "certificates.download",
