@@ -22,6 +22,7 @@ from points_service.reports import service as figures
 from points_service.rules import service as rules
 
 from . import bp
+from .charts import chart
 
 _MONTH = re.compile(r"(\d{4})-(\d{2})")
 _ID = re.compile(r"\d{1,18}")
@@ -87,57 +88,58 @@ def _backlog_labels():
     return labels
 
 
-def report_charts(dashboard):
-    """{report name: (chart, heading of its label column)}: the page's charts and tables and the files' rows."""
-    from .charts import chart
+def report_charts(dashboard, names=REPORTS):
+    """{report name: (chart, heading of its label column)} for ``names``: the page's charts
+    and tables and the files' rows, drawn from one definition."""
+    return {name: (chart(*spec, formatter=number), heading) for name, (spec, heading) in _reports(dashboard, names)}
 
+
+def _reports(dashboard, names):
+    """(name, ((kind, title, labels, series), heading)) of each report in ``names``."""
     months = dashboard.months
     month_names = [month_label(month) for month in months]
-    names = rules.category_labels()
+    category_names = rules.category_labels()
 
     def service_series(index, convert=int):
         return [
             (
-                names.get(category, category),
+                category_names.get(category, category),
                 [convert(dashboard.service.get((month, category), (0, 0, 0))[index]) for month in months],
             )
             for category in dashboard.categories
         ]
 
     month_heading = _("Month")
-    return {
+    reports = {
         "active": (
-            chart(
+            (
                 "bar",
                 _("Active volunteers by month"),
                 month_names,
                 [(_("Active volunteers"), [dashboard.active_volunteers.get(month, 0) for month in months])],
-                formatter=number,
             ),
             month_heading,
         ),
         "hours": (
-            chart(
+            (
                 "stacked",
                 _("Hours of approved service by month and category"),
                 month_names,
                 service_series(1, hours),
-                formatter=number,
             ),
             month_heading,
         ),
         "points": (
-            chart(
+            (
                 "stacked",
                 _("Points earned by month and category"),
                 month_names,
                 service_series(2),
-                formatter=number,
             ),
             month_heading,
         ),
         "flow": (
-            chart(
+            (
                 "bar",
                 _("Points earned, redeemed and expired by month"),
                 month_names,
@@ -146,12 +148,11 @@ def report_charts(dashboard):
                     (_("Redeemed"), [dashboard.redeemed.get(month, 0) for month in months]),
                     (_("Expired"), [dashboard.expired.get(month, 0) for month in months]),
                 ],
-                formatter=number,
             ),
             month_heading,
         ),
         "perks": (
-            chart(
+            (
                 "hbar",
                 _("Redemptions by perk"),
                 [name for _id, name, _count, _points in dashboard.perks],
@@ -159,12 +160,11 @@ def report_charts(dashboard):
                     (_("Redemptions"), [count for _id, _name, count, _points in dashboard.perks]),
                     (_("Points"), [points for _id, _name, _count, points in dashboard.perks]),
                 ],
-                formatter=number,
             ),
             _("Perk"),
         ),
         "counters": (
-            chart(
+            (
                 "hbar",
                 _("Redemptions by counter"),
                 [name for _id, name, _count, _points in dashboard.counters],
@@ -172,31 +172,29 @@ def report_charts(dashboard):
                     (_("Redemptions"), [count for _id, _name, count, _points in dashboard.counters]),
                     (_("Points"), [points for _id, _name, _count, points in dashboard.counters]),
                 ],
-                formatter=number,
             ),
             _("Counter"),
         ),
         "balance": (
-            chart(
+            (
                 "bar",
                 _("Points outstanding and expiring"),
                 [_("Outstanding now")] + [_("Expiring within %(n)s days", n=days) for days in figures.EXPIRY_HORIZONS],
                 [(_("Points"), [dashboard.outstanding] + [dashboard.expiring[d] for d in figures.EXPIRY_HORIZONS])],
-                formatter=number,
             ),
             _("Figure"),
         ),
         "backlog": (
-            chart(
+            (
                 "bar",
                 _("Service records waiting for approval, by time waited"),
                 _backlog_labels(),
                 [(_("Records"), dashboard.backlog.by_age)],
-                formatter=number,
             ),
             _("Waiting"),
         ),
     }
+    return [(name, reports[name]) for name in names]
 
 
 @bp.get("/reports")
@@ -220,7 +218,7 @@ def reports_export(name, fmt):
         abort(404)
     organization, months = _selection()
     dashboard = figures.build_dashboard(current_user, organization, months)
-    drawn, heading = report_charts(dashboard)[name]
+    drawn, heading = report_charts(dashboard, [name])[name]
     return export_response(
         fmt,
         f"{name}-{months[0]:%Y-%m}-{months[-1]:%Y-%m}",

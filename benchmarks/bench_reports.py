@@ -193,7 +193,7 @@ class QueryClock:
     """Times every statement run while it listens: the slowest with its parameters."""
 
     def __init__(self, engine):
-        self.engine, self.slowest = engine, (0.0, None, None)
+        self.engine, self.slowest, self.total = engine, (0.0, None, None), 0.0
         event.listen(engine, "before_cursor_execute", self.before)
         event.listen(engine, "after_cursor_execute", self.after)
 
@@ -202,6 +202,7 @@ class QueryClock:
 
     def after(self, conn, cursor, statement, parameters, context, executemany):
         seconds = time.perf_counter() - conn.info.pop("query_started", time.perf_counter())
+        self.total += seconds
         if seconds > self.slowest[0]:
             self.slowest = (seconds, statement, parameters)
 
@@ -238,9 +239,6 @@ def main():
         pending_and_redemptions(city, volunteers, now, 2_000, 5_000)
         admin = accounts.create_user(username="bench-admin", name="Admin", password=PASSWORD)
         accounts.grant_role(admin, "admin", city)
-        if db.engine.dialect.name == "postgresql":
-            db.session.execute(text("ANALYZE"))
-            db.session.commit()
         print(
             f"setup: {options.volunteers} volunteers in {len(communities)} communities,"
             f" {options.records} approved records in {time.perf_counter() - started:.1f} s"
@@ -249,6 +247,9 @@ def main():
         started = time.perf_counter()
         written = rebuild_monthly_figures(None)
         print(f"reports-rebuild: {sum(written.values())} rows in {time.perf_counter() - started:.1f} s")
+        if db.engine.dialect.name == "postgresql":
+            db.session.execute(text("ANALYZE"))  # what autovacuum does after such a load
+            db.session.commit()
 
     client = app.test_client()
     client.post("/login", data={"login": "bench-admin", "password": PASSWORD})
@@ -270,7 +271,10 @@ def main():
             print(f"/admin/reports answered {response.status_code}")
             return 1
         timings.append((seconds, clock.slowest))
-        print(f"/admin/reports: {seconds * 1000:.0f} ms (slowest query {clock.slowest[0] * 1000:.0f} ms)")
+        print(
+            f"/admin/reports: {seconds * 1000:.0f} ms (queries {clock.total * 1000:.0f} ms,"
+            f" slowest {clock.slowest[0] * 1000:.0f} ms)"
+        )
     worst, (query_seconds, statement, parameters) = max(timings, key=lambda timing: timing[0])
     best = min(seconds for seconds, _slowest in timings)
     print(f"best {best * 1000:.0f} ms, worst {worst * 1000:.0f} ms; target under {TARGET_SECONDS * 1000:.0f} ms")

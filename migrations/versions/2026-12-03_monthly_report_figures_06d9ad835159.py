@@ -104,13 +104,17 @@ def upgrade():
     )
     with op.batch_alter_table("report_volunteer_months", schema=None) as batch_op:
         batch_op.create_index(
-            "ix_report_volunteer_months_month", ["month", "organization_id", "volunteer_id"], unique=False
+            "ix_report_volunteer_months_active",
+            ["month", "organization_id", "volunteer_id"],
+            unique=False,
+            postgresql_where=sa.text("records > 0"),
+            sqlite_where=sa.text("records > 0"),
         )
 
 
 def downgrade():
     with op.batch_alter_table("report_volunteer_months", schema=None) as batch_op:
-        batch_op.drop_index("ix_report_volunteer_months_month")
+        batch_op.drop_index("ix_report_volunteer_months_active")
 
     op.drop_table("report_volunteer_months")
     with op.batch_alter_table("report_perk_months", schema=None) as batch_op:

@@ -18,7 +18,7 @@ out of the month it was counted in.
 
 from datetime import date
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String
+from sqlalchemy import BigInteger, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -48,7 +48,17 @@ class VolunteerMonth(db.Model):
     one district counts once for the district."""
 
     __tablename__ = "report_volunteer_months"
-    __table_args__ = (Index("ix_report_volunteer_months_month", "month", "organization_id", "volunteer_id"),)
+    __table_args__ = (
+        # Covers the active-volunteer count; rows back at zero (all records reversed) are left out.
+        Index(
+            "ix_report_volunteer_months_active",
+            "month",
+            "organization_id",
+            "volunteer_id",
+            postgresql_where=text("records > 0"),
+            sqlite_where=text("records > 0"),
+        ),
+    )
 
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), primary_key=True)
     month: Mapped[date] = mapped_column(primary_key=True)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, case, distinct, func, select
+from sqlalchemy import and_, case, func, select
 
 from .. import authz
 from ..accounts.models import VolunteerProfile
@@ -141,8 +141,9 @@ def _monthly(model, organization, months):
 
 
 def _active_volunteers(organization, months):
-    rows = db.session.execute(
-        select(VolunteerMonth.month, func.count(distinct(VolunteerMonth.volunteer_id)))
+    # Distinct (month, volunteer) pairs first, then counted: a hash of pairs, not a sort per month.
+    active = (
+        select(VolunteerMonth.month, VolunteerMonth.volunteer_id)
         .join(Organization, Organization.id == VolunteerMonth.organization_id)
         .where(
             _in_subtree(organization),
@@ -150,8 +151,10 @@ def _active_volunteers(organization, months):
             VolunteerMonth.month <= months[-1],
             VolunteerMonth.records > 0,
         )
-        .group_by(VolunteerMonth.month)
-    ).all()
+        .distinct()
+        .subquery()
+    )
+    rows = db.session.execute(select(active.c.month, func.count()).group_by(active.c.month)).all()
     return {month: int(count) for month, count in rows}
 
 
