@@ -4,7 +4,7 @@ Fill them for existing data with `flask --app wsgi points reports-rebuild` after
 
 Revision ID: 06d9ad835159
 Revises: 43fe4d7acb01
-Create Date: 2026-12-03 04:34:21.888692
+Create Date: 2026-12-03 05:14:30.383567
 
 """
 
@@ -19,6 +19,21 @@ depends_on = None
 
 
 def upgrade():
+    op.create_table(
+        "report_active_months",
+        sa.Column("organization_id", sa.Integer(), nullable=False),
+        sa.Column("month", sa.Date(), nullable=False),
+        sa.Column("volunteers", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["organization_id"],
+            ["organizations.id"],
+            name=op.f("fk_report_active_months_organization_id_organizations"),
+        ),
+        sa.PrimaryKeyConstraint("organization_id", "month", name=op.f("pk_report_active_months")),
+    )
+    with op.batch_alter_table("report_active_months", schema=None) as batch_op:
+        batch_op.create_index("ix_report_active_months_month", ["month", "organization_id"], unique=False)
+
     op.create_table(
         "report_counter_months",
         sa.Column("organization_id", sa.Integer(), nullable=False),
@@ -102,20 +117,9 @@ def upgrade():
         ),
         sa.PrimaryKeyConstraint("organization_id", "month", "volunteer_id", name=op.f("pk_report_volunteer_months")),
     )
-    with op.batch_alter_table("report_volunteer_months", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_report_volunteer_months_active",
-            ["month", "organization_id", "volunteer_id"],
-            unique=False,
-            postgresql_where=sa.text("records > 0"),
-            sqlite_where=sa.text("records > 0"),
-        )
 
 
 def downgrade():
-    with op.batch_alter_table("report_volunteer_months", schema=None) as batch_op:
-        batch_op.drop_index("ix_report_volunteer_months_active")
-
     op.drop_table("report_volunteer_months")
     with op.batch_alter_table("report_perk_months", schema=None) as batch_op:
         batch_op.drop_index("ix_report_perk_months_month")
@@ -133,3 +137,7 @@ def downgrade():
         batch_op.drop_index("ix_report_counter_months_month")
 
     op.drop_table("report_counter_months")
+    with op.batch_alter_table("report_active_months", schema=None) as batch_op:
+        batch_op.drop_index("ix_report_active_months_month")
+
+    op.drop_table("report_active_months")

@@ -30,7 +30,7 @@ from ..ledger.models import LedgerEntry, PointsAccount
 from ..organizations.models import Organization
 from ..perks.models import Redemption
 from ..timeutil import to_local
-from .models import MONTHLY_TABLES, CounterMonth, ExpiryMonth, PerkMonth, ServiceMonth, VolunteerMonth
+from .models import MONTHLY_TABLES, ActiveMonth, CounterMonth, ExpiryMonth, PerkMonth, ServiceMonth, VolunteerMonth
 
 _PENDING = "points_report_changes"
 _BATCH = 500
@@ -41,6 +41,7 @@ HELD = ("reserved", "fulfilled")
 _KEYS = {
     ServiceMonth: ("organization_id", "month", "category"),
     VolunteerMonth: ("organization_id", "month", "volunteer_id"),
+    ActiveMonth: ("organization_id", "month"),
     PerkMonth: ("organization_id", "month", "perk_id"),
     CounterMonth: ("organization_id", "month"),
     ExpiryMonth: ("organization_id", "month"),
@@ -48,6 +49,7 @@ _KEYS = {
 _TOTALS = {
     ServiceMonth: ("records", "minutes", "points"),
     VolunteerMonth: ("records",),
+    ActiveMonth: ("volunteers",),
     PerkMonth: ("redemptions", "points"),
     CounterMonth: ("redemptions", "points"),
     ExpiryMonth: ("points",),
@@ -80,7 +82,7 @@ def count_service_record(record, sign):
         minutes=sign * (record.verified_minutes or 0),
         points=sign * (record.points or 0),
     )
-    _add(VolunteerMonth, (record.organization_id, month, record.volunteer_id), records=sign)
+    _add(VolunteerMonth, (record.volunteer.home_organization_id, month, record.volunteer_id), records=sign)
 
 
 def count_rerate(record, *, minutes, points):
@@ -129,7 +131,8 @@ def count_expired(account, points, moment):
 
 
 def _upsert(session, model, rows):
-    """Add ``rows`` ({key: {total: amount}}) to the table's rows, in key order."""
+    """Add ``rows`` ({key: {total: amount}}) to the table's rows, in key order; returns
+    the rows' keys and totals after the change."""
     table, keys, totals = model.__table__, _KEYS[model], _TOTALS[model]
     values = [
         {**dict(zip(keys, key, strict=True)), **amounts}
@@ -137,20 +140,38 @@ def _upsert(session, model, rows):
         if any(amounts.values())
     ]
     insert_into = postgresql.insert if session.connection().dialect.name == "postgresql" else sqlite.insert
+    after = []
     for start in range(0, len(values), _BATCH):
         statement = insert_into(table).values(values[start : start + _BATCH])
         statement = statement.on_conflict_do_update(
             index_elements=list(keys), set_={name: table.c[name] + statement.excluded[name] for name in totals}
-        )
-        session.execute(statement)
+        ).returning(*(table.c[name] for name in keys + totals))
+        after += session.execute(statement).all()
+    return after
+
+
+def _crossings(rows, after):
+    """{(organization, month): volunteers}: the volunteers that became active (+1) or stopped
+    being active (-1) with these changes of their ``VolunteerMonth`` rows."""
+    crossed = defaultdict(int)
+    for organization_id, month, volunteer_id, records in after:
+        before = records - rows[(organization_id, month, volunteer_id)]["records"]
+        if before <= 0 < records:
+            crossed[(organization_id, month)] += 1
+        elif records <= 0 < before:
+            crossed[(organization_id, month)] -= 1
+    return {key: {"volunteers": count} for key, count in crossed.items()}
 
 
 @event.listens_for(Session, "before_commit")
 def _write_counted_changes(session):
-    changes = session.info.pop(_PENDING, None)
+    changes = session.info.pop(_PENDING, None) or {}
     for model in MONTHLY_TABLES:
-        if changes and changes.get(model):
-            _upsert(session, model, changes[model])
+        rows = changes.get(model)
+        if rows:
+            after = _upsert(session, model, rows)
+            if model is VolunteerMonth:
+                changes[ActiveMonth] = _crossings(rows, after)
 
 
 @event.listens_for(Session, "after_transaction_end")
@@ -168,34 +189,53 @@ def _streamed(statement):
 
 
 def _service_rows(in_scope):
-    service, volunteers = defaultdict(lambda: [0, 0, 0]), defaultdict(int)
-    for organization_id, timezone, started_at, category, volunteer_id, minutes, points in _streamed(
+    service = defaultdict(lambda: [0, 0, 0])
+    for organization_id, timezone, started_at, category, minutes, points in _streamed(
         select(
             ServiceRecord.organization_id,
             Organization.timezone,
             ServiceRecord.started_at,
             ServiceRecord.category,
-            ServiceRecord.volunteer_id,
             ServiceRecord.verified_minutes,
             ServiceRecord.points,
         )
         .join(Organization, Organization.id == ServiceRecord.organization_id)
         .where(ServiceRecord.status == "approved", in_scope(ServiceRecord.organization_id))
     ):
-        month = month_of(started_at, timezone)
-        totals = service[(organization_id, month, category)]
+        totals = service[(organization_id, month_of(started_at, timezone), category)]
         totals[0] += 1
         totals[1] += minutes or 0
         totals[2] += points or 0
-        volunteers[(organization_id, month, volunteer_id)] += 1
     return {
         ServiceMonth: [
             {"organization_id": o, "month": m, "category": c, "records": r, "minutes": n, "points": p}
             for (o, m, c), (r, n, p) in service.items()
-        ],
+        ]
+    }
+
+
+def _volunteer_rows(in_scope):
+    volunteers = defaultdict(int)
+    for home_id, timezone, started_at, volunteer_id in _streamed(
+        select(
+            VolunteerProfile.home_organization_id,
+            Organization.timezone,
+            ServiceRecord.started_at,
+            ServiceRecord.volunteer_id,
+        )
+        .join(VolunteerProfile, VolunteerProfile.id == ServiceRecord.volunteer_id)
+        .join(Organization, Organization.id == ServiceRecord.organization_id)
+        .where(ServiceRecord.status == "approved", in_scope(VolunteerProfile.home_organization_id))
+    ):
+        volunteers[(home_id, month_of(started_at, timezone), volunteer_id)] += 1
+    active = defaultdict(int)
+    for home_id, month, _volunteer_id in volunteers:
+        active[(home_id, month)] += 1
+    return {
         VolunteerMonth: [
             {"organization_id": o, "month": m, "volunteer_id": v, "records": r} for (o, m, v), r in volunteers.items()
         ],
+        ActiveMonth: [{"organization_id": o, "month": m, "volunteers": n} for (o, m), n in active.items()],
     }
 
 
@@ -267,7 +307,12 @@ def rebuild_monthly_figures(actor, organization=None):
             session.execute(text(f"LOCK TABLE {names} IN EXCLUSIVE MODE"))
         for model in MONTHLY_TABLES:
             session.execute(delete(model).where(in_scope(model.organization_id)))
-        rows = {**_service_rows(in_scope), **_redemption_rows(in_scope), **_expiry_rows(in_scope)}
+        rows = {
+            **_service_rows(in_scope),
+            **_volunteer_rows(in_scope),
+            **_redemption_rows(in_scope),
+            **_expiry_rows(in_scope),
+        }
         for model in MONTHLY_TABLES:
             values = rows[model]
             for start in range(0, len(values), _BATCH * 10):

@@ -6,8 +6,10 @@ first day of the month in that organization's time zone), changed by the same un
 work as the change it counts (see ``aggregates``); ``flask points reports-rebuild``
 recomputes them from the raw tables. Which organization a figure belongs to:
 
-- service (minutes, points, records) and active volunteers: the record's organization,
-  in the month the service started;
+- service (minutes, points, records): the record's organization, in the month the
+  service started;
+- active volunteers: the volunteer's home organization, in the month the service started
+  (so a district counts a volunteer who served in two of its communities once);
 - redemptions by perk: the volunteer's home organization, in the month of the purchase;
 - redemptions by counter: the counter that handed the perk over, in the month it did;
 - expired points: the volunteer's home organization, in the month they expired.
@@ -18,7 +20,7 @@ out of the month it was counted in.
 
 from datetime import date
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String, text
+from sqlalchemy import BigInteger, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -42,23 +44,10 @@ class ServiceMonth(db.Model):
 
 
 class VolunteerMonth(db.Model):
-    """How many approved records a volunteer has in an organization in a month: the
-    volunteer is active there that month while it is above zero. Active volunteers of a
-    subtree are the distinct volunteers of its rows, so serving in two communities of
-    one district counts once for the district."""
+    """How many approved records a volunteer has in a month (filed under the volunteer's
+    home organization): the volunteer is active that month while it is above zero."""
 
     __tablename__ = "report_volunteer_months"
-    __table_args__ = (
-        # Covers the active-volunteer count; rows back at zero (all records reversed) are left out.
-        Index(
-            "ix_report_volunteer_months_active",
-            "month",
-            "organization_id",
-            "volunteer_id",
-            postgresql_where=text("records > 0"),
-            sqlite_where=text("records > 0"),
-        ),
-    )
 
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), primary_key=True)
     month: Mapped[date] = mapped_column(primary_key=True)
@@ -67,6 +56,22 @@ class VolunteerMonth(db.Model):
 
     def __repr__(self):
         return f"<VolunteerMonth {self.organization_id} {self.month} volunteer={self.volunteer_id} {self.records}>"
+
+
+class ActiveMonth(db.Model):
+    """Volunteers of an organization (their home) with approved service in a month: the
+    rows of ``VolunteerMonth`` above zero, counted as they cross it. A volunteer has one
+    home, so adding up a subtree's rows counts each volunteer once."""
+
+    __tablename__ = "report_active_months"
+    __table_args__ = (Index("ix_report_active_months_month", "month", "organization_id"),)
+
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), primary_key=True)
+    month: Mapped[date] = mapped_column(primary_key=True)
+    volunteers: Mapped[int] = mapped_column(default=0)
+
+    def __repr__(self):
+        return f"<ActiveMonth {self.organization_id} {self.month} {self.volunteers}>"
 
 
 class PerkMonth(db.Model):
@@ -115,4 +120,4 @@ class ExpiryMonth(db.Model):
 
 
 # The tables of monthly figures, in the order their rows are locked when changed.
-MONTHLY_TABLES = (ServiceMonth, VolunteerMonth, PerkMonth, CounterMonth, ExpiryMonth)
+MONTHLY_TABLES = (ServiceMonth, VolunteerMonth, ActiveMonth, PerkMonth, CounterMonth, ExpiryMonth)

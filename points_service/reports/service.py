@@ -22,7 +22,7 @@ from ..ledger.models import PointsAccount, PointsLot
 from ..organizations.models import Organization
 from ..perks.models import Perk
 from ..timeutil import to_local, utcnow
-from .models import CounterMonth, ExpiryMonth, PerkMonth, ServiceMonth, VolunteerMonth
+from .models import ActiveMonth, CounterMonth, ExpiryMonth, PerkMonth, ServiceMonth
 
 PERMISSION = "report.view"
 DEFAULT_MONTHS = 12
@@ -141,20 +141,11 @@ def _monthly(model, organization, months):
 
 
 def _active_volunteers(organization, months):
-    # Distinct (month, volunteer) pairs first, then counted: a hash of pairs, not a sort per month.
-    active = (
-        select(VolunteerMonth.month, VolunteerMonth.volunteer_id)
-        .join(Organization, Organization.id == VolunteerMonth.organization_id)
-        .where(
-            _in_subtree(organization),
-            VolunteerMonth.month >= months[0],
-            VolunteerMonth.month <= months[-1],
-            VolunteerMonth.records > 0,
-        )
-        .distinct()
-        .subquery()
-    )
-    rows = db.session.execute(select(active.c.month, func.count()).group_by(active.c.month)).all()
+    rows = db.session.execute(
+        _monthly(ActiveMonth, organization, months)
+        .with_only_columns(ActiveMonth.month, func.sum(ActiveMonth.volunteers))
+        .group_by(ActiveMonth.month)
+    ).all()
     return {month: int(count) for month, count in rows}
 
 

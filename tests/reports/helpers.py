@@ -8,8 +8,17 @@ from points_service.activities.models import ServiceRecord
 from points_service.extensions import db
 from points_service.ledger.models import LedgerEntry, PointsAccount
 from points_service.perks.models import Redemption
-from points_service.reports.models import CounterMonth, ExpiryMonth, PerkMonth, ServiceMonth, VolunteerMonth
+from points_service.reports.models import (
+    ActiveMonth,
+    CounterMonth,
+    ExpiryMonth,
+    PerkMonth,
+    ServiceMonth,
+    VolunteerMonth,
+)
 from points_service.timeutil import to_local
+
+FIGURES = ("service", "volunteers", "active", "perks", "counters", "expired")
 
 
 def _month(moment, timezone):
@@ -18,7 +27,7 @@ def _month(moment, timezone):
 
 def stored_figures():
     """{figure: Counter} of what the monthly tables hold (rows at zero left out)."""
-    figures = {name: Counter() for name in ("service", "volunteers", "perks", "counters", "expired")}
+    figures = {name: Counter() for name in FIGURES}
     for row in db.session.execute(select(ServiceMonth)).scalars():
         key = (row.organization_id, row.month, row.category)
         figures["service"][key + ("records",)] += row.records
@@ -26,6 +35,8 @@ def stored_figures():
         figures["service"][key + ("points",)] += row.points
     for row in db.session.execute(select(VolunteerMonth)).scalars():
         figures["volunteers"][(row.organization_id, row.month, row.volunteer_id)] += row.records
+    for row in db.session.execute(select(ActiveMonth)).scalars():
+        figures["active"][(row.organization_id, row.month)] += row.volunteers
     for row in db.session.execute(select(PerkMonth)).scalars():
         figures["perks"][(row.organization_id, row.month, row.perk_id, "redemptions")] += row.redemptions
         figures["perks"][(row.organization_id, row.month, row.perk_id, "points")] += row.points
@@ -39,13 +50,16 @@ def stored_figures():
 
 def raw_figures():
     """The same figures computed one row at a time from records, redemptions and entries."""
-    figures = {name: Counter() for name in ("service", "volunteers", "perks", "counters", "expired")}
+    figures = {name: Counter() for name in FIGURES}
     for record in db.session.execute(select(ServiceRecord).where(ServiceRecord.status == "approved")).scalars():
         key = (record.organization_id, _month(record.started_at, record.organization.timezone), record.category)
         figures["service"][key + ("records",)] += 1
         figures["service"][key + ("minutes",)] += record.verified_minutes
         figures["service"][key + ("points",)] += record.points
-        figures["volunteers"][(key[0], key[1], record.volunteer_id)] += 1
+        home = record.volunteer.home_organization_id
+        figures["volunteers"][(home, key[1], record.volunteer_id)] += 1
+    for organization_id, month, _volunteer_id in figures["volunteers"]:
+        figures["active"][(organization_id, month)] += 1
     for redemption in db.session.execute(select(Redemption)).scalars():
         if redemption.status not in ("reserved", "fulfilled"):
             continue

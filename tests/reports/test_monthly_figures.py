@@ -12,6 +12,7 @@ from points_service.extensions import db
 from points_service.ledger import service as ledger
 from points_service.perks import service as perks
 from points_service.reports import aggregates
+from points_service.reports import service as reports
 from points_service.reports.models import ServiceMonth, VolunteerMonth
 from points_service.rules import service as rules
 from points_service.timeutil import to_utc, utcnow
@@ -122,3 +123,19 @@ def test_a_failed_unit_of_work_counts_nothing(build):
 
     assert db.session.execute(select(func.count()).select_from(VolunteerMonth)).scalar_one() == 0
     assert stored_figures() == raw_figures()
+
+
+def test_a_volunteer_serving_in_two_communities_is_active_once_and_not_after_both_are_reversed(build):
+    tree = build.tree()
+    volunteer = build.volunteer(tree["communities"][0])
+    admin = build.staff("admin", tree["city"])
+    when = hours_ago(30)
+    first = build.approved_record(volunteer, started_at=when)
+    second = build.approved_record(volunteer, organization=tree["communities"][1], started_at=when + timedelta(hours=2))
+    months = reports.month_span(*[aggregates.month_of(when, build.community.timezone)] * 2)
+
+    assert reports.build_dashboard(admin, tree["districts"][0], months).active_volunteers == {months[0]: 1}
+    activities.reverse_record(admin, first.id, "entered twice")
+    assert reports.build_dashboard(admin, tree["districts"][0], months).active_volunteers == {months[0]: 1}
+    activities.reverse_record(admin, second.id, "entered twice")
+    assert reports.build_dashboard(admin, tree["city"], months).active_volunteers.get(months[0], 0) == 0
