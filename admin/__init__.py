@@ -54,6 +54,7 @@ PAGE_MODULES = (
     "worklist",
     "audit",
     "duplicates",
+    "reports",
 )
 
 

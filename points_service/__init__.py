@@ -120,6 +120,7 @@ MODEL_MODULES = [
     "points_service.certificates.models",
     "points_service.notices.models",
     "points_service.myaccount.models",
+    "points_service.reports.models",
 ]
 
 

@@ -30,6 +30,7 @@ PERMISSIONS = {
     "honor.manage": {"admin"},
     "certificate.revoke": {"admin"},
     "password.reset": {"organizer", "admin"},
+    "report.view": {"admin"},
 }
 
 STAFF_ROLES = ("organizer", "counter", "admin")

@@ -667,3 +667,23 @@ def calendar_rerate_command(year, organization):
     except PointsError as error:
         _fail(error)
     _echo_calendar_rerate(year, rerate)
+
+
+# -- reports ---------------------------------------------------------------------------------
+
+
+@points_cli.command("reports-rebuild")
+@records_actor
+@click.option("--org", "organization", default=None, help="only this organization's subtree (default: everywhere)")
+def reports_rebuild_command(organization):
+    """Recompute the reports' monthly figures from the records, redemptions and ledger
+    (run once after upgrading to the release that added them); safe to run any time."""
+    from .organizations.service import find_organization
+    from .reports.aggregates import rebuild_monthly_figures
+
+    try:
+        written = rebuild_monthly_figures(None, find_organization(organization) if organization else None)
+    except PointsError as error:
+        _fail(error)
+    for table, rows in written.items():
+        click.echo(f"{table}: {rows} rows")

@@ -1134,6 +1134,13 @@ PAGE_ROWS = [
     ),
     page("admin.categories_update", _desk_deactivate_category, allow(admin="DD"), method="POST"),
     page("rewards.picture", read(_stored_picture), EVERYONE, notes="perk pictures are public, like the catalog"),
+    # reports of district D0: its admin only; the admin of D1 gets 404
+    page("admin.reports", read(lambda world: f"/admin/reports?org={world.tree['districts'][0].id}"), allow(admin="AD")),
+    page(
+        "admin.reports_export",
+        read(lambda world: f"/admin/reports/hours.xlsx?org={world.tree['districts'][0].id}"),
+        allow(admin="AD"),
+    ),
     page("certificates.my_certificates", read("/me/certificates"), VOLUNTEER_PAGES),
     page(
         "certificates.download",

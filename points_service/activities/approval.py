@@ -36,6 +36,7 @@ from ..extensions import db
 from ..i18n import N_
 from ..ledger import service as ledger
 from ..organizations.models import Organization
+from ..reports import aggregates as reports
 from ..rules import service as rules
 from ..rules.engine import first_of_month, local_days, service_points_by_day
 from ..rules.errors import RulesError
@@ -225,6 +226,7 @@ def _store_award(actor, record, award, entry, now):
     record.rule_set_id = award.rule_set_id
     record.rule_set_version = award.rule_set_version
     record.earn_entry_id = entry.id if entry else None
+    reports.count_service_record(record, 1)
     record_audit(
         actor,
         "record.approve",

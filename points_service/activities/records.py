@@ -39,6 +39,7 @@ from ..extensions import db
 from ..i18n import N_
 from ..ledger import service as ledger
 from ..ledger.models import LedgerEntry, PointsAccount
+from ..reports import aggregates as reports
 from ..rules import service as rules
 from ..timeutil import to_local
 from .common import (
@@ -195,6 +196,7 @@ def reverse_record(actor, record_id, reason, now=None):
             )
             removed -= result.entry.delta if result.entry else 0
             shortfall += result.shortfall
+        reports.count_service_record(record, -1)
         record.status = "reversed"
         record.reversed_by_id = actor.id
         record.reversed_at = now

@@ -20,6 +20,7 @@ from ..i18n import N_
 from ..ledger import service as ledger
 from ..ledger.models import LedgerEntry, PointsAccount
 from ..organizations.models import Organization
+from ..reports import aggregates as reports
 from ..rules import engine
 from ..rules import service as rules
 from ..rules.calendar import check_year
@@ -284,6 +285,7 @@ def rerate_period(actor, rule_set, start, end, now=None):
                     result.points_removed += -delta
             moved.add(record.volunteer_id, service_points_by_day(award.breakdown, days[0]))
             moved.add(record.volunteer_id, fact.current_points_by_day, sign=-1)
+            reports.count_rerate(record, minutes=award.minutes - record.verified_minutes, points=delta)
             record.points = (record.points or 0) + delta
             minutes_moved[record.volunteer_id] = minutes_moved.get(record.volunteer_id, 0) + (
                 award.minutes - record.verified_minutes
@@ -446,6 +448,7 @@ def rerate_calendar_year(actor, year, organization=None, now=None):
             day_moves[days[0]] = day_moves.get(days[0], 0) + delta
             month = engine.first_of_month(days[0])
             month_moves[month] = month_moves.get(month, 0) + delta
+            reports.count_rerate(record, minutes=0, points=delta)
             record.points = (record.points or 0) + delta
             record.breakdown = [
                 *record.breakdown,

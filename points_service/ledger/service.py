@@ -211,6 +211,17 @@ def _take_from_lots(account, entry, points, now, first_lot_id=None):
     return points - left
 
 
+# Told of every expiry in its unit of work: ``listener(account, points, moment)``. The
+# reports domain keeps its monthly figures with it; the ledger imports no other domain.
+_expiry_listeners = []
+
+
+def on_points_expired(listener):
+    """Call ``listener(account, points, moment)`` whenever points of an account expire."""
+    _expiry_listeners.append(listener)
+    return listener
+
+
 def _expire_due(account, now):
     """Expire the account's lots whose time has come; one ``expire`` entry for them all."""
     due = (
@@ -245,6 +256,8 @@ def _expire_due(account, now):
             if lot.remaining:
                 db.session.add(LotMovement(entry_id=entry.id, lot_id=lot.id, amount=lot.remaining))
         account.lifetime_expired += points
+        for listener in _expiry_listeners:
+            listener(account, points, now)
     for lot in due:
         lot.remaining = 0
         lot.expired_at = now

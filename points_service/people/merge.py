@@ -58,6 +58,7 @@ from ..ledger import service as ledger
 from ..ledger.models import PointsAccount, ReversalShortfall
 from ..organizations.models import Organization
 from ..perks.models import Redemption
+from ..reports import aggregates as reports
 from ..timeutil import utcnow
 
 MERGE_KIND = "volunteer.merge"
@@ -296,6 +297,26 @@ def request_merge(actor, absorbed_id, survivor_id, now=None):
     return "requested", request
 
 
+def _counted_in_reports(volunteer_id):
+    """The volunteer's rows that the monthly report figures count: approved records, redemptions not undone."""
+    records = db.session.execute(
+        select(ServiceRecord).where(ServiceRecord.volunteer_id == volunteer_id, ServiceRecord.status == "approved")
+    ).scalars()
+    not_undone = Redemption.status.in_(("reserved", "fulfilled"))
+    redemptions = db.session.execute(
+        select(Redemption).where(Redemption.volunteer_id == volunteer_id, not_undone)
+    ).scalars()
+    return [*records, *redemptions]
+
+
+def _recount(rows, sign):
+    for row in rows:
+        if isinstance(row, ServiceRecord):
+            reports.count_service_record(row, sign)
+        else:
+            reports.count_redemption(row, sign)
+
+
 def merge_volunteers(actor, absorbed_id, survivor_id, *, now=None, change_request_id=None):
     """Merge ``absorbed_id`` into ``survivor_id`` in one unit of work; returns what moved (a dict).
 
@@ -331,6 +352,8 @@ def merge_volunteers(actor, absorbed_id, survivor_id, *, now=None, change_reques
             now=now,
         )
         moved = {"absorbed_id": absorbed.id, "survivor_id": survivor.id}
+        counted = _counted_in_reports(absorbed.id)
+        _recount(counted, -1)  # out of the absorbed volunteer's monthly figures...
         for name, model in (
             ("records", ServiceRecord),
             ("redemptions", Redemption),
@@ -355,6 +378,9 @@ def merge_volunteers(actor, absorbed_id, survivor_id, *, now=None, change_reques
         )
         absorbed.merged_into_id = survivor.id
         absorbed.merged_at = now
+        for row in counted:
+            db.session.refresh(row)
+        _recount(counted, 1)  # ...and into the survivor's (active volunteers, perks by home)
         absorbed.user.active = False
         absorbed.user.session_token = secrets.token_hex(16)
         db.session.flush()

@@ -48,6 +48,7 @@ from ..ledger.errors import AccountNotFound
 from ..ledger.models import LedgerEntry, PointsAccount
 from ..organizations.models import Organization
 from ..organizations.settings import setting
+from ..reports import aggregates as reports
 from ..timeutil import local_midnight_utc, to_local, to_utc, utcnow
 from . import payments, pictures
 from .errors import (
@@ -983,6 +984,7 @@ def _purchase(
         now=now,
     )
     redemption.redeem_entry_id = entry.id
+    reports.count_redemption(redemption, 1)
     db.session.flush()
     return redemption, True
 
@@ -1067,6 +1069,7 @@ def fulfil_voucher(actor, counter_org, code, idempotency_key, *, now=None):
             locked.fulfilled_by_id = actor.id
             locked.counter_organization_id = counter_org.id
             locked.fulfil_key = key
+            reports.count_handover(locked)
             record_audit(
                 actor,
                 "redemption.fulfil",
@@ -1200,6 +1203,7 @@ def _undo(redemption, status, reason, actor_id, now, idempotency_key=None, note=
         now=now,
     )
     redemption.return_entry_id = reversal.entry.id
+    reports.count_redemption(redemption, -1)
     perk = redemption.perk
     if perk.stock is not None:
         perk.stock += redemption.quantity

@@ -22,6 +22,7 @@ from points_service.perks.models import Redemption
 from points_service.timeutil import utcnow
 from tests.builders.perks import request_key, stars
 from tests.ledger.test_concurrency import run_concurrently
+from tests.reports.helpers import raw_figures, stored_figures
 
 
 @pytest.fixture
@@ -122,6 +123,7 @@ def test_a_merge_moves_points_with_their_lots_records_and_redemptions_and_keeps_
     assert db.session.get(VolunteerProfile, survivor.volunteer.id).verified_minutes == minutes
     report = run_all_checks()
     assert report.ok, report.discrepancies
+    assert stored_figures() == raw_figures()  # the monthly report figures follow the records
     for number in (absorbed.volunteer.member_no, survivor.volunteer.member_no):
         assert volunteer_by_member_number(number).id == survivor.volunteer.id
     assert db.session.get(User, absorbed.id).active is False

@@ -44,7 +44,7 @@ def test_an_admin_sees_the_desk_link_and_only_sections_that_exist(client, build,
     page = client.get("/admin/").get_data(as_text=True)
     assert 'href="/admin/approvals"' in page
     # Sections whose pages do not exist yet are not linked.
-    assert "/admin/reports" not in page
+    assert "/admin/settings" not in page
 
 
 def test_a_second_admin_approves_a_request_from_the_desk(client, build, auth, city, author, applied):

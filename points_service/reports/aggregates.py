@@ -1,0 +1,329 @@
+"""Keeping the monthly figures current, and recomputing them from the raw tables.
+
+The services that approve, reverse and re-rate service records, redeem and undo
+redemptions, and expire points tell this module what changed (``count_service_record``,
+``count_rerate``, ``count_redemption``, ``count_handover``, and the ledger's expiry
+listener). The changes are summed per figure row in the session and written just before
+the unit of work commits, in the same transaction, so a figure changes exactly when the
+change it counts is committed. Writing them last, in one fixed order of rows, keeps the
+locks on these shared rows short and never in a cycle; each row is an
+``INSERT ... ON CONFLICT DO UPDATE SET n = n + excluded.n``, which concurrent
+transactions apply one after the other on PostgreSQL and SQLite alike.
+
+``rebuild_monthly_figures`` recomputes the figures of a subtree from the records,
+redemptions and ledger entries (after a migration, or to check them).
+"""
+
+from collections import defaultdict
+
+from sqlalchemy import delete, event, insert, select, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from ..accounts.models import VolunteerProfile
+from ..activities.models import ServiceRecord
+from ..audit.service import record_audit
+from ..database import write_transaction
+from ..extensions import db
+from ..ledger import service as ledger
+from ..ledger.models import LedgerEntry, PointsAccount
+from ..organizations.models import Organization
+from ..perks.models import Redemption
+from ..timeutil import to_local
+from .models import MONTHLY_TABLES, ActiveMonth, CounterMonth, ExpiryMonth, PerkMonth, ServiceMonth, VolunteerMonth
+
+_PENDING = "points_report_changes"
+_BATCH = 500
+# Redemptions that hold their points: counted until voided or expired.
+HELD = ("reserved", "fulfilled")
+
+# Per table: the columns that name a row, and the running totals.
+_KEYS = {
+    ServiceMonth: ("organization_id", "month", "category"),
+    VolunteerMonth: ("organization_id", "month", "volunteer_id"),
+    ActiveMonth: ("organization_id", "month"),
+    PerkMonth: ("organization_id", "month", "perk_id"),
+    CounterMonth: ("organization_id", "month"),
+    ExpiryMonth: ("organization_id", "month"),
+}
+_TOTALS = {
+    ServiceMonth: ("records", "minutes", "points"),
+    VolunteerMonth: ("records",),
+    ActiveMonth: ("volunteers",),
+    PerkMonth: ("redemptions", "points"),
+    CounterMonth: ("redemptions", "points"),
+    ExpiryMonth: ("points",),
+}
+
+
+def month_of(moment, timezone):
+    """The first day of the local month of the naive UTC ``moment`` in ``timezone``."""
+    return to_local(moment, timezone).date().replace(day=1)
+
+
+# -- counting changes (called by the services, inside their unit of work) -------------------
+
+
+def _add(model, key, **amounts):
+    rows = db.session().info.setdefault(_PENDING, {}).setdefault(model, {})
+    totals = rows.setdefault(key, dict.fromkeys(_TOTALS[model], 0))
+    for name, amount in amounts.items():
+        totals[name] += amount
+
+
+def count_service_record(record, sign):
+    """An approved record counted (``sign`` 1, at approval) or taken out (-1, at reversal),
+    with the minutes and points it holds now."""
+    month = month_of(record.started_at, record.organization.timezone)
+    _add(
+        ServiceMonth,
+        (record.organization_id, month, record.category),
+        records=sign,
+        minutes=sign * (record.verified_minutes or 0),
+        points=sign * (record.points or 0),
+    )
+    _add(VolunteerMonth, (record.volunteer.home_organization_id, month, record.volunteer_id), records=sign)
+
+
+def count_rerate(record, *, minutes, points):
+    """A re-rate moved an approved record's minutes and points by these amounts."""
+    if minutes or points:
+        month = month_of(record.started_at, record.organization.timezone)
+        _add(ServiceMonth, (record.organization_id, month, record.category), minutes=minutes, points=points)
+
+
+def _organization(organization_id):
+    return db.session.get(Organization, organization_id)
+
+
+def count_redemption(redemption, sign):
+    """A redemption made (``sign`` 1) or undone (-1; call it before its status changes)."""
+    home = redemption.volunteer.home_organization
+    month = month_of(redemption.created_at, home.timezone)
+    _add(PerkMonth, (home.id, month, redemption.perk_id), redemptions=sign, points=sign * redemption.points)
+    if redemption.status == "fulfilled" and redemption.counter_organization_id is not None:
+        _count_at_counter(redemption, sign)
+
+
+def count_handover(redemption):
+    """An online reservation handed over at a counter (its purchase is counted already)."""
+    _count_at_counter(redemption, 1)
+
+
+def _count_at_counter(redemption, sign):
+    counter = _organization(redemption.counter_organization_id)
+    month = month_of(redemption.fulfilled_at, counter.timezone)
+    _add(CounterMonth, (counter.id, month), redemptions=sign, points=sign * redemption.points)
+
+
+@ledger.on_points_expired
+def count_expired(account, points, moment):
+    """The ledger expired ``points`` of ``account`` at ``moment``."""
+    home_id, timezone = db.session.execute(
+        select(Organization.id, Organization.timezone)
+        .join(VolunteerProfile, VolunteerProfile.home_organization_id == Organization.id)
+        .where(VolunteerProfile.id == account.volunteer_id)
+    ).one()
+    _add(ExpiryMonth, (home_id, month_of(moment, timezone)), points=points)
+
+
+# -- writing them with the unit of work -----------------------------------------------------
+
+
+def _upsert(session, model, rows):
+    """Add ``rows`` ({key: {total: amount}}) to the table's rows, in key order; returns
+    the rows' keys and totals after the change."""
+    table, keys, totals = model.__table__, _KEYS[model], _TOTALS[model]
+    values = [
+        {**dict(zip(keys, key, strict=True)), **amounts}
+        for key, amounts in sorted(rows.items())
+        if any(amounts.values())
+    ]
+    insert_into = postgresql.insert if session.connection().dialect.name == "postgresql" else sqlite.insert
+    after = []
+    for start in range(0, len(values), _BATCH):
+        statement = insert_into(table).values(values[start : start + _BATCH])
+        statement = statement.on_conflict_do_update(
+            index_elements=list(keys), set_={name: table.c[name] + statement.excluded[name] for name in totals}
+        ).returning(*(table.c[name] for name in keys + totals))
+        after += session.execute(statement).all()
+    return after
+
+
+def _crossings(rows, after):
+    """{(organization, month): volunteers}: the volunteers that became active (+1) or stopped
+    being active (-1) with these changes of their ``VolunteerMonth`` rows."""
+    crossed = defaultdict(int)
+    for organization_id, month, volunteer_id, records in after:
+        before = records - rows[(organization_id, month, volunteer_id)]["records"]
+        if before <= 0 < records:
+            crossed[(organization_id, month)] += 1
+        elif records <= 0 < before:
+            crossed[(organization_id, month)] -= 1
+    return {key: {"volunteers": count} for key, count in crossed.items()}
+
+
+@event.listens_for(Session, "before_commit")
+def _write_counted_changes(session):
+    changes = session.info.pop(_PENDING, None) or {}
+    for model in MONTHLY_TABLES:
+        rows = changes.get(model)
+        if rows:
+            after = _upsert(session, model, rows)
+            if model is VolunteerMonth:
+                changes[ActiveMonth] = _crossings(rows, after)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_counted_changes(session, transaction):
+    # A rolled-back unit of work takes its counted changes with it.
+    if transaction.parent is None:
+        session.info.pop(_PENDING, None)
+
+
+# -- recomputing from the raw tables --------------------------------------------------------
+
+
+def _streamed(statement):
+    return db.session.execute(statement.execution_options(yield_per=5000))
+
+
+def _service_rows(in_scope):
+    service = defaultdict(lambda: [0, 0, 0])
+    for organization_id, timezone, started_at, category, minutes, points in _streamed(
+        select(
+            ServiceRecord.organization_id,
+            Organization.timezone,
+            ServiceRecord.started_at,
+            ServiceRecord.category,
+            ServiceRecord.verified_minutes,
+            ServiceRecord.points,
+        )
+        .join(Organization, Organization.id == ServiceRecord.organization_id)
+        .where(ServiceRecord.status == "approved", in_scope(ServiceRecord.organization_id))
+    ):
+        totals = service[(organization_id, month_of(started_at, timezone), category)]
+        totals[0] += 1
+        totals[1] += minutes or 0
+        totals[2] += points or 0
+    return {
+        ServiceMonth: [
+            {"organization_id": o, "month": m, "category": c, "records": r, "minutes": n, "points": p}
+            for (o, m, c), (r, n, p) in service.items()
+        ]
+    }
+
+
+def _volunteer_rows(in_scope):
+    volunteers = defaultdict(int)
+    for home_id, timezone, started_at, volunteer_id in _streamed(
+        select(
+            VolunteerProfile.home_organization_id,
+            Organization.timezone,
+            ServiceRecord.started_at,
+            ServiceRecord.volunteer_id,
+        )
+        .join(VolunteerProfile, VolunteerProfile.id == ServiceRecord.volunteer_id)
+        .join(Organization, Organization.id == ServiceRecord.organization_id)
+        .where(ServiceRecord.status == "approved", in_scope(VolunteerProfile.home_organization_id))
+    ):
+        volunteers[(home_id, month_of(started_at, timezone), volunteer_id)] += 1
+    active = defaultdict(int)
+    for home_id, month, _volunteer_id in volunteers:
+        active[(home_id, month)] += 1
+    return {
+        VolunteerMonth: [
+            {"organization_id": o, "month": m, "volunteer_id": v, "records": r} for (o, m, v), r in volunteers.items()
+        ],
+        ActiveMonth: [{"organization_id": o, "month": m, "volunteers": n} for (o, m), n in active.items()],
+    }
+
+
+def _redemption_rows(in_scope):
+    perks, counters = defaultdict(lambda: [0, 0]), defaultdict(lambda: [0, 0])
+    for home_id, timezone, created_at, perk_id, points in _streamed(
+        select(Organization.id, Organization.timezone, Redemption.created_at, Redemption.perk_id, Redemption.points)
+        .join(VolunteerProfile, VolunteerProfile.id == Redemption.volunteer_id)
+        .join(Organization, Organization.id == VolunteerProfile.home_organization_id)
+        .where(Redemption.status.in_(HELD), in_scope(Organization.id))
+    ):
+        totals = perks[(home_id, month_of(created_at, timezone), perk_id)]
+        totals[0] += 1
+        totals[1] += points
+    for counter_id, timezone, fulfilled_at, points in _streamed(
+        select(Organization.id, Organization.timezone, Redemption.fulfilled_at, Redemption.points)
+        .join(Organization, Organization.id == Redemption.counter_organization_id)
+        .where(Redemption.status == "fulfilled", in_scope(Organization.id))
+    ):
+        totals = counters[(counter_id, month_of(fulfilled_at, timezone))]
+        totals[0] += 1
+        totals[1] += points
+    return {
+        PerkMonth: [
+            {"organization_id": o, "month": m, "perk_id": k, "redemptions": n, "points": p}
+            for (o, m, k), (n, p) in perks.items()
+        ],
+        CounterMonth: [
+            {"organization_id": o, "month": m, "redemptions": n, "points": p} for (o, m), (n, p) in counters.items()
+        ],
+    }
+
+
+def _expiry_rows(in_scope):
+    expired = defaultdict(int)
+    for home_id, timezone, created_at, delta in _streamed(
+        select(Organization.id, Organization.timezone, LedgerEntry.created_at, LedgerEntry.delta)
+        .join(PointsAccount, PointsAccount.id == LedgerEntry.account_id)
+        .join(VolunteerProfile, VolunteerProfile.id == PointsAccount.volunteer_id)
+        .join(Organization, Organization.id == VolunteerProfile.home_organization_id)
+        .where(LedgerEntry.kind == "expire", in_scope(Organization.id))
+    ):
+        expired[(home_id, month_of(created_at, timezone))] += -delta
+    return {ExpiryMonth: [{"organization_id": o, "month": m, "points": p} for (o, m), p in expired.items()]}
+
+
+def rebuild_monthly_figures(actor, organization=None):
+    """Recompute the monthly figures of ``organization``'s subtree (everywhere when None)
+    from the raw tables, in one unit of work, audited. Returns {table name: rows written}.
+
+    On PostgreSQL the figure tables are locked first, so a change committing meanwhile
+    adds its amounts after the rebuild (its rows are not yet visible to it) or is in what
+    the rebuild reads (it committed before), never both or neither.
+    """
+    if organization is None:
+
+        def in_scope(column):
+            return column.is_not(None)
+    else:
+        subtree = select(Organization.id).where(Organization.path.startswith(organization.path))
+
+        def in_scope(column):
+            return column.in_(subtree)
+
+    written = {}
+    with write_transaction() as session:
+        if session.connection().dialect.name == "postgresql":
+            names = ", ".join(model.__tablename__ for model in MONTHLY_TABLES)
+            session.execute(text(f"LOCK TABLE {names} IN EXCLUSIVE MODE"))
+        for model in MONTHLY_TABLES:
+            session.execute(delete(model).where(in_scope(model.organization_id)))
+        rows = {
+            **_service_rows(in_scope),
+            **_volunteer_rows(in_scope),
+            **_redemption_rows(in_scope),
+            **_expiry_rows(in_scope),
+        }
+        for model in MONTHLY_TABLES:
+            values = rows[model]
+            for start in range(0, len(values), _BATCH * 10):
+                session.execute(insert(model), values[start : start + _BATCH * 10])
+            written[model.__tablename__] = len(values)
+        record_audit(
+            actor,
+            "reports.rebuild",
+            "organization",
+            organization.id if organization is not None else None,
+            organization_id=organization.id if organization is not None else None,
+            after={"rows": written},
+        )
+    return written

@@ -1,0 +1,123 @@
+"""Monthly figures kept per organization, so a report reads a few small rows instead of
+every record, redemption and ledger entry.
+
+Each row is a running total for one organization and one local month (``month`` is the
+first day of the month in that organization's time zone), changed by the same unit of
+work as the change it counts (see ``aggregates``); ``flask points reports-rebuild``
+recomputes them from the raw tables. Which organization a figure belongs to:
+
+- service (minutes, points, records): the record's organization, in the month the
+  service started;
+- active volunteers: the volunteer's home organization, in the month the service started
+  (so a district counts a volunteer who served in two of its communities once);
+- redemptions by perk: the volunteer's home organization, in the month of the purchase;
+- redemptions by counter: the counter that handed the perk over, in the month it did;
+- expired points: the volunteer's home organization, in the month they expired.
+
+A figure counts what stands now: a reversed record or an undone redemption is taken
+out of the month it was counted in.
+"""
+
+from datetime import date
+
+from sqlalchemy import BigInteger, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..extensions import db
+
+
+class ServiceMonth(db.Model):
+    """Approved service of an organization in a month, by category."""
+
+    __tablename__ = "report_service_months"
+    __table_args__ = (Index("ix_report_service_months_month", "month", "organization_id"),)
+
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), primary_key=True)
+    month: Mapped[date] = mapped_column(primary_key=True)
+    category: Mapped[str] = mapped_column(String(40), primary_key=True)
+    records: Mapped[int] = mapped_column(default=0)
+    minutes: Mapped[int] = mapped_column(BigInteger, default=0)
+    points: Mapped[int] = mapped_column(BigInteger, default=0)
+
+    def __repr__(self):
+        return f"<ServiceMonth {self.organization_id} {self.month} {self.category} {self.minutes}min>"
+
+
+class VolunteerMonth(db.Model):
+    """How many approved records a volunteer has in a month (filed under the volunteer's
+    home organization): the volunteer is active that month while it is above zero."""
+
+    __tablename__ = "report_volunteer_months"
+
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), primary_key=True)
+    month: Mapped[date] = mapped_column(primary_key=True)
+    volunteer_id: Mapped[int] = mapped_column(ForeignKey("volunteer_profiles.id"), primary_key=True)
+    records: Mapped[int] = mapped_column(default=0)
+
+    def __repr__(self):
+        return f"<VolunteerMonth {self.organization_id} {self.month} volunteer={self.volunteer_id} {self.records}>"
+
+
+class ActiveMonth(db.Model):
+    """Volunteers of an organization (their home) with approved service in a month: the
+    rows of ``VolunteerMonth`` above zero, counted as they cross it. A volunteer has one
+    home, so adding up a subtree's rows counts each volunteer once."""
+
+    __tablename__ = "report_active_months"
+    __table_args__ = (Index("ix_report_active_months_month", "month", "organization_id"),)
+
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), primary_key=True)
+    month: Mapped[date] = mapped_column(primary_key=True)
+    volunteers: Mapped[int] = mapped_column(default=0)
+
+    def __repr__(self):
+        return f"<ActiveMonth {self.organization_id} {self.month} {self.volunteers}>"
+
+
+class PerkMonth(db.Model):
+    """Redemptions of a perk by volunteers of an organization in a month (not undone)."""
+
+    __tablename__ = "report_perk_months"
+    __table_args__ = (Index("ix_report_perk_months_month", "month", "organization_id"),)
+
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), primary_key=True)
+    month: Mapped[date] = mapped_column(primary_key=True)
+    perk_id: Mapped[int] = mapped_column(ForeignKey("perks.id"), primary_key=True)
+    redemptions: Mapped[int] = mapped_column(default=0)
+    points: Mapped[int] = mapped_column(BigInteger, default=0)
+
+    def __repr__(self):
+        return f"<PerkMonth {self.organization_id} {self.month} perk={self.perk_id} {self.redemptions}>"
+
+
+class CounterMonth(db.Model):
+    """Perks handed over at a counter in a month (not voided)."""
+
+    __tablename__ = "report_counter_months"
+    __table_args__ = (Index("ix_report_counter_months_month", "month", "organization_id"),)
+
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), primary_key=True)
+    month: Mapped[date] = mapped_column(primary_key=True)
+    redemptions: Mapped[int] = mapped_column(default=0)
+    points: Mapped[int] = mapped_column(BigInteger, default=0)
+
+    def __repr__(self):
+        return f"<CounterMonth {self.organization_id} {self.month} {self.redemptions}>"
+
+
+class ExpiryMonth(db.Model):
+    """Points of volunteers of an organization that expired in a month."""
+
+    __tablename__ = "report_expiry_months"
+    __table_args__ = (Index("ix_report_expiry_months_month", "month", "organization_id"),)
+
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), primary_key=True)
+    month: Mapped[date] = mapped_column(primary_key=True)
+    points: Mapped[int] = mapped_column(BigInteger, default=0)
+
+    def __repr__(self):
+        return f"<ExpiryMonth {self.organization_id} {self.month} {self.points}>"
+
+
+# The tables of monthly figures, in the order their rows are locked when changed.
+MONTHLY_TABLES = (ServiceMonth, VolunteerMonth, ActiveMonth, PerkMonth, CounterMonth, ExpiryMonth)

@@ -1,0 +1,89 @@
+"""The monthly figures as stored, and as the raw tables say they should be."""
+
+from collections import Counter
+
+from sqlalchemy import select
+
+from points_service.activities.models import ServiceRecord
+from points_service.extensions import db
+from points_service.ledger.models import LedgerEntry, PointsAccount
+from points_service.perks.models import Redemption
+from points_service.reports.models import (
+    ActiveMonth,
+    CounterMonth,
+    ExpiryMonth,
+    PerkMonth,
+    ServiceMonth,
+    VolunteerMonth,
+)
+from points_service.timeutil import to_local
+
+FIGURES = ("service", "volunteers", "active", "perks", "counters", "expired")
+
+
+def _month(moment, timezone):
+    return to_local(moment, timezone).date().replace(day=1)
+
+
+def stored_figures():
+    """{figure: Counter} of what the monthly tables hold (rows at zero left out)."""
+    figures = {name: Counter() for name in FIGURES}
+    for row in db.session.execute(select(ServiceMonth)).scalars():
+        key = (row.organization_id, row.month, row.category)
+        figures["service"][key + ("records",)] += row.records
+        figures["service"][key + ("minutes",)] += row.minutes
+        figures["service"][key + ("points",)] += row.points
+    for row in db.session.execute(select(VolunteerMonth)).scalars():
+        figures["volunteers"][(row.organization_id, row.month, row.volunteer_id)] += row.records
+    for row in db.session.execute(select(ActiveMonth)).scalars():
+        figures["active"][(row.organization_id, row.month)] += row.volunteers
+    for row in db.session.execute(select(PerkMonth)).scalars():
+        figures["perks"][(row.organization_id, row.month, row.perk_id, "redemptions")] += row.redemptions
+        figures["perks"][(row.organization_id, row.month, row.perk_id, "points")] += row.points
+    for row in db.session.execute(select(CounterMonth)).scalars():
+        figures["counters"][(row.organization_id, row.month, "redemptions")] += row.redemptions
+        figures["counters"][(row.organization_id, row.month, "points")] += row.points
+    for row in db.session.execute(select(ExpiryMonth)).scalars():
+        figures["expired"][(row.organization_id, row.month)] += row.points
+    return _without_zeros(figures)
+
+
+def raw_figures():
+    """The same figures computed one row at a time from records, redemptions and entries."""
+    figures = {name: Counter() for name in FIGURES}
+    for record in db.session.execute(select(ServiceRecord).where(ServiceRecord.status == "approved")).scalars():
+        key = (record.organization_id, _month(record.started_at, record.organization.timezone), record.category)
+        figures["service"][key + ("records",)] += 1
+        figures["service"][key + ("minutes",)] += record.verified_minutes
+        figures["service"][key + ("points",)] += record.points
+        home = record.volunteer.home_organization_id
+        figures["volunteers"][(home, key[1], record.volunteer_id)] += 1
+    for organization_id, month, _volunteer_id in figures["volunteers"]:
+        figures["active"][(organization_id, month)] += 1
+    for redemption in db.session.execute(select(Redemption)).scalars():
+        if redemption.status not in ("reserved", "fulfilled"):
+            continue
+        home = redemption.volunteer.home_organization
+        key = (home.id, _month(redemption.created_at, home.timezone), redemption.perk_id)
+        figures["perks"][key + ("redemptions",)] += 1
+        figures["perks"][key + ("points",)] += redemption.points
+        if redemption.status == "fulfilled":
+            counter = redemption.counter_organization
+            key = (counter.id, _month(redemption.fulfilled_at, counter.timezone))
+            figures["counters"][key + ("redemptions",)] += 1
+            figures["counters"][key + ("points",)] += redemption.points
+    for entry in db.session.execute(select(LedgerEntry).where(LedgerEntry.kind == "expire")).scalars():
+        home = db.session.get(PointsAccount, entry.account_id)
+        profile_home = _home_of(home.volunteer_id)
+        figures["expired"][(profile_home.id, _month(entry.created_at, profile_home.timezone))] += -entry.delta
+    return _without_zeros(figures)
+
+
+def _home_of(volunteer_id):
+    from points_service.accounts.models import VolunteerProfile
+
+    return db.session.get(VolunteerProfile, volunteer_id).home_organization
+
+
+def _without_zeros(figures):
+    return {name: {key: value for key, value in counter.items() if value} for name, counter in figures.items()}

@@ -1,0 +1,54 @@
+"""Two approvals of the same organization and month at once both land in its figures."""
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from points_service.accounts.models import User
+from points_service.activities import service as activities
+from points_service.extensions import db
+from points_service.reports.models import ActiveMonth, ServiceMonth
+from points_service.timeutil import utcnow
+from tests.reports.helpers import raw_figures, stored_figures
+
+pytestmark = pytest.mark.slow
+
+
+def run_concurrently(app, operations):
+    barrier = threading.Barrier(len(operations))
+
+    def worker(operation):
+        with app.app_context():
+            barrier.wait()
+            try:
+                return operation()
+            except Exception as error:  # collected and asserted on by the test
+                return error
+            finally:
+                db.session.remove()
+
+    with ThreadPoolExecutor(max_workers=len(operations)) as pool:
+        return list(pool.map(worker, operations))
+
+
+def test_two_approvals_in_one_organization_and_month_at_once_are_both_counted(app, build):
+    start = (utcnow() - timedelta(days=1)).replace(second=0, microsecond=0)
+    volunteers = [build.volunteer(), build.volunteer()]
+    record_ids = [build.record(volunteer, started_at=start, minutes=60).id for volunteer in volunteers]
+    approver_id = build.approver().id
+    db.session.commit()
+
+    def approve(record_id):
+        return lambda: activities.approve_record(db.session.get(User, approver_id), record_id).status
+
+    results = run_concurrently(app, [approve(record_id) for record_id in record_ids])
+
+    assert results == ["approved", "approved"]
+    db.session.expire_all()
+    row = db.session.execute(select(ServiceMonth)).scalar_one()
+    assert (row.records, row.minutes, row.points) == (2, 120, 20)
+    assert db.session.execute(select(ActiveMonth.volunteers)).scalar_one() == 2
+    assert stored_figures() == raw_figures()
