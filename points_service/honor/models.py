@@ -19,8 +19,8 @@ from datetime import date, datetime
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, event, inspect, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..database import one_of
 from ..accounts.models import User
+from ..database import one_of
 from ..extensions import db
 from ..organizations.models import Organization
 from ..timeutil import utcnow
