@@ -34,7 +34,7 @@ SECTIONS = (
 )
 
 # The modules that attach pages to ``bp``.
-PAGE_MODULES = ("overview", "approvals", "certificates")
+PAGE_MODULES = ("overview", "approvals", "certificates", "honor")
 
 
 @bp.before_request

@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from .. import authz
 from ..audit.service import record_audit
+from ..changes import service as changes
 from ..database import lock_one, write_transaction
 from ..errors import Conflict, NotFound, ValidationError
 from ..extensions import db
@@ -28,6 +29,7 @@ from ..organizations.models import Organization
 from ..timeutil import to_local, utcnow
 from .models import METRICS, NAME_STYLES, PERIOD_KINDS, HonorRoll, HonorRollDefinition
 from .service import (
+    PUBLISH_KIND,
     HonorRollNotFound,
     HonorRollNotReady,
     _check_choice,
@@ -49,6 +51,7 @@ __all__ = [
     "get_managed_honor_roll",
     "list_honor_definitions",
     "list_honor_rolls",
+    "pending_publications",
     "period_start_containing",
     "update_honor_definition",
 ]
@@ -228,6 +231,12 @@ def list_honor_rolls(actor, *, definition=None, limit=50):
     if definition is not None:
         statement = statement.where(HonorRoll.definition_id == definition.id)
     return db.session.execute(statement).scalars().all()
+
+
+def pending_publications(actor):
+    """``{roll id: pending change request}`` for the publication requests in the actor's subtrees."""
+    requests = changes.list_change_requests(actor, status="pending", kinds=[PUBLISH_KIND], limit=changes.MAX_PAGE)
+    return {int(request.target_id): request for request in requests}
 
 
 # -- drafts --------------------------------------------------------------------------------------

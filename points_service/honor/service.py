@@ -62,12 +62,15 @@ __all__ = [
     "compute_honor_roll",
     "get_honor_roll",
     "get_published_honor_roll",
+    "exclude_from_honor_roll",
     "honor_roll_title",
+    "left_out_for_opting_out",
     "list_published_honor_rolls",
     "next_period_start",
     "period_bounds",
     "period_has_ended",
     "period_label",
+    "period_text",
     "public_entries",
     "request_honor_roll_publication",
 ]
@@ -623,13 +626,17 @@ def list_published_honor_rolls(organization=None, *, before_id=None, limit=50):
 # -- words -------------------------------------------------------------------------------------
 
 
+def period_text(period_kind, period_start):
+    """A period in words, e.g. "2026-03", "2026 Q1", "2026"."""
+    if period_kind == "month":
+        return _("%(year)s-%(month)02d", year=period_start.year, month=period_start.month)
+    if period_kind == "quarter":
+        return _("%(year)s Q%(quarter)s", year=period_start.year, quarter=(period_start.month - 1) // 3 + 1)
+    return _("%(year)s", year=period_start.year)
+
+
 def period_label(roll):
-    start = roll.period_start
-    if roll.period_kind == "month":
-        return _("%(year)s-%(month)02d", year=start.year, month=start.month)
-    if roll.period_kind == "quarter":
-        return _("%(year)s Q%(quarter)s", year=start.year, quarter=(start.month - 1) // 3 + 1)
-    return _("%(year)s", year=start.year)
+    return period_text(roll.period_kind, roll.period_start)
 
 
 def honor_roll_title(roll):
