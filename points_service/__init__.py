@@ -118,6 +118,8 @@ MODEL_MODULES = [
     "points_service.honor.models",
     "points_service.changes.models",
     "points_service.certificates.models",
+    "points_service.notices.models",
+    "points_service.myaccount.models",
 ]
 
 

@@ -29,6 +29,7 @@ PERMISSIONS = {
     "audit.view": {"admin"},
     "honor.manage": {"admin"},
     "certificate.revoke": {"admin"},
+    "password.reset": {"organizer", "admin"},
 }
 
 STAFF_ROLES = ("organizer", "counter", "admin")

@@ -345,7 +345,7 @@ def create_token_command(username, role, organization, days, name):
 @click.option("--start", "period_start", required=True, help="YYYY-MM-DD, the first local day of the period")
 @click.option("--metric", required=True, help="hours or points")
 @click.option("--size", type=int, default=10, show_default=True, help="how many volunteers (1 to 100)")
-@click.option("--names", "name_style", default="masked", show_default=True, help="masked or full")
+@click.option("--names", "name_style", default=None, help="masked or full (default: the organization's setting)")
 def honor_compute_command(organization, period_kind, period_start, metric, size, name_style):
     """Compute (or recompute) a draft honor roll and print it."""
     from .honor import service as honor

@@ -59,11 +59,17 @@ def load_config(instance_path, overrides=None):
         "TRUSTED_PROXY_COUNT": int(env.get("TRUSTED_PROXY_COUNT", 0)),
         "RATELIMIT_HEADERS_ENABLED": True,
         "PRIVACY_NOTICE_VERSION": env.get("PRIVACY_NOTICE_VERSION", "2026-11"),
+        # The defaults of the settings per organization (organizations/settings.py): the
+        # administrators' settings page overrides them per subtree.
         "VOUCHER_TTL_MINUTES": int(env.get("VOUCHER_TTL_MINUTES", 60 * 24 * 7)),
         "MAX_SERVICE_MINUTES": int(env.get("MAX_SERVICE_MINUTES", 12 * 60)),
         "CHECKIN_GRACE_MINUTES": int(env.get("CHECKIN_GRACE_MINUTES", 30)),
         # A volunteer reports their own service at most this many days after it.
         "SELF_REPORT_WINDOW_DAYS": int(env.get("SELF_REPORT_WINDOW_DAYS", 60)),
+        # Volunteers see the points that expire within this many days.
+        "EXPIRY_WARNING_DAYS": int(env.get("EXPIRY_WARNING_DAYS", 60)),
+        # How new honor rolls show names: masked or full.
+        "HONOR_ROLL_NAMES": env.get("HONOR_ROLL_NAMES", "masked"),
         "SQLITE_BUSY_TIMEOUT_MS": int(env.get("SQLITE_BUSY_TIMEOUT_MS", 30000)),
         "API_TITLE": "Volunteer Points API",
         "API_VERSION": "v1",

@@ -26,8 +26,9 @@ endpoint``): a new page or endpoint is not done until it has its row here.
 
 import io
 import itertools
+import json
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from unittest.mock import patch
 
 import pytest
@@ -41,12 +42,18 @@ from points_service.audit.models import AuditEvent
 from points_service.changes.models import ChangeRequest
 from points_service.extensions import db
 from points_service.ledger import service as ledger
+from points_service.notices import service as notices
+from points_service.notices.models import Notice
+from points_service.organizations.models import OrganizationSetting
 from points_service.perks import service as perks
 from points_service.perks.models import Redemption
+from points_service.rules import service as rules
+from points_service.rules.models import HolidayCalendar, HolidayOverride, RuleSet
 from points_service.timeutil import to_local, utcnow
 from points_service.worklist import service as worklist
 from tests.builders import PASSWORD
 from tests.builders.perks import request_key, stars
+from tests.builders.rules import rules_config
 
 ROLES = ("volunteer", "organizer", "counter", "admin")
 COLUMNS = ("anonymous",) + tuple(f"{role}/{place}" for role in ROLES for place in ("inside", "outside"))
@@ -388,6 +395,23 @@ def _web_cancel_activity(world):
     )
 
 
+def read_post(url):
+    """A form post with no fields whose answer alone tells whether it was allowed."""
+    return lambda world: (url, {"data": {}}, None)
+
+
+def _web_change_mobile(world):
+    mobile = f"1370000{next(_slots):04d}"
+    return "/account/mobile", {"data": {"mobile": mobile, "password": PASSWORD}}, None
+
+
+def _web_dismiss_notice(world):
+    notices.notify([world.owner.id], "activity.place_confirmed", {"activity_id": 1, "title": "matrix"})
+    notice = db.session.execute(select(Notice).order_by(Notice.id.desc())).scalars().first()
+    db.session.commit()
+    return f"/me/notices/{notice.id}/read", {}, lambda: _reload(Notice, notice.id).read_at is not None
+
+
 def _web_decide(action, status):
     def target(world):
         record = _record(world)
@@ -509,17 +533,10 @@ def _desk_revoke(world):
 # -- honor rolls on the desk: every target lies in the inside administrator's district -------------
 
 
-def _honor_community(world):
-    """A fresh community under D0's street, so that each cell's definitions and rolls are its own."""
-    from points_service.organizations.service import create_organization
-
-    return create_organization(f"Honor {next(_slots)}", "community", world.tree["streets"][0])
-
-
 def _honor_definition(world):
     from points_service.honor import definitions
 
-    return definitions.create_honor_definition(world.helpers["approver"], _honor_community(world), "month", "hours", 10)
+    return definitions.create_honor_definition(world.helpers["approver"], _fresh_community(world), "month", "hours", 10)
 
 
 def _honor_draft(world, *, with_entry=False):
@@ -528,7 +545,7 @@ def _honor_draft(world, *, with_entry=False):
     from points_service.honor import definitions
     from points_service.honor import service as honor
 
-    community = _honor_community(world)
+    community = _fresh_community(world)
     if with_entry:
         started = world.slot()
         world.build.approved_record(world.owner, organization=community, started_at=started)
@@ -555,7 +572,7 @@ def _desk_define_roll(world):
     from points_service.honor.models import HonorRollDefinition
 
     data = {
-        "organization": str(_honor_community(world).id),
+        "organization": str(_fresh_community(world).id),
         "period_kind": "month",
         "metric": "hours",
         "size": "10",
@@ -607,6 +624,180 @@ def _desk_request_publication(world):
         ChangeRequest.kind == "honor_roll.publish", ChangeRequest.target_id == str(roll.id)
     )
     return f"/admin/honor-rolls/{roll.id}/publication", {}, lambda: _scalar(asked) > 0
+
+
+def _fresh_community(world):
+    """A community of its own under the inside street, for one cell to rename or move."""
+    from points_service.organizations.service import create_organization
+
+    return create_organization(f"Matrix {next(_slots)}", "community", world.tree["streets"][0])
+
+
+def _desk_add_child(world):
+    street = world.tree["streets"][0]
+    return (
+        f"/admin/people/organizations/{street.id}/children",
+        {"data": {"name": f"New {next(_slots)}"}},
+        _grew(type(street)),
+    )
+
+
+def _desk_rename(world):
+    node = _fresh_community(world)
+    name = f"Renamed {node.id}"
+    return (
+        f"/admin/people/organizations/{node.id}/rename",
+        {"data": {"name": name}},
+        lambda: _reload(type(node), node.id).name == name,
+    )
+
+
+def _desk_move(world):
+    from points_service.organizations.service import create_organization
+
+    if "second_street" not in world.helpers:
+        world.helpers["second_street"] = create_organization("Second Street", "street", world.tree["districts"][0])
+    node, target = _fresh_community(world), world.helpers["second_street"]
+    return (
+        f"/admin/people/organizations/{node.id}/move",
+        {"data": {"parent": str(target.id)}},
+        lambda: _reload(type(node), node.id).parent_id == target.id,
+    )
+
+
+def _desk_grant(world):
+    user = world.build.staff("organizer", world.build.community)
+    place = world.build.community
+    return (
+        f"/admin/people/users/{user.id}/roles",
+        {"data": {"role": "counter", "organization": str(place.id)}},
+        lambda: any(m.role == "counter" for m in _reload(type(user), user.id).memberships),
+    )
+
+
+def _desk_revoke_role(world):
+    user = world.build.staff("organizer", world.build.community)
+    membership = user.memberships[0]
+    return (
+        f"/admin/people/users/{user.id}/roles/{membership.id}/revoke",
+        {},
+        lambda: _reload(type(membership), membership.id) is None,
+    )
+
+
+def _desk_set_active(active):
+    def target(world):
+        from points_service.accounts import people
+
+        user = world.build.volunteer(world.build.community, name="Switch")
+        if active:
+            people.set_user_active(world.helpers["approver"], user, False)
+        action = "enable" if active else "disable"
+        return f"/admin/people/users/{user.id}/{action}", {}, lambda: _reload(type(user), user.id).active is active
+
+    return target
+
+
+def _desk_create_token(world):
+    data = {"name": "matrix", "user": world.helpers["desk"].username, "role": "counter"}
+    return "/admin/people/tokens", {"data": data}, _grew(ApiToken)
+
+
+def _desk_revoke_token(world):
+    token, _plaintext = issue_api_token(
+        world.helpers["desk"], name="matrix", role="counter", organization=world.build.community
+    )
+    return (
+        f"/admin/people/tokens/{token.id}/revoke",
+        {},
+        lambda: _reload(ApiToken, token.id).revoked_at is not None,
+    )
+
+
+def _calendar_day():
+    """A date of its own for each cell's override."""
+    return (date(2026, 1, 1) + timedelta(days=next(_slots) % 365)).isoformat()
+
+
+def _desk_add_override(world):
+    community, day = world.build.community, _calendar_day()
+    data = {"org": str(community.id), "day": day, "kind": "holiday", "note": "matrix"}
+    found = select(func.count(HolidayOverride.id)).where(
+        HolidayOverride.organization_id == community.id, HolidayOverride.day == date.fromisoformat(day)
+    )
+    return "/admin/calendar/overrides", {"data": data}, lambda: _scalar(found) > 0
+
+
+def _desk_remove_override(world):
+    community, day = world.build.community, _calendar_day()
+    rules.set_holiday_override(None, day, "workday", "matrix", community)
+    found = select(func.count(HolidayOverride.id)).where(
+        HolidayOverride.organization_id == community.id, HolidayOverride.day == date.fromisoformat(day)
+    )
+    data = {"org": str(community.id), "day": day, "year": "2026"}
+    return "/admin/calendar/overrides/remove", {"data": data}, lambda: _scalar(found) == 0
+
+
+def _desk_import_calendar(world):
+    content = "date,kind,name\n2027-01-01,holiday,New Year\n"
+    data = {"org": str(world.tree["city"].id), "year": "2027", "file": (io.BytesIO(content.encode()), "2027.csv")}
+    return (
+        "/admin/calendar/import",
+        {"data": data, "content_type": "multipart/form-data"},
+        _grew(HolidayCalendar),
+    )
+
+
+def _desk_setting(world):
+    community = world.build.community
+    minutes = str(10 + next(_slots))
+    data = {"key": "checkin_grace_minutes", "value": minutes}
+    stored = (OrganizationSetting.organization_id == community.id, OrganizationSetting.value == minutes)
+    return (
+        f"/admin/settings/{community.id}",
+        {"data": data},
+        lambda: _scalar(select(func.count(OrganizationSetting.id)).where(*stored)) > 0,
+    )
+
+
+def _rules_draft(world):
+    """A draft rule table of D0 (the inside administrator's district), copied from the city's."""
+    return rules.create_rule_set(world.helpers["approver"], world.tree["districts"][0])
+
+
+def _rules_read(suffix=""):
+    return read(lambda world: f"/admin/rules/{_rules_draft(world).id}{suffix}")
+
+
+def _rules_clone(world):
+    source = rules.publish_rule_set(world.helpers["approver"], _rules_draft(world), effective_from=world.slot().date())
+    return f"/admin/rules/{source.id}/clone", {}, _grew(RuleSet)
+
+
+def _rules_new_draft(world):
+    return "/admin/rules/new", {"data": {"organization": str(world.tree["districts"][0].id)}}, _grew(RuleSet)
+
+
+def _rules_import(world):
+    data = {
+        "organization": str(world.tree["districts"][0].id),
+        "file": (io.BytesIO(json.dumps(rules_config()).encode()), "rules.json"),
+    }
+    return "/admin/rules/import", {"data": data, "content_type": "multipart/form-data"}, _grew(RuleSet)
+
+
+def _rules_edit(world):
+    draft = _rules_draft(world)
+    return (
+        f"/admin/rules/{draft.id}/edit",
+        {"data": {"revision": "1", "name": "Matrix", "rates.patrol.points": "10", "rates.patrol.per_minutes": "60"}},
+        lambda: _reload(RuleSet, draft.id).name == "Matrix",
+    )
+
+
+def _rules_publish(world):
+    draft = rules.update_draft(world.helpers["approver"], _rules_draft(world), effective_from=world.slot().date())
+    return f"/admin/rules/{draft.id}/publish", {}, lambda: rules.pending_publication(draft) is not None
 
 
 def _web_redeem(world):
@@ -700,6 +891,9 @@ VOLUNTEER_PAGES = allow(volunteer="AA")
 PAGE_ROWS = [
     page("public.index", read("/"), EVERYONE),
     page("public.health", read("/healthz"), EVERYONE),
+    page("public.favicon", read("/favicon.ico"), EVERYONE),
+    page("auth.reset_with_code", read("/reset"), EVERYONE),
+    page("public.manifest", read("/manifest.webmanifest"), EVERYONE),
     page("honor.index", read("/honor/"), EVERYONE),
     page("honor.roll", read(lambda world: f"/honor/{_honor_roll(world, 'published').id}"), EVERYONE),
     page(
@@ -751,12 +945,21 @@ PAGE_ROWS = [
         VOLUNTEER_PAGES,
     ),
     page("volunteer.records", read("/me/records"), VOLUNTEER_PAGES),
+    page("volunteer.checkin_typed", read("/me/checkin"), VOLUNTEER_PAGES),
+    page("account.index", read("/account/"), VOLUNTEER_PAGES),
+    page("account.my_data_json", read("/account/my-data.json"), VOLUNTEER_PAGES),
+    page("account.my_data_page", read("/account/my-data"), VOLUNTEER_PAGES),
+    page("account.delete", read("/account/delete"), VOLUNTEER_PAGES),
+    page("account.change_mobile", _web_change_mobile, VOLUNTEER_PAGES, method="POST"),
+    page("account.public_listing", read_post("/account/public-listing"), VOLUNTEER_PAGES, method="POST"),
+    page("volunteer.dismiss_notice", _web_dismiss_notice, allow(volunteer="AD"), method="POST"),
     page("volunteer.report", read("/me/records/new"), VOLUNTEER_PAGES),
     # the organizer's desk
     page("organizer.index", read("/organizer/"), STAFF_PAGES),
     page("organizer.activity_list", read("/organizer/activities"), STAFF_PAGES),
     page("organizer.new_activity", read("/organizer/activities/new"), STAFF_PAGES),
     page("organizer.activity", _activity_page(), allow(organizer="AD", admin="AD")),
+    page("organizer.edit_activity", _activity_page("/edit"), allow(organizer="AD", admin="AD")),
     page("organizer.checkin_code", _activity_page("/checkin-code"), allow(organizer="AD", admin="AD")),
     page(
         "organizer.scan_member",
@@ -820,6 +1023,66 @@ PAGE_ROWS = [
         allow(),
         notes="a draft has no poster",
     ),
+    page("admin.people", read("/admin/people"), allow(admin="AA"), notes="each admin sees their own subtree"),
+    page(
+        "admin.people_organization",
+        read(lambda world: f"/admin/people/organizations/{world.build.community.id}"),
+        allow(admin="AD"),
+    ),
+    page("admin.people_add_child", _desk_add_child, allow(admin="AD"), method="POST"),
+    page("admin.people_rename", _desk_rename, allow(admin="AD"), method="POST"),
+    page("admin.people_move", _desk_move, allow(admin="AD"), method="POST"),
+    page("admin.people_users", read("/admin/people/users"), allow(admin="AA")),
+    page(
+        "admin.people_users",
+        lambda world: ("/admin/people/users", {"data": {"query": "Owner"}}, None),
+        allow(admin="AA"),
+        method="POST",
+        notes="a search finds only users of the admin's own subtree",
+    ),
+    page("admin.people_user", read(lambda world: f"/admin/people/users/{world.owner.id}"), allow(admin="AD")),
+    page("admin.people_grant_role", _desk_grant, allow(admin="AD"), method="POST"),
+    page("admin.people_revoke_role", _desk_revoke_role, allow(admin="AD"), method="POST"),
+    page("admin.people_disable_user", _desk_set_active(False), allow(admin="AD"), method="POST"),
+    page("admin.people_enable_user", _desk_set_active(True), allow(admin="AD"), method="POST"),
+    page("admin.people_tokens", read("/admin/people/tokens"), allow(admin="AA")),
+    page("admin.people_create_token", _desk_create_token, allow(admin="AD"), method="POST"),
+    page("admin.people_revoke_token", _desk_revoke_token, allow(admin="AD"), method="POST"),
+    page("admin.calendar", read("/admin/calendar"), allow(admin="AA")),
+    page("admin.calendar", read(lambda world: f"/admin/calendar?org={world.build.community.id}"), allow(admin="AD")),
+    page("admin.calendar_add_override", _desk_add_override, allow(admin="AD"), method="POST"),
+    page("admin.calendar_remove_override", _desk_remove_override, allow(admin="AD"), method="POST"),
+    page(
+        "admin.calendar_import",
+        _desk_import_calendar,
+        allow(admin="DD"),
+        method="POST",
+        notes="a year's calendar is entered for the deployment or a city, by an administrator of it",
+    ),
+    page(
+        "admin.calendar_rerate",
+        lambda world: (
+            "/admin/calendar/rerate",
+            {"data": {"org": str(world.build.community.id), "year": "2026"}},
+            None,
+        ),
+        allow(admin="AD"),
+        method="POST",
+    ),
+    page("admin.settings", read("/admin/settings"), allow(admin="AA")),
+    page("admin.settings", read(lambda world: f"/admin/settings?org={world.build.community.id}"), allow(admin="AD")),
+    page("admin.settings_change", _desk_setting, allow(admin="AD"), method="POST"),
+    # the rules desk: rule sets of D0 (the inside administrator's district)
+    page("admin.rules", read("/admin/rules"), allow(admin="AA"), notes="each admin lists their own subtree's"),
+    page("admin.rules_view", _rules_read(), allow(admin="AD")),
+    page("admin.rules_edit", _rules_read("/edit"), allow(admin="AD"), notes="the form"),
+    page("admin.rules_edit", _rules_edit, allow(admin="AD"), method="POST"),
+    page("admin.rules_backtest", _rules_read("/backtest?run=1"), allow(admin="AD")),
+    page("admin.rules_export", _rules_read("/export.json"), allow(admin="AD")),
+    page("admin.rules_clone", _rules_clone, allow(admin="AD"), method="POST"),
+    page("admin.rules_new_draft", _rules_new_draft, allow(admin="AD"), method="POST"),
+    page("admin.rules_import", _rules_import, allow(admin="AD"), method="POST"),
+    page("admin.rules_request_publication", _rules_publish, allow(admin="AD"), method="POST"),
     page("certificates.my_certificates", read("/me/certificates"), VOLUNTEER_PAGES),
     page(
         "certificates.download",
@@ -830,6 +1093,7 @@ PAGE_ROWS = [
     page("certificates.verify_form", read("/verify"), EVERYONE),
     page("certificates.verify", read(lambda world: f"/verify/{_certificate(world).verification_code}"), EVERYONE),
     page("organizer.work_list", read("/organizer/work-list"), allow(admin="AA")),
+    page("organizer.password_reset", read("/organizer/password-reset"), STAFF_PAGES),
     page("organizer.request_write_off", _web_request_write_off, allow(admin="AD"), method="POST"),
     page("organizer.mark_refunded", _web_mark_refunded, allow(admin="AD"), method="POST"),
     page(
@@ -970,6 +1234,7 @@ def test_every_role_inside_and_outside_gets_exactly_what_the_table_says(app, wor
             client = app.test_client() if row.api else clients[column]
             response = client.open(url, method=row.method, headers=headers, **kwargs)
             granted = _granted(row, response, effect)
+            response.close()  # a file sent as it is (an icon) stays open until then
             expected = row.expected[column] == "A"
             if granted and not expected:
                 unexpected_grants.append(f"{row.method} {url} [{row.endpoint}] as {column}: {response.status_code}")

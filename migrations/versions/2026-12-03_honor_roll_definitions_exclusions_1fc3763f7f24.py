@@ -1,7 +1,7 @@
 """honor roll definitions (periodic rolls of an organization) and exclusions from a draft
 
 Revision ID: 1fc3763f7f24
-Revises: 43fe4d7acb01
+Revises: 5b7e2c9d1a40
 Create Date: 2026-12-03 04:27:50.301438
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "1fc3763f7f24"
-down_revision = "43fe4d7acb01"
+down_revision = "5b7e2c9d1a40"
 branch_labels = None
 depends_on = None
 

@@ -46,6 +46,8 @@ class User(UserMixin, db.Model):
     session_token: Mapped[str] = mapped_column(String(64), default="")
     last_login_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Set when the person deleted their account: personal data is gone, the ledger stays.
+    deleted_at: Mapped[datetime | None]
 
     memberships: Mapped[list["RoleMembership"]] = relationship(
         back_populates="user",

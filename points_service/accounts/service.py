@@ -266,14 +266,25 @@ def create_service_account(*, username, name, created_by, actor=None):
     return account
 
 
-def grant_role(user, role, organization, actor=None):
-    """Grant ``role`` on ``organization``'s subtree. Granting a held role changes nothing."""
+class SecondAdministratorRequired(PermissionDenied):
+    code = "second_person_required"
+    default_message = _l("Granting the admin role needs a second administrator: ask for it, and another one approves.")
+
+
+def grant_role(user, role, organization, actor=None, *, approved_request=None):
+    """Grant ``role`` on ``organization``'s subtree. Granting a held role changes nothing.
+
+    A person grants ``admin`` only by a change request another administrator approved
+    (``people.grant_staff_role``; ``approved_request`` is that request); the command
+    line (``actor`` None) grants it directly."""
     if role not in ROLES:
         raise ValidationError(_l("Unknown role %(role)s; use one of volunteer, organizer, counter, admin."), role=role)
     if organization is None:
         raise NotFound(_l("That organization does not exist."))
     if actor is not None and not authz.can(actor, "user.manage", organization):
         raise PermissionDenied()
+    if role == "admin" and actor is not None and (approved_request is None or approved_request.author_id == actor.id):
+        raise SecondAdministratorRequired()
     if role == "volunteer" and user.is_service_account:
         raise ValidationError(_l("A service account cannot be a volunteer."), details={"field": "role"})
     with write_transaction() as session:
@@ -291,7 +302,10 @@ def grant_role(user, role, organization, actor=None):
         )
         session.add(membership)
         session.flush()
-        record_audit(actor, "role.grant", "user", user.id, organization_id=organization.id, after={"role": role})
+        after = {"role": role}
+        if approved_request is not None:
+            after["requested_by"] = approved_request.author_id
+        record_audit(actor, "role.grant", "user", user.id, organization_id=organization.id, before=None, after=after)
         if role == "volunteer" and user.volunteer is None and organization.kind == "community":
             profile = _new_profile(user, organization, "staff-created")
             ledger.open_account(profile.id)
@@ -347,22 +361,27 @@ def end_session(user):
         db.session.get(User, user.id).session_token = secrets.token_hex(16)
 
 
+def verify_current_password(user, password, *, source=None, now=None):
+    """Check the signed-in person's password before a change that needs it, throttled like a login."""
+    now = now or utcnow()
+    wrong = ValidationError(_l("The current password is not right."), details={"field": "current_password"})
+    if not isinstance(password, str) or len(password) > MAX_PASSWORD_LENGTH:
+        raise wrong
+    attempt = throttle.start_attempt(user.username or user.mobile or str(user.id), source, now)
+    try:
+        _hasher.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        raise wrong from None
+    throttle.attempt_succeeded(attempt, now)
+
+
 def change_password(user, current_password, new_password, *, source=None, now=None):
     """Set a new password after checking the current one; every other session of the user ends.
 
     The current password is checked under the same throttle as a login. Returns the
     user with the new session token, which the caller's own session takes over.
     """
-    now = now or utcnow()
-    wrong = ValidationError(_l("The current password is not right."), details={"field": "current_password"})
-    if not isinstance(current_password, str) or len(current_password) > MAX_PASSWORD_LENGTH:
-        raise wrong
-    attempt = throttle.start_attempt(user.username or user.mobile or str(user.id), source, now)
-    try:
-        _hasher.verify(user.password_hash, current_password)
-    except (VerificationError, InvalidHashError):
-        raise wrong from None
-    throttle.attempt_succeeded(attempt, now)
+    verify_current_password(user, current_password, source=source, now=now)
     check_password_strength(new_password, (user.username, user.name, user.mobile))
     with write_transaction():
         fresh = db.session.get(User, user.id)
@@ -373,12 +392,14 @@ def change_password(user, current_password, new_password, *, source=None, now=No
 
 
 def load_session_user(identifier):
-    """Flask-Login's loader: ``"<id>:<session token>"``; a stale token logs out."""
+    """Flask-Login's loader: ``"<id>:<session token>"``; a stale token or a disabled user logs out."""
     user_id, _, token = str(identifier).partition(":")
     if not user_id.isdigit() or not token:
         return None
     user = db.session.get(User, int(user_id))
-    if user is None or user.is_service_account or not secrets.compare_digest(user.session_token or "", token):
+    if user is None or user.is_service_account or not user.active:
+        return None
+    if not secrets.compare_digest(user.session_token or "", token):
         return None
     return user
 
@@ -393,7 +414,7 @@ def volunteer_by_member_number(member_no):
     profile = db.session.execute(
         select(VolunteerProfile).where(VolunteerProfile.member_no == code)
     ).scalar_one_or_none()
-    if profile is None:
+    if profile is None or profile.user.deleted_at is not None:
         raise NotFound(_l("No volunteer has that member number."))
     return profile
 

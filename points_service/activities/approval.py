@@ -40,7 +40,7 @@ from ..rules import service as rules
 from ..rules.engine import first_of_month, local_days, service_points_by_day
 from ..rules.errors import RulesError
 from ..timeutil import to_local
-from .common import _add_verified_minutes, _id, _now, chunks, lock_accounts, max_service_minutes
+from .common import _add_verified_minutes, _id, _now, chunks, lock_accounts, longest_service_minutes
 from .models import ServiceRecord
 from .publishing import activity_for_staff
 from .records import RECORD_STATUS_WORDS, get_record, record_for_staff
@@ -132,7 +132,7 @@ class HistoryBook:
         # The UTC span of the month in any time zone, and records that may reach into it.
         since = datetime.combine(month, time()) - timedelta(days=1)
         until = datetime.combine(_next_month(month), time()) + timedelta(days=1)
-        earliest_start = since - timedelta(minutes=max_service_minutes())
+        earliest_start = since - timedelta(minutes=longest_service_minutes())
         for chunk in chunks(sorted(volunteers)):
             rows = db.session.execute(
                 select(

@@ -11,14 +11,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import case, select
+from sqlalchemy import case, or_, select
 
 from ..accounts.models import VolunteerProfile
 from ..accounts.service import mask_name, volunteer_by_member_number
 from ..audit.service import record_audit
+from ..codes import normalise_typed
 from ..database import lock_one, write_transaction
 from ..errors import Conflict, ValidationError
 from ..extensions import db
+from ..organizations.models import Organization
+from ..organizations.settings import largest_value
 from .common import (
     Problem,
     _add_record,
@@ -31,7 +34,7 @@ from .common import (
     whole_minutes,
 )
 from .models import Activity, ActivitySignup, ServiceRecord
-from .publishing import _signup_of, activity_for_staff, get_activity
+from .publishing import _neighbourhood, _signup_of, activity_for_staff, get_activity
 
 CHECKIN_WINDOW = timedelta(seconds=60)
 _EPOCH = datetime(1970, 1, 1)
@@ -40,10 +43,14 @@ _EPOCH = datetime(1970, 1, 1)
 # -- the rotating check-in code -------------------------------------------------------
 
 
+TYPED_DIGITS = 6
+
+
 @dataclass(frozen=True)
 class CheckinCode:
     activity_id: int
-    code: str
+    code: str  # in the QR's address
+    typed: str  # the same minute's short code, for typing on a phone
     expires_at: datetime
 
 
@@ -56,18 +63,27 @@ def _code(activity, window):
     return b32encode(digest[:5]).decode()
 
 
+def _typed_code(activity, window):
+    """Six digits a person types, from the activity's secret and the minute (apart from the QR's code)."""
+    message = f"{activity.id}:{window}:typed".encode()
+    digest = hmac.new(activity.checkin_secret.encode(), message, hashlib.sha256).digest()
+    return f"{int.from_bytes(digest[:8], 'big') % 10**TYPED_DIGITS:0{TYPED_DIGITS}d}"
+
+
 def current_checkin_code(actor, activity_id, now=None):
-    """The code to show as a QR now; it changes every minute and is accepted for two."""
+    """The codes to show now (QR and typed); they change every minute and are accepted for two."""
     activity = activity_for_staff(actor, activity_id)
     now = _now(now)
     window = _window(now)
-    return CheckinCode(activity.id, _code(activity, window), _EPOCH + (window + 1) * CHECKIN_WINDOW)
+    return CheckinCode(
+        activity.id, _code(activity, window), _typed_code(activity, window), _EPOCH + (window + 1) * CHECKIN_WINDOW
+    )
 
 
 def checkin_is_open(activity, now=None):
     """True while volunteers may check in or out: the activity window plus the grace time."""
     now = _now(now)
-    grace = checkin_grace()
+    grace = checkin_grace(activity.organization)
     return activity.status == "published" and activity.starts_at - grace <= now <= activity.ends_at + grace
 
 
@@ -90,7 +106,7 @@ class Attendance:
 
 
 def _window_problem(activity, now, action):
-    grace = checkin_grace()
+    grace = checkin_grace(activity.organization)
     opens, closes = activity.starts_at - grace, activity.ends_at + grace
     if opens <= now <= closes:
         return None
@@ -177,10 +193,56 @@ def check_in_with_code(user, activity_id, code, now=None):
             _l("This check-in code has expired or is wrong; scan the code on the organizer's screen again."),
             details={"field": "code"},
         )
+    return _attend(user, profile, activity, now)
+
+
+def _attend(user, profile, activity, now):
     with write_transaction():
         lock_accounts([profile.id])
         activity = lock_one(Activity, Activity.id == activity.id)
         return _toggle_attendance(activity, profile, user, now, staff=False)
+
+
+def _open_for_checkin(profile, now):
+    """Activities whose check-in is open now that the volunteer may walk into or has signed up for."""
+    grace = timedelta(minutes=largest_value("checkin_grace_minutes"))  # each activity's own grace below
+    neighbourhood = _neighbourhood(profile.home_organization)
+    signed_up = select(ActivitySignup.activity_id).where(ActivitySignup.volunteer_id == profile.id)
+    candidates = db.session.execute(
+        select(Activity)
+        .join(Organization, Organization.id == Activity.organization_id)
+        .where(
+            Activity.status == "published",
+            Activity.starts_at <= now + grace,
+            Activity.ends_at >= now - grace,
+            or_(Organization.path.startswith(neighbourhood.path), Activity.id.in_(signed_up)),
+        )
+        .order_by(Activity.starts_at, Activity.id)
+    ).scalars()
+    return [activity for activity in candidates if checkin_is_open(activity, now)]
+
+
+def check_in_with_typed_code(user, code, now=None):
+    """The volunteer typed the six digits on the organizer's screen: check in, or out the second time.
+
+    The digits name no activity: the one whose code of this minute or the last matches,
+    among the activities open for check-in now near the volunteer or signed up for.
+    """
+    profile = _profile_of(user)
+    now = _now(now)
+    digits = "".join(normalise_typed(code).split()) if isinstance(code, str) else ""
+    if not (len(digits) == TYPED_DIGITS and digits.isascii() and digits.isdigit()):
+        raise ValidationError(
+            _l("Type the %(n)s digits shown under the check-in QR code."), n=TYPED_DIGITS, details={"field": "code"}
+        )
+    window = _window(now)
+    for activity in _open_for_checkin(profile, now):
+        if any(hmac.compare_digest(digits, _typed_code(activity, w)) for w in (window, window - 1)):
+            return _attend(user, profile, activity, now)
+    raise ValidationError(
+        _l("This code is wrong or has expired; type the code on the organizer's screen now."),
+        details={"field": "code"},
+    )
 
 
 def check_in_member(actor, activity_id, member_no, now=None):

@@ -6,7 +6,6 @@ Shared by publishing, attendance, records and imports. All datetimes are naive U
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, select, update
 
@@ -16,6 +15,7 @@ from ..errors import NotFound, PermissionDenied, ValidationError
 from ..extensions import db
 from ..inputs import EARLIEST_TIME, MAX_ID
 from ..ledger.models import PointsAccount
+from ..organizations.settings import largest_value, setting
 from ..rules import service as rules
 from ..timeutil import to_local, utcnow
 from .models import ACTIVE_RECORD_STATUSES, ServiceRecord
@@ -46,17 +46,24 @@ def _text(value, *, field, label, maximum, required=True):
     return text
 
 
-def max_service_minutes():
-    return int(current_app.config["MAX_SERVICE_MINUTES"])
+def max_service_minutes(organization):
+    """The longest record ``organization`` accepts (its setting, inherited down the tree)."""
+    return setting(organization, "max_service_minutes")
 
 
-def checkin_grace():
-    return timedelta(minutes=int(current_app.config["CHECKIN_GRACE_MINUTES"]))
+def longest_service_minutes():
+    """The longest record any organization can accept: how far back a query must look for
+    records that reach into a period."""
+    return largest_value("max_service_minutes")
 
 
-def self_report_window():
-    """How long after service a volunteer may still report it themselves."""
-    return timedelta(days=int(current_app.config["SELF_REPORT_WINDOW_DAYS"]))
+def checkin_grace(organization):
+    return timedelta(minutes=setting(organization, "checkin_grace_minutes"))
+
+
+def self_report_window(organization):
+    """How long after service a volunteer of ``organization`` may still report it themselves."""
+    return timedelta(days=setting(organization, "self_report_window_days"))
 
 
 def _id(value):
@@ -92,8 +99,8 @@ def whole_minutes(started_at, ended_at):
     return (ended_at - started_at) // timedelta(minutes=1)
 
 
-def time_problem(started_at, ended_at, now, maximum=None):
-    """The first thing wrong with a service time span, or None."""
+def time_problem(started_at, ended_at, now, maximum):
+    """The first thing wrong with a service time span of at most ``maximum`` minutes, or None."""
     if not isinstance(started_at, datetime):
         return Problem("started_at", _l("Enter when the service started."))
     if not isinstance(ended_at, datetime):
@@ -109,7 +116,6 @@ def time_problem(started_at, ended_at, now, maximum=None):
     minutes = whole_minutes(started_at, ended_at)
     if minutes < 1:
         return Problem("ended_at", _l("A service record needs at least one minute."))
-    maximum = max_service_minutes() if maximum is None else maximum
     if minutes > maximum:
         return Problem(
             "ended_at",
@@ -192,7 +198,7 @@ def _profile_of(user):
 def _add_record(*, profile, organization, category, started_at, ended_at, source, entered_by_id, now, **extra):
     """Validate and add one pending record; the caller holds the volunteer's account lock."""
     problem = (
-        time_problem(started_at, ended_at, now)
+        time_problem(started_at, ended_at, now, max_service_minutes(organization))
         or category_problem(category)
         or overlap_problem(profile.id, started_at, ended_at, organization.timezone)
     )

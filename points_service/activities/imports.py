@@ -438,13 +438,14 @@ def _category_lookup():
     return lookup
 
 
-def _parse_rows(table, timezone, now):
+def _parse_rows(table, organization, now):
     """Rows that parse, and the errors of those that do not."""
     if not table:
         raise _file_error(_l("The file is empty; use the template and fill in one record per row."))
     columns = _columns(table[0][1])
     categories = _category_lookup()
-    maximum = common.max_service_minutes()
+    timezone = organization.timezone
+    maximum = common.max_service_minutes(organization)
     rows, errors = [], []
     for offset, cells in table[1:]:
 
@@ -620,7 +621,7 @@ def import_records(actor, organization, filename, content, now=None):
     if earlier is not None:
         return ImportResult(earlier, 0, True)
     table = read_table(filename, content)
-    rows, errors, columns = _parse_rows(table, organization.timezone, now)
+    rows, errors, columns = _parse_rows(table, organization, now)
     try:
         with write_transaction() as session:
             earlier = _batch_with_digest(digest)

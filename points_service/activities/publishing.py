@@ -13,20 +13,47 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
 from .. import authz
+from ..accounts.models import VolunteerProfile
 from ..audit.service import record_audit
 from ..database import lock_one, write_transaction
 from ..errors import Conflict, NotFound, ValidationError
 from ..extensions import db
+from ..notices import service as notices
 from ..organizations.models import Organization
 from ..rules import service as rules
 from .common import MAX_TEXT, _id, _now, _profile_of, _text, category_problem
-from .models import Activity, ActivitySignup
+from .models import Activity, ActivitySignup, ServiceRecord
 
 MAX_CAPACITY = 10_000
 MAX_ACTIVITY_LENGTH = timedelta(days=31)
 
 
 # -- activities ---------------------------------------------------------------------
+
+
+def _checked_details(*, title, place, description, starts_at, ends_at, capacity):
+    """What an organizer types about an activity, checked; each refusal names its field."""
+    title = _text(title, field="title", label=_l("title"), maximum=120)
+    place = _text(place, field="place", label=_l("place"), maximum=200)
+    description = _text(description, field="description", label=_l("description"), maximum=MAX_TEXT, required=False)
+    if not isinstance(starts_at, datetime):
+        raise ValidationError(_l("Enter when the activity starts."), details={"field": "starts_at"})
+    if not isinstance(ends_at, datetime) or ends_at <= starts_at:
+        raise ValidationError(_l("The activity must end after it starts."), details={"field": "ends_at"})
+    if ends_at - starts_at > MAX_ACTIVITY_LENGTH:
+        raise ValidationError(_l("An activity can last at most 31 days."), details={"field": "ends_at"})
+    if isinstance(capacity, bool) or not isinstance(capacity, int) or not 1 <= capacity <= MAX_CAPACITY:
+        raise ValidationError(
+            _l("The capacity must be a whole number from 1 to %(n)s."), n=MAX_CAPACITY, details={"field": "capacity"}
+        )
+    return {
+        "title": title,
+        "place": place,
+        "description": description,
+        "starts_at": starts_at,
+        "ends_at": ends_at,
+        "capacity": capacity,
+    }
 
 
 def create_activity(
@@ -45,33 +72,19 @@ def create_activity(
 ):
     """Publish an activity of ``organization`` (times naive UTC); the actor is its organizer."""
     authz.require(actor, "activity.manage", organization)
-    title = _text(title, field="title", label=_l("title"), maximum=120)
-    place = _text(place, field="place", label=_l("place"), maximum=200)
-    description = _text(description, field="description", label=_l("description"), maximum=MAX_TEXT, required=False)
+    details = _checked_details(
+        title=title, place=place, description=description, starts_at=starts_at, ends_at=ends_at, capacity=capacity
+    )
+    title, capacity = details["title"], details["capacity"]
     problem = category_problem(category)
     if problem:
         raise problem.error()
-    if not isinstance(starts_at, datetime):
-        raise ValidationError(_l("Enter when the activity starts."), details={"field": "starts_at"})
-    if not isinstance(ends_at, datetime) or ends_at <= starts_at:
-        raise ValidationError(_l("The activity must end after it starts."), details={"field": "ends_at"})
-    if ends_at - starts_at > MAX_ACTIVITY_LENGTH:
-        raise ValidationError(_l("An activity can last at most 31 days."), details={"field": "ends_at"})
-    if isinstance(capacity, bool) or not isinstance(capacity, int) or not 1 <= capacity <= MAX_CAPACITY:
-        raise ValidationError(
-            _l("The capacity must be a whole number from 1 to %(n)s."), n=MAX_CAPACITY, details={"field": "capacity"}
-        )
     now = _now(now)
     with write_transaction() as session:
         activity = Activity(
             organization_id=organization.id,
-            title=title,
             category=category,
-            place=place,
-            description=description,
-            starts_at=starts_at,
-            ends_at=ends_at,
-            capacity=capacity,
+            **details,
             urgent=bool(urgent),
             status="published",
             organizer_id=actor.id,
@@ -90,6 +103,100 @@ def create_activity(
             after={"title": title, "category": category, "capacity": capacity, "urgent": bool(urgent)},
         )
     return activity
+
+
+EDITABLE = ("title", "place", "description", "starts_at", "ends_at", "capacity")
+# What the people signed up are told about: when and where.
+TOLD = ("starts_at", "ends_at", "place")
+
+
+def _someone_came(activity_id):
+    checked_in = select(ActivitySignup.id).where(
+        ActivitySignup.activity_id == activity_id, ActivitySignup.checked_in_at.is_not(None)
+    )
+    recorded = select(ServiceRecord.id).where(ServiceRecord.activity_id == activity_id)
+    return db.session.execute(select(checked_in.exists() | recorded.exists())).scalar_one()
+
+
+def update_activity(actor, activity_id, *, title, place, description, starts_at, ends_at, capacity, now=None):
+    """Change an activity's title, place, description, times or capacity; returns the fields changed.
+
+    Everyone signed up (with a place or waiting) is told when the time or the place
+    changes. The time stays once someone has checked in or service is recorded for the
+    activity; the capacity never drops below the places already taken (more places move
+    the waiting list up). A cancelled or ended activity does not change.
+    """
+    details = _checked_details(
+        title=title, place=place, description=description, starts_at=starts_at, ends_at=ends_at, capacity=capacity
+    )
+    now = _now(now)
+    with write_transaction():
+        activity = lock_one(Activity, Activity.id == _id(activity_id))
+        if activity is None:
+            raise NotFound(_l("That activity does not exist."))
+        authz.require(actor, "activity.manage", activity.organization)
+        if activity.status == "cancelled":
+            raise Conflict(_l("This activity was cancelled."))
+        if now >= activity.ends_at:
+            raise Conflict(_l("This activity has ended; it can no longer be changed."))
+        changed = [name for name in EDITABLE if getattr(activity, name) != details[name]]
+        if not changed:
+            return []
+        if {"starts_at", "ends_at"} & set(changed) and _someone_came(activity.id):
+            raise Conflict(
+                _l("Someone has already checked in or has service recorded, so the time can no longer change."),
+                details={"field": "starts_at"},
+            )
+        taken = _confirmed_count(activity.id)
+        if details["capacity"] < taken:
+            raise ValidationError(
+                _l("%(n)s people already have a place; the capacity cannot be lower."),
+                n=taken,
+                details={"field": "capacity"},
+            )
+        before = {name: getattr(activity, name) for name in changed}
+        for name in changed:
+            setattr(activity, name, details[name])
+        activity.updated_at = now
+        db.session.flush()
+        _promote_waiting(activity, now)
+        if set(TOLD) & set(changed):
+            _tell_signed_up(activity, before, now)
+        record_audit(
+            actor,
+            "activity.update",
+            "activity",
+            activity.id,
+            organization_id=activity.organization_id,
+            before=_audit_values(before),
+            after=_audit_values({name: getattr(activity, name) for name in changed}),
+        )
+    return changed
+
+
+def _audit_values(values):
+    return {name: value.isoformat() if isinstance(value, datetime) else value for name, value in values.items()}
+
+
+def _signed_up_users(activity_id, statuses=("confirmed", "waiting")):
+    return (
+        db.session.execute(
+            select(VolunteerProfile.user_id)
+            .join(ActivitySignup, ActivitySignup.volunteer_id == VolunteerProfile.id)
+            .where(ActivitySignup.activity_id == activity_id, ActivitySignup.status.in_(statuses))
+        )
+        .scalars()
+        .all()
+    )
+
+
+def _tell_signed_up(activity, before, now):
+    facts = {"activity_id": activity.id, "title": activity.title, "timezone": activity.organization.timezone}
+    for name in TOLD:
+        facts[name] = getattr(activity, name)
+        if name in before:
+            facts[f"previous_{name}"] = before[name]
+    notices.notify(_signed_up_users(activity.id), "activity.changed", facts, now=now)
 
 
 def cancel_activity(actor, activity_id, now=None):
@@ -283,11 +390,12 @@ def cancel_signup(user, activity_id, now=None):
         signup.cancelled_at = now
         db.session.flush()
         if was_confirmed:
-            _promote_waiting(activity)
+            _promote_waiting(activity, now)
     return signup
 
 
-def _promote_waiting(activity):
+def _promote_waiting(activity, now=None):
+    """Give free places to the waiting list in order; those moved up are told."""
     free = activity.capacity - _confirmed_count(activity.id)
     if free <= 0:
         return []
@@ -304,6 +412,13 @@ def _promote_waiting(activity):
     for signup in waiting:
         signup.status = "confirmed"
     db.session.flush()
+    if waiting:
+        notices.notify(
+            [signup.volunteer.user_id for signup in waiting],
+            "activity.place_confirmed",
+            {"activity_id": activity.id, "title": activity.title},
+            now=now,
+        )
     return waiting
 
 

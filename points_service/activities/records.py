@@ -103,7 +103,8 @@ def enter_record(actor, *, member_no, organization, category, started_at, ended_
 def report_service(user, *, category, started_at, ended_at, evidence, now=None):
     """A volunteer's own report of service for their home community; needs evidence and approval.
 
-    Service older than the window (``SELF_REPORT_WINDOW_DAYS``) or in the future is refused."""
+    Service older than the self-report window (a setting of the home community) or in the
+    future is refused."""
     profile = _profile_of(user)
     evidence = _text(evidence, field="evidence", label=_l("evidence"), maximum=MAX_TEXT, required=False)
     if len(evidence) < MIN_EVIDENCE_LENGTH:
@@ -113,13 +114,14 @@ def report_service(user, *, category, started_at, ended_at, evidence, now=None):
             details={"field": "evidence"},
         )
     now = _now(now)
-    if isinstance(started_at, datetime) and started_at < now - self_report_window():
+    window = self_report_window(profile.home_organization)
+    if isinstance(started_at, datetime) and started_at < now - window:
         raise ValidationError(
             _l(
                 "Service can be reported up to %(days)s days after it was done; for service on %(date)s, "
                 "ask the organizer of your community to enter it."
             ),
-            days=self_report_window().days,
+            days=window.days,
             date=to_local(started_at, profile.home_organization.timezone).date().isoformat(),
             details={"field": "started_at"},
         )

@@ -6,7 +6,7 @@ what they were given to what the new rules (or the new day kinds) give, each exp
 """
 
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -18,7 +18,7 @@ from ..errors import ValidationError
 from ..extensions import db
 from ..i18n import N_
 from ..ledger import service as ledger
-from ..ledger.models import LedgerEntry
+from ..ledger.models import LedgerEntry, PointsAccount
 from ..organizations.models import Organization
 from ..rules import engine
 from ..rules import service as rules
@@ -112,6 +112,71 @@ def simulate_draft(actor, draft, months, now=None, top=10):
     now = _now(now)
     facts = _approved_facts(draft.organization, now - timedelta(days=31 * months), now)
     return rules.simulate_rule_set(draft, facts, top=top)
+
+
+MAX_BACKTEST_DAYS = 3 * 366
+
+
+@dataclass(frozen=True)
+class Backtest:
+    """A draft run over a past window (``simulate_rule_set``), with what it means for the
+    points the window's volunteers hold now."""
+
+    simulation: rules.Simulation  # ``most_affected``: the ``top`` largest changes
+    first_day: date
+    last_day: date
+    volunteers: int  # volunteers with approved records in the window
+    volunteers_changed: int
+    outstanding_before: int  # the points those volunteers hold now
+    # How that would change if the window were re-rated by the draft: a volunteer who
+    # already spent points is never taken below zero (as ``rerate_period`` does).
+    outstanding_change: int
+
+
+def backtest_draft(actor, draft, first_day, last_day, now=None, top=20):
+    """Rate the approved records of ``draft``'s subtree whose service started on the
+    local dates ``first_day`` to ``last_day`` (inclusive, in the past) by the draft and
+    compare with the points they got: totals, per category, the ``top`` volunteers with
+    the largest change, and the change in points outstanding."""
+    authz.require(actor, "rules.manage", draft.organization)
+    now = _now(now)
+    tz = draft.organization.timezone
+    today = to_local(now, tz).date()
+    if not isinstance(first_day, date) or not isinstance(last_day, date):
+        raise ValidationError(_l("Enter a date as YYYY-MM-DD."), details={"field": "first_day"})
+    if last_day < first_day:
+        raise ValidationError(_l("The period must end on or after its first day."), details={"field": "last_day"})
+    if first_day > today:
+        raise ValidationError(_l("Choose a period that has begun."), details={"field": "first_day"})
+    if (last_day - first_day).days >= MAX_BACKTEST_DAYS:
+        raise ValidationError(
+            _l("Choose a period of at most %(days)s days."), days=MAX_BACKTEST_DAYS, details={"field": "last_day"}
+        )
+    since = local_midnight_utc(first_day, tz)
+    until = min(local_midnight_utc(last_day + timedelta(days=1), tz), now)
+    facts = _approved_facts(draft.organization, since, until)
+    simulation = rules.simulate_rule_set(draft, facts, top=None)
+    changed = [change for change in simulation.most_affected if change.difference]
+    balances = {}
+    for chunk in chunks([change.volunteer_id for change in simulation.most_affected]):
+        balances.update(
+            db.session.execute(
+                select(PointsAccount.volunteer_id, PointsAccount.balance).where(PointsAccount.volunteer_id.in_(chunk))
+            ).all()
+        )
+    outstanding_change = sum(
+        change.difference if change.difference >= 0 else -min(-change.difference, balances.get(change.volunteer_id, 0))
+        for change in changed
+    )
+    return Backtest(
+        simulation=replace(simulation, most_affected=changed[:top]),
+        first_day=first_day,
+        last_day=last_day,
+        volunteers=len(simulation.most_affected),
+        volunteers_changed=len(changed),
+        outstanding_before=sum(balances.values()),
+        outstanding_change=outstanding_change,
+    )
 
 
 @dataclass

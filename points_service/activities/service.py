@@ -36,6 +36,7 @@ from .attendance import (
     activity_records,
     check_in_member,
     check_in_with_code,
+    check_in_with_typed_code,
     checkin_code_is_valid,
     checkin_is_open,
     current_checkin_code,
@@ -59,6 +60,7 @@ from .publishing import (
     list_open_activities,
     organizations_in_scope,
     sign_up,
+    update_activity,
 )
 from .records import (
     ExplainedRecord,
@@ -73,11 +75,12 @@ from .records import (
     volunteer_level,
     volunteer_names,
 )
-from .rerating import Rerate, rerate_calendar_year, rerate_period, simulate_draft
+from .rerating import Backtest, Rerate, backtest_draft, rerate_calendar_year, rerate_period, simulate_draft
 
 __all__ = [
     "ActivityView",
     "Attendance",
+    "Backtest",
     "CalendarImport",
     "CheckinCode",
     "Decisions",
@@ -87,6 +90,7 @@ __all__ = [
     "Rerate",
     "RosterLine",
     "activity_for_staff",
+    "backtest_draft",
     "activity_for_volunteer",
     "activity_records",
     "approve_activity",
@@ -96,11 +100,13 @@ __all__ = [
     "category_label",
     "check_in_member",
     "check_in_with_code",
+    "check_in_with_typed_code",
     "check_service_records",
     "checkin_code_is_valid",
     "checkin_is_open",
     "count_pending_records",
     "create_activity",
+    "update_activity",
     "current_checkin_code",
     "decide_records",
     "enter_record",

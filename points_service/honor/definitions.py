@@ -26,6 +26,7 @@ from ..database import lock_one, write_transaction
 from ..errors import Conflict, NotFound, ValidationError
 from ..extensions import db
 from ..organizations.models import Organization
+from ..organizations.settings import setting
 from ..timeutil import to_local, utcnow
 from .models import METRICS, NAME_STYLES, PERIOD_KINDS, HonorRoll, HonorRollDefinition
 from .service import (
@@ -112,11 +113,14 @@ def _check_active(active):
     return active
 
 
-def create_honor_definition(actor, organization, period_kind, metric, size, *, name_style="masked", now=None):
-    """Define a periodic roll of ``organization``'s subtree; active from now on. Audited."""
+def create_honor_definition(actor, organization, period_kind, metric, size, *, name_style=None, now=None):
+    """Define a periodic roll of ``organization``'s subtree; active from now on. Names show
+    as ``name_style`` says, by default as the organization's setting says. Audited."""
     if not isinstance(organization, Organization):
         raise ValidationError(_l("Choose the organization the roll covers."), details={"field": "organization"})
     authz.require(actor, "honor.manage", organization)
+    if name_style is None:
+        name_style = setting(organization, "honor_roll_names")
     period_kind = _check_choice(period_kind, PERIOD_KINDS, "period_kind", _l("The period must be one of: %(choices)s."))
     metric = _check_choice(metric, METRICS, "metric", _l("The metric must be one of: %(choices)s."))
     name_style = _check_choice(name_style, NAME_STYLES, "name_style", _l("Names must be one of: %(choices)s."))

@@ -43,6 +43,7 @@ from ..database import lock_one, write_transaction
 from ..errors import Conflict, NotFound, ValidationError
 from ..extensions import db
 from ..organizations.models import Organization
+from ..organizations.settings import setting
 from ..timeutil import local_midnight_utc, to_local, utcnow
 from .models import (
     MAX_EXCLUSION_REASON,
@@ -324,9 +325,10 @@ def _compute_in_transaction(
     return roll
 
 
-def compute_honor_roll(actor, organization, period_kind, period_start, metric, size, *, name_style="masked", now=None):
+def compute_honor_roll(actor, organization, period_kind, period_start, metric, size, *, name_style=None, now=None):
     """Compute the draft roll of ``organization``'s subtree for one period and metric.
 
+    ``name_style`` (``masked`` or ``full``) defaults to the organization's setting.
     The period must have begun; while it runs the draft is a preview. A draft for the
     same subtree, period and metric is recomputed in place (its entries replaced, its
     version raised, its exclusions kept); a published one cannot be recomputed.
@@ -334,6 +336,8 @@ def compute_honor_roll(actor, organization, period_kind, period_start, metric, s
     if not isinstance(organization, Organization):
         raise ValidationError(_l("Choose the organization the roll covers."), details={"field": "organization"})
     _authorize(actor, organization)
+    if name_style is None:
+        name_style = setting(organization, "honor_roll_names")
     now = now or utcnow()
     arguments = _check_compute_arguments(organization, period_kind, period_start, metric, size, name_style, now)
     try:

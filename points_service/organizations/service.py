@@ -1,14 +1,30 @@
-"""Creating and looking up organization nodes."""
+"""Creating, renaming, moving and looking up organization nodes.
+
+A node's ``path`` lists its ancestors' ids, so moving a node rewrites the paths of its
+whole subtree in one transaction. What a move means for the rest of the data:
+
+- roles held on the moved nodes move with them; roles held on the old levels above
+  stop reaching them, roles on the new levels above start to (the move says how many
+  staff lose their reach);
+- rule sets and settings of the new levels above apply to service rated from then on;
+  points already awarded keep their rule-set version and breakdown;
+- a move never leaves its city (the city's time zone, holiday calendar and rule sets
+  lie under every record already rated), and never happens while service records of
+  the moved nodes wait for approval: their approvers on the old levels would lose them,
+  and they would be rated by rules other than those of the place they were entered at.
+"""
 
 import re
+from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 
+from .. import authz
 from ..audit.service import record_audit
-from ..database import lock_one, write_transaction
-from ..errors import Conflict, NotFound, ValidationError
+from ..database import lock, lock_one, write_transaction
+from ..errors import Conflict, NotFound, PermissionDenied, ValidationError
 from ..extensions import db
 from .models import ORGANIZATION_KINDS, Organization
 
@@ -30,10 +46,8 @@ def _check_timezone(timezone):
     return timezone
 
 
-def create_organization(name, kind, parent=None, timezone=None, *, actor=None):
-    """Add a node under ``parent``; the kind must be the next level down, and no sibling
-    may have the same name. Audited (``actor`` None: the command line or the demo)."""
-    name = (name or "").strip()
+def _check_name(name):
+    name = name.strip() if isinstance(name, str) else ""
     if not name or len(name) > 120:
         raise ValidationError(_l("An organization needs a name of 1 to 120 characters."), details={"field": "name"})
     if PATH_SEPARATOR in name:
@@ -41,6 +55,29 @@ def create_organization(name, kind, parent=None, timezone=None, *, actor=None):
             _l("An organization's name cannot contain / (it separates the levels of a path)."),
             details={"field": "name"},
         )
+    return name
+
+
+def _refuse_sibling_named(session, parent_id, name, *, other_than=None):
+    statement = select(Organization.id).where(Organization.parent_id == parent_id, Organization.name == name)
+    if other_than is not None:
+        statement = statement.where(Organization.id != other_than)
+    sibling = session.execute(statement).first()
+    if sibling is not None:
+        raise Conflict(
+            _l("There is already an organization named %(name)s at this place in the tree."),
+            details={"field": "name", "organization_id": sibling.id},
+            name=name,
+        )
+
+
+def create_organization(name, kind, parent=None, timezone=None, *, actor=None):
+    """Add a node under ``parent``; the kind must be the next level down, and no sibling
+    may have the same name. Audited (``actor`` None: the command line or the demo; a
+    person must hold ``user.manage`` on ``parent``)."""
+    name = _check_name(name)
+    if actor is not None and (parent is None or not authz.can(actor, "user.manage", parent)):
+        raise PermissionDenied()
     if kind not in ORGANIZATION_KINDS:
         raise ValidationError(_l("Unknown kind of organization: %(kind)s."), details={"field": "kind"}, kind=kind)
     if parent is None and kind != "city":
@@ -56,17 +93,7 @@ def create_organization(name, kind, parent=None, timezone=None, *, actor=None):
     with write_transaction() as session:
         if parent is not None:
             lock_one(Organization, Organization.id == parent.id)  # siblings are added one at a time
-        sibling = session.execute(
-            select(Organization.id).where(
-                Organization.parent_id == (parent.id if parent else None), Organization.name == name
-            )
-        ).first()
-        if sibling is not None:
-            raise Conflict(
-                _l("There is already an organization named %(name)s at this place in the tree."),
-                details={"field": "name", "organization_id": sibling.id},
-                name=name,
-            )
+        _refuse_sibling_named(session, parent.id if parent else None, name)
         node = Organization(name=name, kind=kind, parent_id=parent.id if parent else None, timezone=timezone)
         session.add(node)
         session.flush()
@@ -82,11 +109,188 @@ def create_organization(name, kind, parent=None, timezone=None, *, actor=None):
     return node
 
 
+def set_organization_timezone(actor, organization, timezone):
+    """Change the time zone a node's local dates and times are shown and rated in (checked
+    as a zone name). Needs ``rules.manage`` on the node; audited with before and after.
+    Nodes below keep their own time zone: each node stores one."""
+    if actor is not None:
+        authz.require(actor, "rules.manage", organization)
+    timezone = timezone.strip() if isinstance(timezone, str) else ""
+    if not timezone or len(timezone) > 64:
+        raise ValidationError(_l("Enter a time zone name such as Asia/Shanghai."), details={"field": "timezone"})
+    timezone = _check_timezone(timezone)
+    with write_transaction():
+        node = lock_one(Organization, Organization.id == organization.id)
+        before = node.timezone
+        if before == timezone:
+            return node
+        node.timezone = timezone
+        record_audit(
+            actor,
+            "organization.timezone",
+            "organization",
+            node.id,
+            organization_id=node.id,
+            before={"timezone": before},
+            after={"timezone": timezone},
+        )
+    return node
+
+
 def get_organization(organization_id):
     node = db.session.get(Organization, organization_id) if organization_id else None
     if node is None:
         raise NotFound(_l("That organization does not exist."))
     return node
+
+
+def get_managed_organization(actor, organization_id):
+    """A node ``actor`` manages (``user.manage``); any other is simply not found."""
+    node = db.session.get(Organization, organization_id) if isinstance(organization_id, int) else None
+    if node is None or not authz.can(actor, "user.manage", node):
+        raise NotFound(_l("That organization does not exist."))
+    return node
+
+
+def rename_organization(actor, node, name):
+    """Give ``node`` a new name, unique among its siblings. Audited with before and after."""
+    name = _check_name(name)
+    authz.require(actor, "user.manage", node)
+    with write_transaction() as session:
+        node = lock_one(Organization, Organization.id == node.id)
+        if node.parent_id is not None:
+            lock_one(Organization, Organization.id == node.parent_id)  # one sibling renamed at a time
+        if node.name == name:
+            return node
+        _refuse_sibling_named(session, node.parent_id, name, other_than=node.id)
+        before = node.name
+        node.name = name
+        record_audit(
+            actor,
+            "organization.rename",
+            "organization",
+            node.id,
+            node.id,
+            before={"name": before},
+            after={"name": name},
+        )
+    return node
+
+
+@dataclass(frozen=True)
+class Move:
+    """A move that was made: the node, and how many staff roles on its old levels above no
+    longer reach it (their holders lose sight of it)."""
+
+    node: Organization
+    staff_roles_left_behind: int
+
+
+def _check_move(actor, node, new_parent):
+    if node.parent_id is None:
+        raise ValidationError(_l("A city is at the top of the tree and cannot be moved."), details={"field": "parent"})
+    if not authz.can(actor, "user.manage", node.parent) or not authz.can(actor, "user.manage", new_parent):
+        raise PermissionDenied(
+            _l("Only an administrator of both the old and the new place above it can move a node."),
+            details={"field": "parent"},
+        )
+    if node.contains(new_parent):
+        raise ValidationError(
+            _l("A node cannot be moved under itself or under one of its own nodes."), details={"field": "parent"}
+        )
+    if CHILD_KIND.get(new_parent.kind) != node.kind:
+        raise ValidationError(
+            _l("A %(kind)s cannot be placed under a %(parent)s."),
+            details={"field": "parent"},
+            kind=node.kind,
+            parent=new_parent.kind,
+        )
+    if node.ancestor_ids[0] != new_parent.ancestor_ids[0]:
+        raise ValidationError(
+            _l(
+                "A node cannot move to another city: the city's time zone, holiday calendar and rule sets"
+                " stand behind the points already awarded there."
+            ),
+            details={"field": "parent"},
+        )
+
+
+def _pending_records_within(session, node):
+    from ..activities.models import ServiceRecord
+
+    return session.execute(
+        select(func.count(ServiceRecord.id))
+        .join(Organization, Organization.id == ServiceRecord.organization_id)
+        .where(ServiceRecord.status == "pending", Organization.path.startswith(node.path))
+    ).scalar_one()
+
+
+def _staff_roles_on(session, organization_ids):
+    from ..accounts.models import RoleMembership
+
+    if not organization_ids:
+        return 0
+    return session.execute(
+        select(func.count(RoleMembership.id)).where(
+            RoleMembership.organization_id.in_(organization_ids), RoleMembership.role.in_(authz.STAFF_ROLES)
+        )
+    ).scalar_one()
+
+
+def move_organization(actor, node, new_parent):
+    """Move ``node`` and its subtree under ``new_parent``, in one transaction.
+
+    Refused, with nothing changed: a city; a place under the node itself or its own
+    nodes; a parent of the wrong level; another city; a sibling of the same name; while
+    service records of the subtree wait for approval (see the module docstring); unless
+    ``actor`` manages both the old and the new place above. Audited with before and after.
+    """
+    _check_move(actor, node, new_parent)
+    if new_parent.id == node.parent_id:
+        return Move(node, 0)
+    with write_transaction() as session:
+        # Lock the three nodes (lowest id first) so that no concurrent move or rename interleaves.
+        locked = {
+            row.id: row for row in lock(Organization, Organization.id.in_({node.id, node.parent_id, new_parent.id}))
+        }
+        node, new_parent = locked[node.id], locked[new_parent.id]
+        _check_move(actor, node, new_parent)
+        _refuse_sibling_named(session, new_parent.id, node.name)
+        waiting = _pending_records_within(session, node)
+        if waiting:
+            raise Conflict(
+                _l(
+                    "%(n)s service records of %(name)s wait for approval. Have them approved or rejected first:"
+                    " after the move their approvers above could no longer reach them, and other rules would"
+                    " rate them."
+                ),
+                details={"field": "parent", "pending_records": waiting},
+                n=waiting,
+                name=node.name,
+            )
+        old_ancestors, new_ancestors = node.ancestor_ids[:-1], new_parent.ancestor_ids
+        left_behind = _staff_roles_on(session, [i for i in old_ancestors if i not in new_ancestors])
+        before = {"parent_id": node.parent_id, "path": node.path}
+        old_path, new_path = node.path, f"{new_parent.path}{node.id}/"
+        session.execute(
+            update(Organization)
+            .where(Organization.path.startswith(old_path))
+            .values(path=new_path + func.substr(Organization.path, len(old_path) + 1))
+            .execution_options(synchronize_session=False)
+        )
+        node.parent_id = new_parent.id
+        session.flush()
+        session.expire_all()
+        record_audit(
+            actor,
+            "organization.move",
+            "organization",
+            node.id,
+            node.id,
+            before=before,
+            after={"parent_id": new_parent.id, "path": new_path, "staff_roles_left_behind": left_behind},
+        )
+    return Move(db.session.get(Organization, node.id), left_behind)
 
 
 def _ancestors_by_id(nodes):
@@ -175,3 +379,28 @@ def list_organizations(kind=None, within=None):
 
 def subtree_ids(node):
     return db.session.execute(select(Organization.id).where(Organization.path.startswith(node.path))).scalars().all()
+
+
+def list_managed_organizations(actor):
+    """Every node ``actor`` manages (``user.manage``), each after its parent."""
+    statement = (
+        select(Organization)
+        .where(authz.scope_filter(actor, "user.manage", Organization.path))
+        .order_by(Organization.path)
+    )
+    return db.session.execute(statement).scalars().all()
+
+
+def move_targets(actor, node):
+    """The nodes ``node`` could be moved under by ``actor``: of the level above it, in
+    its city, managed by ``actor``, other than its parent (``move_organization`` checks
+    the rest)."""
+    parent_kind = next((kind for kind, child in CHILD_KIND.items() if child == node.kind), None)
+    if parent_kind is None or node.parent_id is None:
+        return []
+    city_path = f"/{node.ancestor_ids[0]}/"
+    return [
+        target
+        for target in list_managed_organizations(actor)
+        if target.kind == parent_kind and target.id != node.parent_id and target.path.startswith(city_path)
+    ]

@@ -27,11 +27,11 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from .. import authz
 from ..accounts.service import mask_name, volunteer_by_member_number
@@ -46,6 +46,7 @@ from ..ledger import service as ledger
 from ..ledger.errors import AccountNotFound
 from ..ledger.models import LedgerEntry, PointsAccount
 from ..organizations.models import Organization
+from ..organizations.settings import setting
 from ..timeutil import to_local, to_utc, utcnow
 from . import payments
 from .errors import (
@@ -491,6 +492,7 @@ class MemberView:
     balance: int
     level: object
     options: list
+    open_vouchers: list = field(default_factory=list)
 
     @property
     def member_no(self):
@@ -558,9 +560,25 @@ def counter_lookup(actor, counter_org, code, *, level_of, now=None):
             balance=_spendable_balance(account, now),
             level=level,
             options=eligible_perks(profile, level.stars, counter_org, now),
+            open_vouchers=open_vouchers_at(profile, counter_org, now),
         )
     redemption = _usable_voucher(normalised, counter_org, now)
     return VoucherView(redemption=redemption, masked_name=mask_name(redemption.volunteer.user.name))
+
+
+def open_vouchers_at(profile, counter_org, now):
+    """The member's reserved, unexpired vouchers that this counter can hand over, soonest to expire first."""
+    reserved = db.session.execute(
+        select(Redemption)
+        .where(
+            Redemption.volunteer_id == profile.id,
+            Redemption.status == "reserved",
+            Redemption.voucher_expires_at > now,
+        )
+        .options(selectinload(Redemption.perk).selectinload(Perk.venues).selectinload(PerkVenue.organization))
+        .order_by(Redemption.voucher_expires_at, Redemption.id)
+    ).scalars()
+    return [redemption for redemption in reserved if redemption.perk.is_honored_at(counter_org)]
 
 
 def _voucher(code):
@@ -698,6 +716,8 @@ def _purchase(
     if channel == "online":
         redemption.status = "reserved"
         redemption.voucher_code = new_voucher_code()
+        if ttl is None:
+            ttl = setting(perk.organization, "voucher_ttl_minutes")
         expires_at = now + timedelta(minutes=ttl)
         redemption.voucher_expires_at = min(expires_at, perk.valid_until) if perk.valid_until else expires_at
     else:
@@ -832,14 +852,15 @@ def _fulfilled_with(key, code):
 def reserve_perk(volunteer_user, perk_id, quantity, idempotency_key, *, level_of, now=None, ttl_minutes=None):
     """Reserve a perk online: points debited, stock taken, a voucher valid for ``ttl_minutes``.
 
-    The voucher expires at the earlier of its time to live (``VOUCHER_TTL_MINUTES``) and
-    the end of the perk's validity; then its points and stock go back, exactly once.
+    The voucher expires at the earlier of its time to live (the voucher validity setting of
+    the perk's organization, unless ``ttl_minutes`` is given) and the end of the perk's
+    validity; then its points and stock go back, exactly once.
     """
     profile = _profile_of(volunteer_user)
     key = require_client_key(idempotency_key)
     quantity = _check_quantity(quantity)
     now = now or utcnow()
-    ttl = ttl_minutes if ttl_minutes is not None else current_app.config["VOUCHER_TTL_MINUTES"]
+    ttl = ttl_minutes
     fingerprint = _fingerprint("online", profile.id, perk_id, quantity)
 
     def operation():

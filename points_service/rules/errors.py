@@ -42,3 +42,19 @@ class RuleSetNotEditable(Conflict, RulesError):
 class CategoryNotFound(NotFound, RulesError):
     code = "category_not_found"
     default_message = _l("That service category does not exist.")
+
+
+class DraftChanged(Conflict, RulesError):
+    code = "rule_set_changed"
+    default_message = _l(
+        "This draft was changed since you opened it (now revision %(revision)s); nothing was saved. "
+        "Open it again to see the changes, then make yours."
+    )
+
+
+class PublicationPending(Conflict, RulesError):
+    code = "rule_set_publication_pending"
+    default_message = _l(
+        "A request to publish version %(version)s is waiting for review, so the draft cannot change; "
+        "withdraw the request first."
+    )

@@ -60,6 +60,9 @@ class RuleSet(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
     version: Mapped[int]
+    # Raised by every save of a draft: an edit form and a publication request name the
+    # revision their author saw, and a save or an approval against a newer one is refused.
+    revision: Mapped[int] = mapped_column(default=1, server_default="1")
     name: Mapped[str] = mapped_column(String(120))
     status: Mapped[str] = mapped_column(String(10), default="draft")
     effective_from: Mapped[date | None]
@@ -74,6 +77,8 @@ class RuleSet(db.Model):
     retired_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     organization: Mapped[Organization] = relationship()
+    created_by: Mapped["User | None"] = relationship(foreign_keys=[created_by_id], lazy="selectin")  # noqa: F821
+    published_by: Mapped["User | None"] = relationship(foreign_keys=[published_by_id], lazy="selectin")  # noqa: F821
 
     def __repr__(self):
         return f"<RuleSet {self.id} org={self.organization_id} v{self.version} {self.status}>"
@@ -83,7 +88,7 @@ class RuleSet(db.Model):
 def _published_config_is_immutable(mapper, connection, target):
     state = inspect(target)
     status_before = state.committed_state.get("status", target.status)
-    for name in ("config", "effective_from", "organization_id", "version"):
+    for name in ("config", "effective_from", "organization_id", "version", "revision"):
         if name in state.committed_state and status_before != "draft":
             old = state.committed_state[name]
             if old != getattr(target, name):

@@ -181,6 +181,19 @@ class CapsSchema(_Strict):
     per_day = _optional_whole(1, 1_000_000)
     per_month = _optional_whole(1, 10_000_000)
 
+    @validates_schema
+    def check_order(self, data, **kwargs):
+        # A longer period's limit below a shorter one's would silently lower the shorter one.
+        per_record, per_day, per_month = data.get("per_record"), data.get("per_day"), data.get("per_month")
+        if per_day is not None and per_record is not None and per_day < per_record:
+            raise SchemaError(_l("The limit per day cannot be lower than the limit per record."), field_name="per_day")
+        smaller = per_day if per_day is not None else per_record
+        if per_month is not None and smaller is not None and per_month < smaller:
+            raise SchemaError(
+                _l("The limit per month cannot be lower than the limit per day or per record."),
+                field_name="per_month",
+            )
+
 
 class MilestoneSchema(_Strict):
     hours = _whole(1, 100_000, required=True)

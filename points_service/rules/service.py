@@ -24,6 +24,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from importlib import metadata
 
 from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
@@ -32,7 +33,10 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from .. import authz
+from ..accounts.models import User
 from ..audit.service import record_audit
+from ..changes import service as change_requests
+from ..changes.models import ChangeRequest
 from ..database import lock_one, write_transaction
 from ..errors import Conflict, PermissionDenied, ValidationError
 from ..extensions import db
@@ -40,16 +44,21 @@ from ..organizations.models import Organization
 from ..timeutil import to_local, utcnow
 from . import calendar, engine
 from .calendar import DayKind, classify_day
+from .diff import describe_changes, diff_configs, rounding_words
 from .engine import NATIONAL_STAR_THRESHOLDS_HOURS, Rating, ServiceFacts, VolunteerHistory
 from .errors import (
     CategoryNotFound,
     CategoryNotRated,
+    DraftChanged,
     NoApplicableRuleSet,
+    PublicationPending,
     RuleSetNotEditable,
     RuleSetNotFound,
 )
 from .models import OVERRIDE_KINDS, HolidayCalendar, HolidayCalendarDay, HolidayOverride, RuleSet, ServiceCategory
 from .schemas import CATEGORY_CODE_PATTERN, invalid_rule_set, parse_config
+
+PUBLISH_KIND = "rule_set.publish"
 
 __all__ = [
     "Award",
@@ -64,6 +73,7 @@ __all__ = [
     "authorize_calendar",
     "calendar_status",
     "calendar_warnings",
+    "can_manage_calendar",
     "category_label",
     "category_labels",
     "create_category",
@@ -71,6 +81,7 @@ __all__ = [
     "classify_day_for",
     "day_kind_for",
     "default_config",
+    "describe_rule_set_changes",
     "explain_award",
     "fixed_day_kinds",
     "get_category",
@@ -78,11 +89,18 @@ __all__ = [
     "get_year_calendar",
     "list_categories",
     "list_holiday_overrides",
+    "list_override_details",
     "list_rule_sets",
+    "pending_publication",
     "publish_rule_set",
     "rate_service",
     "remove_holiday_override",
+    "replaced_rule_set",
+    "request_rule_set_publication",
     "retire_rule_set",
+    "rule_set_changes",
+    "rule_set_history",
+    "rule_sets_awaiting_publication",
     "save_year_calendar",
     "set_holiday_override",
     "simulate_rule_set",
@@ -91,6 +109,8 @@ __all__ = [
     "update_category",
     "update_draft",
     "year_calendar_days",
+    "year_days",
+    "year_overview",
 ]
 
 
@@ -295,9 +315,16 @@ def _category_view(category):
 def _check_day(day):
     if isinstance(day, datetime) or not isinstance(day, date):
         try:
-            return date.fromisoformat(str(day))
+            day = date.fromisoformat(str(day).strip())
         except ValueError:
             raise ValidationError(_l("Enter a date as YYYY-MM-DD."), details={"field": "day"}) from None
+    if not calendar.FIRST_YEAR <= day.year <= calendar.LAST_YEAR:
+        raise ValidationError(
+            _l("Choose a date from %(first)s to %(last)s."),
+            first=calendar.FIRST_YEAR,
+            last=calendar.LAST_YEAR,
+            details={"field": "day"},
+        )
     return day
 
 
@@ -389,6 +416,32 @@ def list_holiday_overrides(organization=None, year=None):
     if year is not None:
         statement = statement.where(HolidayOverride.day >= date(year, 1, 1), HolidayOverride.day <= date(year, 12, 31))
     return db.session.execute(statement).scalars().all()
+
+
+@dataclass(frozen=True)
+class OverrideDetail:
+    """An override as the desk lists it: where it is set and who set it."""
+
+    override: HolidayOverride
+    organization: Organization | None  # None: the whole deployment
+    set_by: str  # the name of who set it ("" when the command line did)
+
+
+def list_override_details(organization=None, year=None) -> list[OverrideDetail]:
+    """``list_holiday_overrides`` with each override's organization and the name of who set it."""
+    overrides = list_holiday_overrides(organization, year)
+    organization_ids = {o.organization_id for o in overrides if o.organization_id is not None}
+    user_ids = {o.created_by_id for o in overrides if o.created_by_id is not None}
+    nodes = {}
+    if organization_ids:
+        nodes = {
+            node.id: node
+            for node in db.session.execute(select(Organization).where(Organization.id.in_(organization_ids))).scalars()
+        }
+    names = {}
+    if user_ids:
+        names = dict(db.session.execute(select(User.id, User.name).where(User.id.in_(user_ids))).all())
+    return [OverrideDetail(o, nodes.get(o.organization_id), names.get(o.created_by_id, "")) for o in overrides]
 
 
 def _override_map(organization, first_day, last_day):
@@ -524,6 +577,78 @@ def year_calendar_days(year, organization=None):
     if status.source == calendar.PACKAGE:
         return calendar.package_year_days(year)
     return []
+
+
+@dataclass(frozen=True)
+class YearDay:
+    """A day of a year that is not an ordinary workday or weekend day, or that an override
+    decides: its kind, where that comes from, and what the calendar says under an override."""
+
+    day: date
+    kind: str  # workday | weekend | holiday
+    source: str  # override | entered | package | missing
+    name: str  # the holiday's name in the calendar ("" when it lists none)
+    calendar_kind: str  # what the entered calendar, the package or the weekday says without overrides
+
+
+def year_days(year, organization=None) -> list[YearDay]:
+    """The days of ``year`` that the holiday data or an override makes special for
+    ``organization``'s tree (the deployment when None), classified as rating does."""
+    year = calendar.check_year(year)
+    first, last = date(year, 1, 1), date(year, 12, 31)
+    listed = {day: name for day, _kind, name in year_calendar_days(year, organization)}
+    if organization is None:
+        overrides = {o.day: o.kind for o in list_holiday_overrides(None, year)}
+        entered_calendar = get_year_calendar(year)
+        entered = {d.day: d.kind for d in entered_calendar.days} if entered_calendar is not None else None
+    else:
+        overrides = _override_map(organization, first, last)
+        entered = _entered_days(organization, year)
+    days = []
+    for day in sorted(set(listed) | set(overrides)):
+        applied = classify_day(day, overrides, entered)
+        underneath = classify_day(day, None, entered)
+        days.append(YearDay(day, applied.kind, applied.source, listed.get(day, ""), underneath.kind))
+    return days
+
+
+@dataclass(frozen=True)
+class YearOverview:
+    """A year's holiday data as the desk shows it for one scope."""
+
+    year: int
+    status: CalendarStatus
+    entered_by: str  # who entered the calendar ("" for the command line, or none entered)
+    package_version: str  # the installed chinese-calendar release
+    days: list[YearDay]
+    overrides: list[OverrideDetail]
+
+
+def year_overview(year, organization=None) -> YearOverview:
+    """Where ``year``'s day kinds come from for ``organization``'s tree (the deployment when
+    None), its special days, and the overrides that apply, with who set them."""
+    year = calendar.check_year(year)
+    status = calendar_status(year, organization)
+    entered_by = ""
+    if status.calendar is not None and status.calendar.entered_by_id is not None:
+        entered_by = db.session.execute(select(User.name).where(User.id == status.calendar.entered_by_id)).scalar()
+    return YearOverview(
+        year=year,
+        status=status,
+        entered_by=entered_by or "",
+        package_version=metadata.version("chinese-calendar"),
+        days=year_days(year, organization),
+        overrides=list_override_details(organization, year),
+    )
+
+
+def can_manage_calendar(actor, organization=None) -> bool:
+    """Whether ``actor`` may change the holiday data of ``organization`` (the deployment when None)."""
+    try:
+        authorize_calendar(actor, organization)
+    except PermissionDenied:
+        return False
+    return True
 
 
 def authorize_calendar(actor, organization=None):
@@ -703,6 +828,7 @@ def _check_effective_from(value):
 def _rule_set_view(rule_set):
     return {
         "version": rule_set.version,
+        "revision": rule_set.revision,
         "name": rule_set.name,
         "status": rule_set.status,
         "effective_from": rule_set.effective_from.isoformat() if rule_set.effective_from else None,
@@ -763,21 +889,30 @@ def _status_label(status):
     return {"draft": _("draft"), "published": _("published"), "retired": _("retired")}.get(status, status)
 
 
-def update_draft(actor, rule_set, config=None, *, name=None, effective_from=None):
-    """Change a draft's table, name or effective date; a published set cannot change."""
+def update_draft(actor, rule_set, config=None, *, name=None, effective_from=None, expected_revision=None):
+    """Change a draft's table, name or effective date; a published set cannot change.
+
+    ``expected_revision``: the revision the editor opened; when the draft was saved by
+    someone else since, nothing is saved (``DraftChanged``). A draft whose publication
+    is waiting for review cannot change either (the reviewer would approve another table)."""
     _authorize(actor, rule_set.organization)
-    changes = {}
+    changed = {}
     if config is not None:
-        changes["config"] = _validated_config(config)
+        changed["config"] = _validated_config(config)
     if name is not None:
-        changes["name"] = _check_name(name, None)
+        changed["name"] = _check_name(name, None)
     if effective_from is not None:
-        changes["effective_from"] = _check_effective_from(effective_from)
+        changed["effective_from"] = _check_effective_from(effective_from)
     with write_transaction():
         draft = _locked_draft(rule_set)
+        if expected_revision is not None and expected_revision != draft.revision:
+            raise DraftChanged(revision=draft.revision, details={"field": "revision"})
+        if pending_publication(draft) is not None:
+            raise PublicationPending(version=draft.version)
         before = _rule_set_view(draft)
-        for attribute, value in changes.items():
+        for attribute, value in changed.items():
             setattr(draft, attribute, value)
+        draft.revision += 1
         draft.updated_at = utcnow()
         record_audit(
             actor,
@@ -864,6 +999,181 @@ def retire_rule_set(actor, rule_set):
             after=_rule_set_view(locked),
         )
     return locked
+
+
+# -- diff, publication request (four eyes), history ---------------------------------
+
+
+def replaced_rule_set(rule_set):
+    """The published set ``rule_set`` is compared with: for a draft, the one that applies to
+    its organization on its effective date (today when it has none), else the set it was
+    copied from; for a published or retired set, the set it was copied from."""
+    if rule_set.status == "draft":
+        organization = rule_set.organization
+        day = rule_set.effective_from or to_local(utcnow(), organization.timezone).date()
+        applicable = applicable_rule_set(organization, day)
+        if applicable is not None:
+            return applicable
+    if rule_set.based_on_id is not None:
+        return db.session.get(RuleSet, rule_set.based_on_id)
+    return None
+
+
+def rule_set_changes(rule_set):
+    """``(the set compared with or None, [diff.FieldChange])`` of ``rule_set``."""
+    base = replaced_rule_set(rule_set)
+    return base, diff_configs(base.config if base is not None else None, rule_set.config)
+
+
+def describe_rule_set_changes(rule_set):
+    """``(the set compared with or None, lines)``: the field diff in words of the current language."""
+    base, found = rule_set_changes(rule_set)
+    return base, describe_changes(found, category_labels())
+
+
+def pending_publication(rule_set):
+    """The change request waiting to publish ``rule_set``, or None."""
+    return db.session.execute(
+        select(ChangeRequest).where(
+            ChangeRequest.kind == PUBLISH_KIND,
+            ChangeRequest.target_type == "rule_set",
+            ChangeRequest.target_id == str(rule_set.id),
+            ChangeRequest.status == "pending",
+        )
+    ).scalar_one_or_none()
+
+
+def rule_sets_awaiting_publication(organization_ids=None) -> dict:
+    """{rule set id: pending change request} of the drafts whose publication waits for review."""
+    statement = select(ChangeRequest).where(
+        ChangeRequest.kind == PUBLISH_KIND, ChangeRequest.status == "pending", ChangeRequest.target_type == "rule_set"
+    )
+    if organization_ids is not None:
+        statement = statement.where(ChangeRequest.organization_id.in_(list(organization_ids)))
+    return {int(request.target_id): request for request in db.session.execute(statement).scalars()}
+
+
+def _check_no_overlap(draft):
+    """Two drafts of one organization waiting to be published from the same date would
+    each replace the other: the second request is refused."""
+    waiting = rule_sets_awaiting_publication([draft.organization_id])
+    for rule_set_id in waiting:
+        other = db.session.get(RuleSet, rule_set_id)
+        if other is not None and other.id != draft.id and other.effective_from == draft.effective_from:
+            raise ValidationError(
+                _l(
+                    "Version %(version)s of this organization is already waiting to be published from %(date)s; "
+                    "choose another date or withdraw that request."
+                ),
+                version=other.version,
+                date=draft.effective_from.isoformat(),
+                details={"field": "effective_from"},
+            )
+
+
+def _publication_diff(draft, base, lines):
+    def dated(rule_set):
+        effective = rule_set.effective_from.isoformat() if rule_set.effective_from else "—"
+        return _("version %(version)s, effective from %(date)s", version=rule_set.version, date=effective)
+
+    header = [
+        {"field": _("Organization"), "before": None, "after": draft.organization.name},
+        {"field": _("Rule table"), "before": dated(base) if base else None, "after": dated(draft)},
+    ]
+    retired = db.session.execute(
+        select(RuleSet).where(
+            RuleSet.organization_id == draft.organization_id,
+            RuleSet.status == "published",
+            RuleSet.effective_from >= draft.effective_from,
+        )
+    ).scalars()
+    header += [{"field": _("Retired when this is published"), "before": dated(old), "after": None} for old in retired]
+    if not lines:
+        header.append({"field": _("Rates and rules"), "before": None, "after": _("no change")})
+    return header + lines
+
+
+def request_rule_set_publication(actor, rule_set, now=None):
+    """Ask for a draft to be published from its effective date; another person holding
+    ``rules.manage`` on its organization approves it (``changes.approve_change``) after
+    seeing the field diff. Returns the pending change request."""
+    _authorize(actor, rule_set.organization)
+    draft = get_rule_set(rule_set.id)
+    if draft.status != "draft":
+        raise RuleSetNotEditable(version=draft.version, status=_status_label(draft.status))
+    if draft.effective_from is None:
+        raise ValidationError(
+            _l("Give the date from which the rule table applies."), details={"field": "effective_from"}
+        )
+    _validated_config(draft.config)
+    _check_no_overlap(draft)
+    base, lines = describe_rule_set_changes(draft)
+    return change_requests.request_change(
+        actor,
+        PUBLISH_KIND,
+        draft.organization,
+        target_type="rule_set",
+        target_id=draft.id,
+        target_version=draft.revision,
+        payload={"rule_set_id": draft.id},
+        diff=[
+            {key: line[key] for key in ("field", "before", "after")} for line in _publication_diff(draft, base, lines)
+        ],
+        now=now,
+    )
+
+
+def _apply_publication(reviewer, request, now):
+    """Publish the draft the request names, as the reviewer saw it (in the approval's transaction)."""
+    draft = lock_one(RuleSet, RuleSet.id == request.payload["rule_set_id"])
+    if draft is None:
+        raise RuleSetNotFound()
+    if draft.status == "draft" and draft.revision != request.target_version:
+        raise Conflict(
+            _l(
+                "This draft was changed after its publication was requested; reject this request and ask "
+                "again, so that the reviewer sees the table that will be published."
+            ),
+            details={"rule_set_id": draft.id},
+        )
+    published = publish_rule_set(reviewer, draft)
+    return {"rule_set_id": published.id, "version": published.version}
+
+
+change_requests.register_change_kind(
+    PUBLISH_KIND, permission="rules.manage", label=_l("Publish a rule table"), apply=_apply_publication
+)
+
+
+@dataclass(frozen=True)
+class RuleSetVersion:
+    """One version in an organization's history: who drafted it, who asked for its
+    publication and who approved it (the command line publishes without a request)."""
+
+    rule_set: RuleSet
+    request: ChangeRequest | None  # the approved publication request
+
+
+def rule_set_history(organization):
+    """Every version of ``organization``'s own rule tables, newest first."""
+    versions = (
+        db.session.execute(
+            select(RuleSet).where(RuleSet.organization_id == organization.id).order_by(RuleSet.version.desc())
+        )
+        .scalars()
+        .all()
+    )
+    requests = {
+        int(request.target_id): request
+        for request in db.session.execute(
+            select(ChangeRequest).where(
+                ChangeRequest.kind == PUBLISH_KIND,
+                ChangeRequest.status == "approved",
+                ChangeRequest.organization_id == organization.id,
+            )
+        ).scalars()
+    }
+    return [RuleSetVersion(rule_set, requests.get(rule_set.id)) for rule_set in versions]
 
 
 # -- rating --------------------------------------------------------------------------
@@ -967,23 +1277,6 @@ def _points(number):
     return ngettext("%(num)s point", "%(num)s points", number)
 
 
-def _rounding_words(rounding):
-    if rounding["mode"] == "table":
-        rows = ", ".join(
-            _("up to %(up_to)s min counts %(credit)s min", up_to=row["up_to_minutes"], credit=row["credit_minutes"])
-            for row in rounding["table"]
-        )
-        return _("by the rounding table: %(rows)s", rows=rows)
-    words = {
-        "down": _("rounded down to a multiple of %(step)s minutes"),
-        "nearest": _("rounded to the nearest multiple of %(step)s minutes"),
-        "up": _("rounded up to a multiple of %(step)s minutes"),
-    }
-    if rounding["step_minutes"] == 1:
-        return _("whole minutes")
-    return words[rounding["mode"]] % {"step": rounding["step_minutes"]}
-
-
 def _multiplier_words(kind):
     return {"weekend": _("weekend"), "holiday": _("public holiday"), "urgent": _("urgent activity")}.get(kind, kind)
 
@@ -1024,7 +1317,7 @@ def _explain_step(step):
             category=category_label(step["category"]),
             actual=step["actual_minutes"],
             credited=step["credited_minutes"],
-            rounding=_rounding_words(step["rounding"]),
+            rounding=rounding_words(step["rounding"]),
         )
     if kind == "calendar_missing":
         return _(
@@ -1199,7 +1492,14 @@ def simulate_rule_set(draft, facts: Iterable[RecordFacts], top=10) -> Simulation
     largest change. Records of one volunteer are replayed in time order so the day and
     month caps see the draft's points of earlier records, not the old ones."""
     facts = sorted(facts, key=lambda item: (item.volunteer_id, item.started_at, item.record_id))
-    overrides, entered = {}, {}
+    overrides, entered, kinds = {}, {}, {}
+
+    def classified(organization, day):  # each organization's day is looked up once
+        key = (organization.id, day)
+        if key not in kinds:
+            kinds[key] = classify_day(day, overrides[organization.id], _entered_days(organization, day.year, entered))
+        return kinds[key]
+
     if facts:
         # Local dates lie within a day of the UTC dates.
         first = min(item.started_at for item in facts).date() - timedelta(days=1)
@@ -1229,12 +1529,7 @@ def simulate_rule_set(draft, facts: Iterable[RecordFacts], top=10) -> Simulation
                 item.ended_at,
                 item.urgent,
                 history,
-                {
-                    day: classify_day(
-                        day, overrides[item.organization.id], _entered_days(item.organization, day.year, entered)
-                    )
-                    for day in days
-                },
+                {day: classified(item.organization, day) for day in days},
             )
             after, after_by_day = award.points, engine.service_points_by_day(award.breakdown, start_day)
         except CategoryNotRated:

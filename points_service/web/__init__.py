@@ -26,7 +26,7 @@ def localdate(moment, timezone=None):
 
 
 # One module per audience; each defines a blueprint ``bp``.
-WEB_MODULES = ["public", "auth", "volunteer", "organizer", "counter", "rewards", "honor", "certificates"]
+WEB_MODULES = ["public", "auth", "account", "volunteer", "organizer", "counter", "rewards", "honor", "certificates"]
 
 
 def staff_navigation():

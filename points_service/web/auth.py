@@ -11,9 +11,10 @@ from flask_login import current_user, login_required, login_user, logout_user
 from ..accounts import service as accounts
 from ..errors import PointsError
 from ..extensions import limiter
+from ..myaccount import resets
 from ..organizations.service import list_organizations
 from ..redirects import safe_redirect_target
-from .forms import ChangePasswordForm, LoginForm, RegistrationForm
+from .forms import ChangePasswordForm, LoginForm, RegistrationForm, ResetPasswordForm
 
 bp = Blueprint("auth", __name__)
 
@@ -117,6 +118,28 @@ def change_password():
     return render_template("auth/password.html", form=form, error=error), status
 
 
+@bp.route("/reset", methods=["GET", "POST"])
+@limiter.limit("5 per minute", methods=["POST"])
+def reset_with_code():
+    """Set a new password with the one-time code a staff member gave after checking identity."""
+    form = ResetPasswordForm()
+    error, status = None, 200
+    if form.validate_on_submit():
+        if form.new_password.data != form.confirm.data:
+            error, status = _("The two new passwords are not the same."), 422
+        else:
+            try:
+                resets.reset_password(form.login.data, form.code.data, form.new_password.data)
+            except PointsError as exc:
+                error, status = exc.render_message(), exc.status
+            else:
+                flash(_("Your new password is set. Log in with it."), "success")
+                return redirect(url_for("auth.login"))
+    elif request.method == "POST":
+        error, status = _("Please fill in every field."), 422
+    return render_template("auth/reset.html", form=form, error=error), status
+
+
 @bp.route("/language/<locale>", methods=["POST"])
 def set_language(locale):
     if locale in ("zh_CN", "en"):
@@ -134,4 +157,7 @@ def privacy():
 @bp.route("/account")
 @login_required
 def account():
-    return redirect(_landing(current_user))
+    """A volunteer's account page; staff have only the password page."""
+    if current_user.volunteer is not None:
+        return redirect(url_for("account.index"))
+    return redirect(url_for("auth.change_password"))

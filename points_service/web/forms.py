@@ -42,6 +42,15 @@ class ChangePasswordForm(FlaskForm):
     confirm = PasswordField(_l("New password again"), validators=[DataRequired(), Length(max=128)])
 
 
+class ResetPasswordForm(FlaskForm):
+    login = StringField(_l("Mobile number or member number"), validators=[DataRequired(), Length(max=40)])
+    code = StringField(
+        _l("One-time code"), validators=[DataRequired(), Length(max=20)], render_kw={"autocomplete": "one-time-code"}
+    )
+    new_password = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=128)])
+    confirm = PasswordField(_l("New password again"), validators=[DataRequired(), Length(max=128)])
+
+
 def within_calendar(form, field):
     """A WTForms validator: a date or time from ``EARLIEST_TIME`` up to ``LATEST_TIME``
     (a year 1 or 1900 is a slip of the keyboard, and cannot be converted to UTC)."""

@@ -27,6 +27,8 @@ from ..changes import service as changes
 from ..codes import normalise_typed
 from ..errors import PointsError
 from ..extensions import login_manager
+from ..inputs import MAX_ID
+from ..myaccount import resets
 from ..perks import payments
 from ..perks import service as perks
 from ..rules import service as rules
@@ -69,16 +71,20 @@ def _calendar_warnings():
 # -- forms ---------------------------------------------------------------------------
 
 
-class ActivityForm(FlaskForm):
-    organization = SelectField(_l("Organization"), coerce=int, validators=[DataRequired()])
+class ActivityEditForm(FlaskForm):
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=120)])
-    category = SelectField(_l("Category"), validators=[DataRequired()])
     place = StringField(_l("Place"), validators=[DataRequired(), Length(max=200)])
     starts_at = DateTimeLocalField(_l("Starts"), format=LOCAL_FORMAT, validators=[DataRequired(), within_calendar])
     ends_at = DateTimeLocalField(_l("Ends"), format=LOCAL_FORMAT, validators=[DataRequired(), within_calendar])
     capacity = IntegerField(_l("Places"), default=20, validators=[InputRequired(), NumberRange(min=1, max=10000)])
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=4000)])
+
+
+class ActivityForm(ActivityEditForm):
+    organization = SelectField(_l("Organization"), coerce=int, validators=[DataRequired()])
+    category = SelectField(_l("Category"), validators=[DataRequired()])
     urgent = BooleanField(_l("Urgent task"))
+    confirm_past = BooleanField(_l("Yes, publish it although it starts in the past"))
 
 
 class RecordForm(FlaskForm):
@@ -162,29 +168,83 @@ def new_activity():
         start = to_local(utcnow(), next(iter(nodes.values())).timezone).replace(minute=0, second=0, microsecond=0)
         form.starts_at.data = start.replace(tzinfo=None) + timedelta(days=1)
         form.ends_at.data = form.starts_at.data + timedelta(hours=2)
+    asks_past = False
     if form.validate_on_submit():
         node = nodes.get(form.organization.data)
+        asks_past = to_utc(form.starts_at.data, node.timezone) < utcnow() and not form.confirm_past.data
+        if asks_past:
+            error = _(
+                "This activity starts in the past. To record service that already happened,"
+                " tick the box below and publish again."
+            )
+        else:
+            try:
+                activity = activities.create_activity(
+                    current_user,
+                    organization=node,
+                    title=form.title.data,
+                    category=form.category.data,
+                    place=form.place.data,
+                    starts_at=to_utc(form.starts_at.data, node.timezone),
+                    ends_at=to_utc(form.ends_at.data, node.timezone),
+                    capacity=form.capacity.data,
+                    description=form.description.data or "",
+                    urgent=form.urgent.data,
+                )
+            except PointsError as exc:
+                error = exc.render_message()
+            else:
+                flash(_("The activity is published."), "success")
+                return redirect(url_for(".activity", activity_id=activity.id))
+    elif request.method == "POST":
+        error = _form_errors(form)
+    page = render_template("organizer/activity_form.html", form=form, error=error, asks_past=asks_past)
+    return page, (422 if error else 200)
+
+
+@bp.route("/activities/<id:activity_id>/edit", methods=["GET", "POST"])
+def edit_activity(activity_id):
+    item = activities.activity_for_staff(current_user, activity_id)
+    timezone = item.organization.timezone
+    form = ActivityEditForm(
+        data={
+            "title": item.title,
+            "place": item.place,
+            "starts_at": to_local(item.starts_at, timezone).replace(tzinfo=None),
+            "ends_at": to_local(item.ends_at, timezone).replace(tzinfo=None),
+            "capacity": item.capacity,
+            "description": item.description,
+        }
+        if request.method == "GET"
+        else None
+    )
+    error = None
+    if form.validate_on_submit():
         try:
-            activity = activities.create_activity(
+            changed = activities.update_activity(
                 current_user,
-                organization=node,
+                activity_id,
                 title=form.title.data,
-                category=form.category.data,
                 place=form.place.data,
-                starts_at=to_utc(form.starts_at.data, node.timezone),
-                ends_at=to_utc(form.ends_at.data, node.timezone),
+                starts_at=to_utc(form.starts_at.data, timezone),
+                ends_at=to_utc(form.ends_at.data, timezone),
                 capacity=form.capacity.data,
                 description=form.description.data or "",
-                urgent=form.urgent.data,
             )
         except PointsError as exc:
             error = exc.render_message()
         else:
-            flash(_("The activity is published."), "success")
-            return redirect(url_for(".activity", activity_id=activity.id))
+            if not changed:
+                flash(_("Nothing was changed."), "info")
+            elif {"starts_at", "ends_at", "place"} & set(changed):
+                flash(_("The activity is saved; everyone signed up is told of the new time or place."), "success")
+            else:
+                flash(_("The activity is saved."), "success")
+            return redirect(url_for(".activity", activity_id=item.id))
     elif request.method == "POST":
         error = _form_errors(form)
-    return render_template("organizer/activity_form.html", form=form, error=error), (422 if error else 200)
+    page = render_template("organizer/activity_form.html", form=form, error=error, activity=item)
+    return page, (422 if error else 200)
 
 
 def _checkin_payload(activity_id):
@@ -193,6 +253,7 @@ def _checkin_payload(activity_id):
     seconds = max(0, int((code.expires_at - utcnow()).total_seconds()))
     return {
         "code": code.code,
+        "typed": code.typed,
         "url": url,
         "qr": segno.make(url, error="m").svg_data_uri(scale=6, border=2),
         "expires_in": seconds,
@@ -643,3 +704,47 @@ def withdraw_change_request(request_id):
         lambda: changes.withdraw_change(current_user, request_id),
         lambda request: _("Your request is withdrawn."),
     )
+
+
+# -- password reset codes ----------------------------------------------------------------
+
+
+class ResetLookupForm(FlaskForm):
+    who = StringField(_l("Member number or mobile number"), validators=[DataRequired(), Length(max=40)])
+
+
+class ResetIssueForm(FlaskForm):
+    user_id = IntegerField(validators=[InputRequired(), NumberRange(min=1, max=MAX_ID)])
+    identity_checked = BooleanField(_l("I have checked the person's identity document, and the name matches."))
+
+
+@bp.route("/password-reset", methods=["GET", "POST"])
+def password_reset():
+    """Look a volunteer up by member or mobile number (posted, never in the address), then issue a code."""
+    if not authz.can(current_user, "password.reset", None):
+        abort(403)
+    lookup, issue = ResetLookupForm(prefix="find"), ResetIssueForm(prefix="issue")
+    target, code, error = None, None, None
+    try:
+        if request.form.get("step") == "find" and lookup.validate_on_submit():
+            target = resets.find_volunteer(current_user, lookup.who.data)
+        elif request.form.get("step") == "issue" and issue.validate_on_submit():
+            code = resets.issue_reset_code(
+                current_user, issue.user_id.data, identity_checked=issue.identity_checked.data is True
+            )
+        elif request.method == "POST":
+            error = _("Please fill in every field.")
+    except PointsError as exc:
+        error = exc.render_message()
+        if request.form.get("step") == "issue":
+            target = resets.find_volunteer_by_id(current_user, issue.user_id.data)
+    page = render_template(
+        "organizer/password_reset.html",
+        lookup=lookup,
+        issue=issue,
+        target=target,
+        code=code,
+        error=error,
+        lifetime=int(resets.CODE_LIFETIME.total_seconds() // 60),
+    )
+    return page, (422 if error else 200)

@@ -10,13 +10,16 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
-from wtforms import DateTimeLocalField, HiddenField, SelectField, TextAreaField
+from wtforms import DateTimeLocalField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from ..activities import service as activities
 from ..codes import normalise_code
 from ..errors import PointsError
+from ..extensions import limiter
 from ..ledger import service as ledger
+from ..notices import service as notices
+from ..organizations.settings import setting
 from ..rules import service as rules
 from ..timeutil import to_local, to_utc, utcnow
 from .forms import within_calendar
@@ -32,6 +35,15 @@ class ActionForm(FlaskForm):
 
 class CheckinForm(FlaskForm):
     code = HiddenField(filters=[normalise_code], validators=[DataRequired(), Length(max=16)])
+
+
+class TypedCheckinForm(FlaskForm):
+    code = StringField(_l("Check-in code"), validators=[DataRequired(), Length(max=32)])
+
+
+def _per_volunteer():
+    """Typed check-in codes are limited per person: guessing six digits from one account is throttled."""
+    return f"user:{current_user.get_id()}"
 
 
 class ReportForm(FlaskForm):
@@ -61,7 +73,10 @@ def home():
     profile = _profile()
     account = ledger.account_of_volunteer(profile.id)
     entries = ledger.list_entries(account.id, limit=20)
-    expiring = ledger.expiring_points(account.id, before=utcnow() + timedelta(days=60))
+    warning_days = setting(profile.home_organization, "expiry_warning_days")
+    expiring = []
+    if warning_days:
+        expiring = ledger.expiring_points(account.id, before=utcnow() + timedelta(days=warning_days))
     qr = segno.make(profile.member_no, error="m").svg_data_uri(scale=5, border=2)
     return render_template(
         "volunteer/home.html",
@@ -73,7 +88,15 @@ def home():
         level=activities.volunteer_level(profile),
         records=activities.my_records(current_user, limit=5),
         signups=activities.list_my_signups(current_user),
+        notices=notices.unread_notices(current_user),
     )
+
+
+@bp.route("/notices/<id:notice_id>/read", methods=["POST"])
+@login_required
+def dismiss_notice(notice_id):
+    notices.dismiss(current_user, notice_id)
+    return redirect(url_for(".home"))
 
 
 # -- activities --------------------------------------------------------------------------
@@ -155,6 +178,25 @@ def checkin(activity_id, code):
         ),
         422 if error else 200,
     )
+
+
+@bp.route("/checkin", methods=["GET", "POST"])
+@limiter.limit("10 per minute", methods=["POST"], key_func=_per_volunteer)
+@login_required
+def checkin_typed():
+    """Check in (or out) by typing the six digits shown on the organizer's screen."""
+    _profile()
+    form = TypedCheckinForm()
+    error, result = None, None
+    if form.validate_on_submit():
+        try:
+            result = activities.check_in_with_typed_code(current_user, form.code.data)
+        except PointsError as exc:
+            error = exc.render_message()
+    elif request.method == "POST":
+        error = _("Type the check-in code.")
+    page = render_template("volunteer/checkin_typed.html", form=form, error=error, result=result)
+    return page, (422 if error else 200)
 
 
 # -- service records ---------------------------------------------------------------------

@@ -6,7 +6,7 @@
   var box = document.querySelector("[data-checkin-url]");
   if (box && window.fetch) {
     var image = box.querySelector("[data-qr]");
-    var code = box.querySelector("[data-code]");
+    var code = box.querySelector("[data-typed]");
     var refresh = function () {
       fetch(box.getAttribute("data-checkin-url"), {
         credentials: "same-origin",
@@ -18,7 +18,7 @@
         .then(function (data) {
           if (!data) return;
           if (image) image.src = data.qr;
-          if (code) code.textContent = data.code;
+          if (code) code.textContent = data.typed;
         })
         .catch(function () {
           /* offline for a moment: the code on screen stays valid for another minute */

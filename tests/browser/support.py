@@ -30,3 +30,21 @@ def save_screenshot(page, name):
     path = ARTIFACTS / f"{name}-{size['width']}x{size['height']}-{language}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def accessibility_problems(page):
+    """The serious and critical axe-core findings on the page, as short readable lines."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page).response
+    return [
+        f"{violation['id']} ({violation['impact']}): {node['target']} {node.get('failureSummary', '')[:160]}"
+        for violation in results["violations"]
+        if violation["impact"] in ("serious", "critical")
+        for node in violation["nodes"][:3]
+    ]
+
+
+def sideways_overflow(page):
+    """How many pixels the page scrolls sideways (0 when it fits the screen)."""
+    return page.evaluate("document.documentElement.scrollWidth - window.innerWidth")

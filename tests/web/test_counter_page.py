@@ -284,3 +284,33 @@ def test_counter_code_lookups_are_rate_limited_per_clerk(client, build, auth, ap
     statuses = [client.post("/counter/scan", data={"code": "123456789012"}).status_code for _ in range(4)]
     assert statuses[:3] != [429, 429, 429]
     assert statuses[3] == 429
+
+
+def test_the_members_open_vouchers_are_handed_over_in_one_tap_from_the_lookup(client, build, clerk, district):
+    volunteer = build.volunteer(points=200)
+    cup = build.perk(name="Thermos cup", kind="goods", points_cost=40, stock=3)
+    elsewhere = build.perk(name="Swimming", points_cost=30, venues=[build.tree()["districts"][1]])
+    expired = build.perk(name="Cinema", points_cost=20)
+    kept = perks.reserve_perk(volunteer, cup.id, 1, request_key("cup"), level_of=stars(0))
+    perks.reserve_perk(volunteer, elsewhere.id, 1, request_key("swim"), level_of=stars(0))
+    old = perks.reserve_perk(volunteer, expired.id, 1, request_key("cinema"), level_of=stars(0))
+    old.voucher_expires_at = old.created_at  # its time has passed
+    db.session.commit()
+
+    page = client.post("/counter/scan", data={"code": volunteer.volunteer.member_no})
+    html = page.get_data(as_text=True)
+    assert f'data-testid="open-voucher-{kept.id}"' in html
+    assert "Swimming" not in html.split('data-testid="open-vouchers"')[1].split("</ul>")[0]  # not honored here
+    assert f'data-testid="open-voucher-{old.id}"' not in html
+
+    voucher_form = html.split(f'data-testid="open-voucher-{kept.id}"')[1]
+    key = re.search(r'name="idempotency_key" value="([^"]+)"', voucher_form).group(1)
+    handed = client.post("/counter/fulfil", data={"code": kept.voucher_code, "idempotency_key": key})
+    assert handed.status_code == 302 and f"/counter/redemptions/{kept.id}" in handed.location
+    again = client.post("/counter/fulfil", data={"code": kept.voucher_code, "idempotency_key": key})
+    assert again.status_code == 302  # the same tap sent twice hands over once
+    db.session.expire_all()
+    assert db.session.get(Redemption, kept.id).status == "fulfilled"
+    assert f'data-testid="open-voucher-{kept.id}"' not in client.post(
+        "/counter/scan", data={"code": volunteer.volunteer.member_no}
+    ).get_data(as_text=True)
