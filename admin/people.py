@@ -38,7 +38,7 @@ KIND_WORDS = {
 def people_words():
     return {
         "role_words": ROLE_WORDS,
-        "kind_words": KIND_WORDS,
+        "level_words": KIND_WORDS,
         "masked_name": mask_name,
         "masked_mobile": mask_mobile,
         "desk_roles": people.DESK_ROLES,

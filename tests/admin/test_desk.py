@@ -122,3 +122,16 @@ def test_chinese_pages_say_so_in_the_html_lang_and_offer_only_english(client, bu
     assert '<html lang="zh-Hans">' in page
     assert "English" in page and ">中文<" not in page
     assert "概览" in page
+
+
+def test_no_two_desk_pages_give_templates_the_same_name(app):
+    """A blueprint context processor reaches every desk page, so two pages must not both set a name."""
+    from admin import bp
+
+    seen = {}
+    with app.test_request_context("/admin/"):
+        for processor in app.template_context_processors["admin"]:
+            for name in processor():
+                assert name not in seen, f"{name} is set by both {seen[name]} and {processor.__name__}"
+                seen[name] = processor.__name__
+    assert bp.name == "admin"
