@@ -541,14 +541,15 @@ def _honor_definition(world):
 
 def _honor_draft(world, *, with_entry=False):
     """A draft of a fresh community: of the last closed month, or (``with_entry``) a preview
-    of the month of a new approved record of the inside volunteer there."""
+    of the month of an approved record there of a new volunteer (the inside volunteer may
+    have opted out of public lists in an earlier row)."""
     from points_service.honor import definitions
     from points_service.honor import service as honor
 
     community = _fresh_community(world)
     if with_entry:
         started = world.slot()
-        world.build.approved_record(world.owner, organization=community, started_at=started)
+        world.build.approved_record(world.build.volunteer(community), organization=community, started_at=started)
         start = definitions.period_start_containing("month", to_local(started, community.timezone).date())
     else:
         (start,) = definitions.closed_period_starts("month", community.timezone)
