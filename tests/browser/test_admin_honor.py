@@ -13,7 +13,7 @@ from points_service.extensions import db
 from points_service.honor import definitions
 from points_service.honor.models import HonorRoll
 from points_service.timeutil import local_midnight_utc
-from tests.browser.support import log_in, save_screenshot
+from tests.browser.support import accessibility_problems, log_in, save_screenshot, sideways_overflow
 from tests.honor.conftest import opt_out, serve
 
 pytestmark = pytest.mark.browser
@@ -94,6 +94,6 @@ def test_define_compute_exclude_publish_with_a_second_admin_and_the_public_page_
             log_in(tab, live_server, "author")
             for name, path in pages.items():
                 tab.goto(f"{live_server}{path}")
-                overflow = tab.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
-                assert overflow <= 0, f"{name} scrolls sideways at {width}x{height}"
+                assert sideways_overflow(tab) <= 0, f"{name} scrolls sideways at {width}x{height}"
+                assert accessibility_problems(tab) == [], f"{name} at {width}x{height} in {locale}"
                 save_screenshot(tab, name)
