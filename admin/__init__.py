@@ -55,6 +55,7 @@ PAGE_MODULES = (
     "audit",
     "duplicates",
     "reports",
+    "honor",
 )
 
 

@@ -396,6 +396,28 @@ def honor_publish_command(roll_id, username):
     )
 
 
+@points_cli.command("honor-draft-due")
+@records_actor
+def honor_draft_due_command():
+    """For cron: compute the draft of every active honor roll definition whose latest period
+    has ended and has no roll yet. Running it again (or twice at once) makes nothing new."""
+    from .honor.definitions import draft_due_rolls
+
+    results = draft_due_rolls()
+    words = {
+        "computed": "draft computed",
+        "exists": "already has a roll",
+        "raced": "computed by another run at the same moment",
+    }
+    for result in results:
+        roll = f" (honor roll {result.roll_id})" if result.roll_id is not None else ""
+        click.echo(
+            f"definition {result.definition_id}, period from {result.period_start}: {words[result.outcome]}{roll}"
+        )
+    computed = sum(result.outcome == "computed" for result in results)
+    click.echo(f"{computed} new draft(s) for {len(results)} active definition(s)")
+
+
 # -- changes that need a second person -----------------------------------------------------------
 
 

@@ -570,6 +570,103 @@ def _desk_merge(world):
     )
 
 
+# -- honor rolls on the desk: every target lies in the inside administrator's district -------------
+
+
+def _honor_definition(world):
+    from points_service.honor import definitions
+
+    return definitions.create_honor_definition(world.helpers["approver"], _fresh_community(world), "month", "hours", 10)
+
+
+def _honor_draft(world, *, with_entry=False):
+    """A draft of a fresh community: of the last closed month, or (``with_entry``) a preview
+    of the month of an approved record there of a new volunteer (the inside volunteer may
+    have opted out of public lists in an earlier row)."""
+    from points_service.honor import definitions
+    from points_service.honor import service as honor
+
+    community = _fresh_community(world)
+    if with_entry:
+        started = world.slot()
+        world.build.approved_record(world.build.volunteer(community), organization=community, started_at=started)
+        start = definitions.period_start_containing("month", to_local(started, community.timezone).date())
+    else:
+        (start,) = definitions.closed_period_starts("month", community.timezone)
+    return honor.compute_honor_roll(None, community, "month", start, "hours", 10)
+
+
+def _honor_published(world):
+    """A published roll in D0, made once per world."""
+    from points_service.changes.service import approve_change
+    from points_service.honor import service as honor
+
+    if "honor_published" not in world.helpers:
+        roll = _honor_draft(world)
+        request = honor.request_honor_roll_publication(world.helpers["approver"], roll.id)
+        approve_change(world.build.staff("admin", world.tree["city"]), request.id)
+        world.helpers["honor_published"] = roll
+    return world.helpers["honor_published"]
+
+
+def _desk_define_roll(world):
+    from points_service.honor.models import HonorRollDefinition
+
+    data = {
+        "organization": str(_fresh_community(world).id),
+        "period_kind": "month",
+        "metric": "hours",
+        "size": "10",
+        "name_style": "masked",
+    }
+    return "/admin/honor-rolls", {"data": data}, _grew(HonorRollDefinition)
+
+
+def _desk_redefine_roll(world):
+    from points_service.honor.models import HonorRollDefinition
+
+    definition = _honor_definition(world)
+    return (
+        f"/admin/honor-rolls/definitions/{definition.id}",
+        {"data": {"size": "3", "name_style": "full", "active": "1"}},
+        lambda: _reload(HonorRollDefinition, definition.id).size == 3,
+    )
+
+
+def _desk_compute_roll(world):
+    from points_service.honor import definitions
+    from points_service.honor.models import HonorRoll
+
+    definition = _honor_definition(world)
+    (start,) = definitions.closed_period_starts("month", definition.organization.timezone)
+    made = select(func.count(HonorRoll.id)).where(HonorRoll.definition_id == definition.id)
+    return (
+        f"/admin/honor-rolls/definitions/{definition.id}/drafts",
+        {"data": {"period_start": start.isoformat()}},
+        lambda: _scalar(made) > 0,
+    )
+
+
+def _desk_exclude(world):
+    from points_service.honor.models import HonorRollExclusion
+
+    roll = _honor_draft(world, with_entry=True)
+    excluded = select(func.count(HonorRollExclusion.id)).where(HonorRollExclusion.roll_id == roll.id)
+    return (
+        f"/admin/honor-rolls/{roll.id}/exclusions",
+        {"data": {"entry": str(roll.entries[0].id), "version": str(roll.version), "reason": "matrix"}},
+        lambda: _scalar(excluded) > 0,
+    )
+
+
+def _desk_request_publication(world):
+    roll = _honor_draft(world)
+    asked = select(func.count(ChangeRequest.id)).where(
+        ChangeRequest.kind == "honor_roll.publish", ChangeRequest.target_id == str(roll.id)
+    )
+    return f"/admin/honor-rolls/{roll.id}/publication", {}, lambda: _scalar(asked) > 0
+
+
 def _fresh_community(world):
     """A community of its own under the inside street, for one cell to rename or move."""
     from points_service.organizations.service import create_organization
@@ -1046,6 +1143,39 @@ PAGE_ROWS = [
         allow(admin="AD"),
     ),
     page("admin.merge_volunteers", _desk_merge, allow(admin="AD"), method="POST"),
+    page("admin.honor_rolls", read("/admin/honor-rolls"), allow(admin="AA")),
+    page("admin.honor_rolls_define", _desk_define_roll, allow(admin="AD"), method="POST"),
+    page(
+        "admin.honor_rolls_definition",
+        read(lambda world: f"/admin/honor-rolls/definitions/{_honor_definition(world).id}"),
+        allow(admin="AD"),
+    ),
+    page("admin.honor_rolls_redefine", _desk_redefine_roll, allow(admin="AD"), method="POST"),
+    page("admin.honor_rolls_compute", _desk_compute_roll, allow(admin="AD"), method="POST"),
+    page(
+        "admin.honor_rolls_review",
+        read(lambda world: f"/admin/honor-rolls/{_honor_draft(world).id}"),
+        allow(admin="AD"),
+    ),
+    page("admin.honor_rolls_exclude", _desk_exclude, allow(admin="AD"), method="POST"),
+    page("admin.honor_rolls_request", _desk_request_publication, allow(admin="AD"), method="POST"),
+    page(
+        "admin.honor_rolls_poster",
+        read(lambda world: f"/admin/honor-rolls/{_honor_published(world).id}/poster.pdf"),
+        allow(admin="AD"),
+    ),
+    page(
+        "admin.honor_rolls_export",
+        read(lambda world: f"/admin/honor-rolls/{_honor_draft(world).id}/export.csv"),
+        allow(admin="AD"),
+    ),
+    page("honor.poster", read(lambda world: f"/honor/{_honor_roll(world, 'published').id}/poster.pdf"), EVERYONE),
+    page(
+        "honor.poster",
+        read(lambda world: f"/honor/{_honor_roll(world, 'draft').id}/poster.pdf"),
+        allow(),
+        notes="a draft has no poster",
+    ),
     page("admin.people", read("/admin/people"), allow(admin="AA"), notes="each admin sees their own subtree"),
     page(
         "admin.people_organization",

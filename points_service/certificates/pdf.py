@@ -1,11 +1,8 @@
 """The certificate as an A4 PDF, drawn with reportlab in the reader's language.
 
-Chinese text uses an embedded TrueType font (WenQuanYi Zen Hei from Debian's
-``fonts-wqy-zenhei``) so that the PDF shows and copies as real text everywhere; where
-that file is missing, reportlab's built-in STSong-Light CID font is used instead.
+Chinese text uses the shared embedded font (``points_service.pdf_fonts``).
 """
 
-import os
 from io import BytesIO
 
 import segno
@@ -13,31 +10,12 @@ from flask_babel import gettext as _
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.lib.utils import ImageReader
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
 
 from ..extensions import db
 from ..organizations.models import Organization
+from ..pdf_fonts import cjk_font
 from ..rules.service import category_label
-
-FONT_FILES = ("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",)
-_font_name = None
-
-
-def _font():
-    global _font_name
-    if _font_name is None:
-        for path in FONT_FILES:
-            if os.path.exists(path):
-                pdfmetrics.registerFont(TTFont("WenQuanYiZenHei", path, subfontIndex=0))
-                _font_name = "WenQuanYiZenHei"
-                break
-        else:
-            pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
-            _font_name = "STSong-Light"
-    return _font_name
 
 
 def hours_text(minutes):
@@ -58,7 +36,7 @@ def issuer_path(organization):
 
 def render_certificate(certificate, *, volunteer_name, verify_url, day_text):
     """PDF bytes of ``certificate``; ``day_text`` formats a date in the reader's language."""
-    font = _font()
+    font = cjk_font()
     buffer = BytesIO()
     page = canvas.Canvas(buffer, pagesize=A4, pageCompression=1)
     page.setTitle(_("Volunteer service certificate") + " " + certificate.number)

@@ -1,5 +1,11 @@
 """Honor rolls: the most active volunteers of an organization subtree in one period.
 
+A **definition** says which roll an organization publishes periodically (period kind,
+metric, size, name style, active or not); each of its periods gets at most one roll
+(unique definition x period start), computed on the desk or by ``honor-draft-due``.
+An **exclusion** takes a volunteer off one draft with a reason the reviewer reads;
+recomputing the draft keeps them off and closes the ranks up.
+
 A roll is computed as a ``draft`` (its entries replaced on every recompute) and then
 ``published``: from then on the roll and its entries are an immutable snapshot, checked
 here on every flush as well as by the service. The snapshot holds only what the public
@@ -10,9 +16,10 @@ Values are integers: minutes for the ``hours`` metric, points for ``points``.
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, event, inspect
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, event, inspect, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ..accounts.models import User
 from ..database import one_of
 from ..extensions import db
 from ..organizations.models import Organization
@@ -23,6 +30,38 @@ METRICS = ("hours", "points")
 ROLL_STATUSES = ("draft", "published")
 NAME_STYLES = ("masked", "full")
 MIN_SIZE, MAX_SIZE = 1, 100
+MAX_EXCLUSION_REASON = 255
+
+
+class HonorRollDefinition(db.Model):
+    """A roll an organization publishes every period: what it ranks, how many, how names show."""
+
+    __tablename__ = "honor_roll_definitions"
+    __table_args__ = (
+        CheckConstraint(one_of("period_kind", PERIOD_KINDS), name="period_kind_known"),
+        CheckConstraint(one_of("metric", METRICS), name="metric_known"),
+        CheckConstraint(one_of("name_style", NAME_STYLES), name="name_style_known"),
+        CheckConstraint(f"size BETWEEN {MIN_SIZE} AND {MAX_SIZE}", name="size_in_range"),
+        # Rolls are unique per subtree, period and metric: so are the definitions that make them.
+        UniqueConstraint("organization_id", "period_kind", "metric"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    period_kind: Mapped[str] = mapped_column(String(8))
+    metric: Mapped[str] = mapped_column(String(8))
+    size: Mapped[int]
+    name_style: Mapped[str] = mapped_column(String(8), default="masked")
+    active: Mapped[bool] = mapped_column(default=True, server_default=true())
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    organization: Mapped[Organization] = relationship(lazy="selectin")
+
+    def __repr__(self):
+        state = "active" if self.active else "inactive"
+        return f"<HonorRollDefinition {self.id} org={self.organization_id} {self.period_kind} {self.metric} {state}>"
 
 
 class HonorRoll(db.Model):
@@ -38,11 +77,15 @@ class HonorRoll(db.Model):
         CheckConstraint("status <> 'published' OR published_at IS NOT NULL", name="published_has_date"),
         # One roll per subtree, period and metric: a recompute replaces the draft's entries.
         UniqueConstraint("organization_id", "period_kind", "period_start", "metric"),
+        # One roll per definition and period: two ``honor-draft-due`` runs at once make one.
+        UniqueConstraint("definition_id", "period_start"),
         Index("ix_honor_rolls_status_id", "status", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    # The definition it was computed for; None for a roll computed by hand (``honor-compute``).
+    definition_id: Mapped[int | None] = mapped_column(ForeignKey("honor_roll_definitions.id"))
     period_kind: Mapped[str] = mapped_column(String(8))
     # The first local day of the period in the organization's time zone.
     period_start: Mapped[date]
@@ -64,6 +107,9 @@ class HonorRoll(db.Model):
         order_by="HonorRollEntry.rank",
         cascade="all, delete-orphan",
         lazy="selectin",
+    )
+    exclusions: Mapped[list["HonorRollExclusion"]] = relationship(
+        back_populates="roll", order_by="HonorRollExclusion.id", lazy="selectin"
     )
 
     def __repr__(self):
@@ -96,12 +142,37 @@ class HonorRollEntry(db.Model):
         return f"<HonorRollEntry roll={self.roll_id} #{self.rank} {self.value}>"
 
 
+class HonorRollExclusion(db.Model):
+    """A volunteer taken off one draft, with the reason the reviewer reads. Staff-only."""
+
+    __tablename__ = "honor_roll_exclusions"
+    __table_args__ = (UniqueConstraint("roll_id", "volunteer_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    roll_id: Mapped[int] = mapped_column(ForeignKey("honor_rolls.id"))
+    volunteer_id: Mapped[int] = mapped_column(ForeignKey("volunteer_profiles.id"), index=True)
+    # The line as it stood when the volunteer was taken off (name as the roll shows it).
+    rank: Mapped[int]
+    display_name: Mapped[str] = mapped_column(String(80))
+    value: Mapped[int]
+    reason: Mapped[str] = mapped_column(String(MAX_EXCLUSION_REASON))
+    excluded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    excluded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    roll: Mapped[HonorRoll] = relationship(back_populates="exclusions")
+    excluded_by: Mapped[User | None] = relationship(lazy="selectin")
+
+    def __repr__(self):
+        return f"<HonorRollExclusion roll={self.roll_id} was #{self.rank}>"
+
+
 class PublishedHonorRollChanged(RuntimeError):
     """A programming error: something tried to change a published snapshot."""
 
 
 _ROLL_SNAPSHOT_FIELDS = (
     "organization_id",
+    "definition_id",
     "period_kind",
     "period_start",
     "metric",
@@ -141,6 +212,11 @@ def _roll_is_published(connection, roll_id):
 @event.listens_for(HonorRollEntry, "before_update")
 @event.listens_for(HonorRollEntry, "before_delete")
 @event.listens_for(HonorRollEntry, "before_insert")
+@event.listens_for(HonorRollExclusion, "before_update")
+@event.listens_for(HonorRollExclusion, "before_delete")
+@event.listens_for(HonorRollExclusion, "before_insert")
 def _published_entries_are_immutable(mapper, connection, target):
     if target.roll_id is not None and _roll_is_published(connection, target.roll_id):
-        raise PublishedHonorRollChanged(f"honor roll {target.roll_id}: the entries of a published roll cannot change")
+        raise PublishedHonorRollChanged(
+            f"honor roll {target.roll_id}: the entries and exclusions of a published roll cannot change"
+        )

@@ -45,7 +45,17 @@ from ..extensions import db
 from ..organizations.models import Organization
 from ..organizations.settings import setting
 from ..timeutil import local_midnight_utc, to_local, utcnow
-from .models import MAX_SIZE, METRICS, MIN_SIZE, NAME_STYLES, PERIOD_KINDS, HonorRoll, HonorRollEntry
+from .models import (
+    MAX_EXCLUSION_REASON,
+    MAX_SIZE,
+    METRICS,
+    MIN_SIZE,
+    NAME_STYLES,
+    PERIOD_KINDS,
+    HonorRoll,
+    HonorRollEntry,
+    HonorRollExclusion,
+)
 
 __all__ = [
     "PUBLISH_KIND",
@@ -53,12 +63,15 @@ __all__ = [
     "compute_honor_roll",
     "get_honor_roll",
     "get_published_honor_roll",
+    "exclude_from_honor_roll",
     "honor_roll_title",
+    "left_out_for_opting_out",
     "list_published_honor_rolls",
     "next_period_start",
     "period_bounds",
     "period_has_ended",
     "period_label",
+    "period_text",
     "public_entries",
     "request_honor_roll_publication",
 ]
@@ -158,30 +171,42 @@ def period_has_ended(roll, now=None):
 # -- computing -------------------------------------------------------------------------------
 
 
-def _ranking_query(organization, period_kind, period_start, metric, size):
-    """The one aggregate query: top ``size`` volunteers of the subtree in the period."""
+def _ranking_query(organization, period_kind, period_start, metric, size, *, leave_out=(), with_opted_out=False):
+    """The one aggregate query: top ``size`` volunteers of the subtree in the period.
+
+    ``leave_out`` names volunteer profiles excluded from the draft; ``with_opted_out``
+    ranks those who opted out of public lists too (for the reviewer's "left out" list)."""
     starts, ends = period_bounds(period_kind, period_start, organization.timezone)
     value_column = ServiceRecord.verified_minutes if metric == "hours" else ServiceRecord.points
     value = func.sum(func.coalesce(value_column, 0)).label("value")
     reached_at = func.max(ServiceRecord.ended_at).label("reached_at")
     record_place = aliased(Organization)
     home = aliased(Organization)
+    conditions = [
+        ServiceRecord.status == "approved",
+        ServiceRecord.started_at >= starts,
+        ServiceRecord.started_at < ends,
+        record_place.path.startswith(organization.path),
+    ]
+    if not with_opted_out:
+        conditions.append(VolunteerProfile.public_listing_opt_out.is_(False))
+    if leave_out:
+        conditions.append(ServiceRecord.volunteer_id.not_in(sorted(leave_out)))
     return (
-        select(ServiceRecord.volunteer_id, User.name, home.name.label("home_community"), value, reached_at)
+        select(
+            ServiceRecord.volunteer_id,
+            User.name,
+            home.name.label("home_community"),
+            VolunteerProfile.public_listing_opt_out.label("opted_out"),
+            value,
+            reached_at,
+        )
         .join(record_place, record_place.id == ServiceRecord.organization_id)
         .join(VolunteerProfile, VolunteerProfile.id == ServiceRecord.volunteer_id)
         .join(User, User.id == VolunteerProfile.user_id)
         .join(home, home.id == VolunteerProfile.home_organization_id)
-        .where(
-            and_(
-                ServiceRecord.status == "approved",
-                ServiceRecord.started_at >= starts,
-                ServiceRecord.started_at < ends,
-                record_place.path.startswith(organization.path),
-                VolunteerProfile.public_listing_opt_out.is_(False),
-            )
-        )
-        .group_by(ServiceRecord.volunteer_id, User.name, home.name)
+        .where(and_(*conditions))
+        .group_by(ServiceRecord.volunteer_id, User.name, home.name, VolunteerProfile.public_listing_opt_out)
         .having(value > 0)
         .order_by(value.desc(), reached_at.asc(), ServiceRecord.volunteer_id.asc())
         .limit(size)
@@ -202,7 +227,102 @@ def _roll_view(roll):
         "name_style": roll.name_style,
         "status": roll.status,
         "entries": len(roll.entries),
+        "exclusions": len(roll.exclusions),
     }
+
+
+def _check_compute_arguments(organization, period_kind, period_start, metric, size, name_style, now):
+    period_kind = _check_choice(period_kind, PERIOD_KINDS, "period_kind", _l("The period must be one of: %(choices)s."))
+    metric = _check_choice(metric, METRICS, "metric", _l("The metric must be one of: %(choices)s."))
+    name_style = _check_choice(name_style, NAME_STYLES, "name_style", _l("Names must be one of: %(choices)s."))
+    size = _check_size(size)
+    period_start = _check_period_start(period_kind, period_start, organization, now)
+    return period_kind, period_start, metric, size, name_style
+
+
+def _fill_entries(session, roll, organization):
+    """(Re)write the draft's entries from the ranking, leaving out its exclusions: ranks close up."""
+    leave_out = {exclusion.volunteer_id for exclusion in roll.exclusions}
+    query = _ranking_query(
+        organization, roll.period_kind, roll.period_start, roll.metric, roll.size, leave_out=leave_out
+    )
+    rows = session.execute(query).all()
+    roll.entries.extend(
+        HonorRollEntry(
+            rank=rank,
+            volunteer_id=row.volunteer_id,
+            display_name=_display_name(row.name, roll.name_style),
+            value=int(row.value),
+            home_community=row.home_community,
+        )
+        for rank, row in enumerate(rows, start=1)
+    )
+    session.flush()
+
+
+def _compute_in_transaction(
+    session,
+    actor,
+    organization,
+    period_kind,
+    period_start,
+    metric,
+    size,
+    name_style,
+    now,
+    *,
+    definition=None,
+    only_new=False,
+):
+    """The draft computation inside the caller's write transaction. With ``only_new``
+    an existing roll is left alone and None returned (nothing is written)."""
+    lock_one(Organization, Organization.id == organization.id)  # one computation per subtree at a time
+    roll = session.execute(
+        select(HonorRoll)
+        .where(
+            HonorRoll.organization_id == organization.id,
+            HonorRoll.period_kind == period_kind,
+            HonorRoll.period_start == period_start,
+            HonorRoll.metric == metric,
+        )
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one_or_none()
+    before = None
+    if roll is not None and only_new:
+        return None
+    if roll is None:
+        roll = HonorRoll(
+            organization_id=organization.id,
+            period_kind=period_kind,
+            period_start=period_start,
+            metric=metric,
+            created_by_id=getattr(actor, "id", None),
+            created_at=now,
+        )
+        session.add(roll)
+    elif roll.status != "draft":
+        raise HonorRollNotEditable(details={"roll_id": roll.id})
+    else:
+        before = _roll_view(roll)
+        roll.entries.clear()
+        roll.version += 1
+        session.flush()  # the old entries go before the new ranks arrive
+    if definition is not None and roll.definition_id is None:
+        roll.definition_id = definition.id
+    roll.size, roll.name_style, roll.computed_at = size, name_style, now
+    session.flush()
+    _fill_entries(session, roll, organization)
+    record_audit(
+        actor,
+        "honor.compute",
+        "honor_roll",
+        roll.id,
+        organization_id=organization.id,
+        before=before,
+        after=_roll_view(roll),
+    )
+    return roll
 
 
 def compute_honor_roll(actor, organization, period_kind, period_start, metric, size, *, name_style=None, now=None):
@@ -211,75 +331,117 @@ def compute_honor_roll(actor, organization, period_kind, period_start, metric, s
     ``name_style`` (``masked`` or ``full``) defaults to the organization's setting.
     The period must have begun; while it runs the draft is a preview. A draft for the
     same subtree, period and metric is recomputed in place (its entries replaced, its
-    version raised); a published one cannot be recomputed. Audited. Returns the draft."""
+    version raised, its exclusions kept); a published one cannot be recomputed.
+    Audited. Returns the draft."""
     if not isinstance(organization, Organization):
         raise ValidationError(_l("Choose the organization the roll covers."), details={"field": "organization"})
     _authorize(actor, organization)
-    period_kind = _check_choice(period_kind, PERIOD_KINDS, "period_kind", _l("The period must be one of: %(choices)s."))
-    metric = _check_choice(metric, METRICS, "metric", _l("The metric must be one of: %(choices)s."))
     if name_style is None:
         name_style = setting(organization, "honor_roll_names")
-    name_style = _check_choice(name_style, NAME_STYLES, "name_style", _l("Names must be one of: %(choices)s."))
-    size = _check_size(size)
     now = now or utcnow()
-    period_start = _check_period_start(period_kind, period_start, organization, now)
+    arguments = _check_compute_arguments(organization, period_kind, period_start, metric, size, name_style, now)
     try:
         with write_transaction() as session:
-            lock_one(Organization, Organization.id == organization.id)  # one computation per subtree at a time
-            roll = session.execute(
-                select(HonorRoll)
-                .where(
-                    HonorRoll.organization_id == organization.id,
-                    HonorRoll.period_kind == period_kind,
-                    HonorRoll.period_start == period_start,
-                    HonorRoll.metric == metric,
-                )
-                .with_for_update()
-                .execution_options(populate_existing=True)
-            ).scalar_one_or_none()
-            before = None
-            if roll is None:
-                roll = HonorRoll(
-                    organization_id=organization.id,
-                    period_kind=period_kind,
-                    period_start=period_start,
-                    metric=metric,
-                    created_by_id=getattr(actor, "id", None),
-                    created_at=now,
-                )
-                session.add(roll)
-            elif roll.status != "draft":
-                raise HonorRollNotEditable(details={"roll_id": roll.id})
-            else:
-                before = _roll_view(roll)
-                roll.entries.clear()
-                roll.version += 1
-                session.flush()  # the old entries go before the new ranks arrive
-            roll.size, roll.name_style, roll.computed_at = size, name_style, now
-            rows = session.execute(_ranking_query(organization, period_kind, period_start, metric, size)).all()
-            roll.entries.extend(
-                HonorRollEntry(
-                    rank=rank,
-                    volunteer_id=row.volunteer_id,
-                    display_name=_display_name(row.name, name_style),
-                    value=int(row.value),
-                    home_community=row.home_community,
-                )
-                for rank, row in enumerate(rows, start=1)
-            )
-            session.flush()
-            record_audit(
-                actor,
-                "honor.compute",
-                "honor_roll",
-                roll.id,
-                organization_id=organization.id,
-                before=before,
-                after=_roll_view(roll),
-            )
+            roll = _compute_in_transaction(session, actor, organization, *arguments, now)
     except IntegrityError:
         raise Conflict(_l("Someone else computed this roll at the same moment; try again.")) from None
     return roll
+
+
+# -- exclusions ------------------------------------------------------------------------------
+
+
+def _check_exclusion_reason(reason):
+    text = " ".join(reason.split()) if isinstance(reason, str) else ""
+    if not text:
+        raise ValidationError(_l("Say why this volunteer is left off the roll."), details={"field": "reason"})
+    if len(text) > MAX_EXCLUSION_REASON:
+        raise ValidationError(
+            _l("The reason can have at most %(n)s characters."), n=MAX_EXCLUSION_REASON, details={"field": "reason"}
+        )
+    return text
+
+
+def exclude_from_honor_roll(actor, roll_id, entry_id, reason, *, version, now=None):
+    """Take the volunteer of line ``entry_id`` off a draft, with a reason the reviewer reads.
+
+    ``version`` is the draft's version the actor saw: a draft recomputed since is refused
+    (its lines may have moved). The draft is recomputed without them (the ranks close up
+    and the next volunteer moves in) and its version rises, so a publication asked for
+    before must be asked again. Refused on a published roll. Audited."""
+    text = _check_exclusion_reason(reason)
+    now = now or utcnow()
+    with write_transaction() as session:
+        roll = lock_one(HonorRoll, HonorRoll.id == _roll_id(roll_id))
+        if roll is None:
+            raise HonorRollNotFound()
+        _authorize(actor, roll.organization)
+        if roll.status != "draft":
+            raise HonorRollNotEditable(details={"roll_id": roll.id})
+        entry = next((line for line in roll.entries if line.id == entry_id), None)
+        if entry is None or roll.version != version:
+            raise Conflict(
+                _l("This draft was recomputed since the page was loaded; reload it and choose again."),
+                details={"field": "entry"},
+            )
+        before = {**_roll_view(roll), "version": roll.version}
+        exclusion = HonorRollExclusion(
+            roll=roll,
+            volunteer_id=entry.volunteer_id,
+            rank=entry.rank,
+            display_name=entry.display_name,
+            value=entry.value,
+            reason=text,
+            excluded_by_id=getattr(actor, "id", None),
+            excluded_at=now,
+        )
+        session.add(exclusion)
+        roll.entries.clear()
+        roll.version += 1
+        roll.computed_at = now
+        session.flush()
+        _fill_entries(session, roll, roll.organization)
+        record_audit(
+            actor,
+            "honor.exclude",
+            "honor_roll",
+            roll.id,
+            organization_id=roll.organization_id,
+            before=before,
+            after={
+                **_roll_view(roll),
+                "version": roll.version,
+                "excluded": {"volunteer_id": exclusion.volunteer_id, "rank": exclusion.rank, "reason": text},
+            },
+        )
+    return roll
+
+
+def left_out_for_opting_out(roll):
+    """Who would be on this draft had they not opted out of public lists, for the reviewer:
+    (rank they would have, masked name, value, community). Empty for a published roll."""
+    if roll.status != "draft":
+        return []
+    leave_out = {exclusion.volunteer_id for exclusion in roll.exclusions}
+    query = _ranking_query(
+        roll.organization,
+        roll.period_kind,
+        roll.period_start,
+        roll.metric,
+        roll.size,
+        leave_out=leave_out,
+        with_opted_out=True,
+    )
+    return [
+        {
+            "rank": rank,
+            "display_name": mask_name(row.name),
+            "value": int(row.value),
+            "home_community": row.home_community,
+        }
+        for rank, row in enumerate(db.session.execute(query).all(), start=1)
+        if row.opted_out
+    ]
 
 
 # -- publishing: a request, then a second person's approval ------------------------------------
@@ -344,6 +506,14 @@ def _publication_diff(roll):
                 "after": f"{entry.rank}. {entry.display_name} · {entry.home_community} · {entry.value} {unit}",
             }
             for entry in roll.entries
+        ),
+        *(
+            {
+                "field": "excluded",
+                "before": f"{exclusion.rank}. {exclusion.display_name} · {exclusion.value} {unit}",
+                "after": exclusion.reason,
+            }
+            for exclusion in roll.exclusions
         ),
     ]
 
@@ -460,13 +630,17 @@ def list_published_honor_rolls(organization=None, *, before_id=None, limit=50):
 # -- words -------------------------------------------------------------------------------------
 
 
+def period_text(period_kind, period_start):
+    """A period in words, e.g. "2026-03", "2026 Q1", "2026"."""
+    if period_kind == "month":
+        return _("%(year)s-%(month)02d", year=period_start.year, month=period_start.month)
+    if period_kind == "quarter":
+        return _("%(year)s Q%(quarter)s", year=period_start.year, quarter=(period_start.month - 1) // 3 + 1)
+    return _("%(year)s", year=period_start.year)
+
+
 def period_label(roll):
-    start = roll.period_start
-    if roll.period_kind == "month":
-        return _("%(year)s-%(month)02d", year=start.year, month=start.month)
-    if roll.period_kind == "quarter":
-        return _("%(year)s Q%(quarter)s", year=start.year, quarter=(start.month - 1) // 3 + 1)
-    return _("%(year)s", year=start.year)
+    return period_text(roll.period_kind, roll.period_start)
 
 
 def honor_roll_title(roll):

@@ -1,11 +1,15 @@
-"""Public honor roll pages: the list of published rolls and one roll. No login needed.
+"""Public honor roll pages: the list of published rolls, one roll and its A4 poster. No login needed.
 
-Thin: the honor service reads the published snapshot; drafts are simply not found.
+Thin: the honor service reads the published snapshot; drafts are simply not found. The
+poster shows exactly what the roll's page shows; drawing it costs more, so it is
+rate-limited per client.
 """
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, Response, render_template, request
 
+from ..extensions import limiter
 from ..honor import service as honor
+from ..honor.poster import render_honor_poster
 from .forms import whole_number
 
 bp = Blueprint("honor", __name__, url_prefix="/honor")
@@ -30,4 +34,15 @@ def roll(roll_id):
         roll=honor_roll,
         entries=honor.public_entries(honor_roll),
         title=honor.honor_roll_title(honor_roll),
+    )
+
+
+@bp.get("/<id:roll_id>/poster.pdf")
+@limiter.limit("20 per minute")
+def poster(roll_id):
+    honor_roll = honor.get_published_honor_roll(roll_id)
+    return Response(
+        render_honor_poster(honor_roll),
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="honor-roll-{honor_roll.id}.pdf"'},
     )
