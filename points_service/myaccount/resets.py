@@ -13,22 +13,14 @@ them a one-time code; the person sets a new password with it.
 import hashlib
 import hmac
 import secrets
-from dataclasses import dataclass
 from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 
-from .. import authz
+from ..accounts import service as accounts
 from ..accounts.models import User, VolunteerProfile
-from ..accounts.service import (
-    check_password_strength,
-    hash_password,
-    mask_mobile,
-    mask_name,
-    normalise_mobile,
-    volunteer_by_member_number,
-)
+from ..accounts.service import check_password_strength, hash_password, normalise_mobile
 from ..audit.service import record_audit
 from ..codes import is_valid_member_number, normalise_code, normalise_typed
 from ..database import write_transaction
@@ -52,50 +44,9 @@ def _plain_code(text):
     return "".join(ch for ch in normalise_typed(text or "").upper() if ch.isalnum())
 
 
-@dataclass(frozen=True)
-class ResetTarget:
-    """Who a reset code would be for, as staff see them before issuing: masked."""
-
-    user_id: int
-    masked_name: str
-    masked_mobile: str
-    home: str
-
-
-def find_volunteer(actor, text):
-    """The volunteer with this member number or mobile number, if ``actor`` may reset their password."""
-    typed = normalise_typed(text or "")
-    code = normalise_code(typed)
-    if is_valid_member_number(code):
-        profile = volunteer_by_member_number(code)
-    else:
-        try:
-            mobile = normalise_mobile(typed)
-        except ValidationError:
-            raise ValidationError(
-                _l("Type the volunteer's member number or mobile number."), details={"field": "who"}
-            ) from None
-        profile = db.session.execute(
-            select(VolunteerProfile).join(User).where(User.mobile == mobile, User.deleted_at.is_(None))
-        ).scalar_one_or_none()
-    return _target(actor, profile)
-
-
-def find_volunteer_by_id(actor, user_id):
-    """The same as ``find_volunteer`` for a user id the page carried from the lookup."""
-    user = db.session.get(User, user_id) if isinstance(user_id, int) else None
-    return _target(actor, user.volunteer if user is not None and user.deleted_at is None else None)
-
-
-def _target(actor, profile):
-    if profile is None or not authz.can(actor, "password.reset", profile.home_organization):
-        raise NotFound(_l("No volunteer of your communities has that number."))
-    return ResetTarget(
-        user_id=profile.user_id,
-        masked_name=mask_name(profile.user.name),
-        masked_mobile=mask_mobile(profile.user.mobile),
-        home=profile.home_organization.name,
-    )
+def find_volunteers(actor, text):
+    """Volunteers of ``actor``'s communities with this member number, mobile number or name, masked."""
+    return accounts.find_volunteers(actor, text, permission="password.reset")
 
 
 def issue_reset_code(actor, user_id, *, identity_checked, now=None):
@@ -109,8 +60,7 @@ def issue_reset_code(actor, user_id, *, identity_checked, now=None):
         user = db.session.get(User, user_id) if isinstance(user_id, int) else None
         if user is None or user.volunteer is None or user.deleted_at is not None:
             raise NotFound(_l("No volunteer of your communities has that number."))
-        if not authz.can(actor, "password.reset", user.volunteer.home_organization):
-            raise NotFound(_l("No volunteer of your communities has that number."))
+        accounts.volunteer_for_staff(actor, user.volunteer.id, permission="password.reset")
         if user.id == actor.id:
             raise PermissionDenied(_l("Ask another staff member to reset your own password."))
         db.session.execute(

@@ -722,7 +722,7 @@ def withdraw_change_request(request_id):
 
 
 class ResetLookupForm(FlaskForm):
-    who = StringField(_l("Member number or mobile number"), validators=[DataRequired(), Length(max=40)])
+    who = StringField(_l("Member number, mobile number or name"), validators=[DataRequired(), Length(max=80)])
 
 
 class ResetIssueForm(FlaskForm):
@@ -732,14 +732,14 @@ class ResetIssueForm(FlaskForm):
 
 @bp.route("/password-reset", methods=["GET", "POST"])
 def password_reset():
-    """Look a volunteer up by member or mobile number (posted, never in the address), then issue a code."""
+    """Find a volunteer by member number, mobile or name (posted, never in the address), then issue a code."""
     if not authz.can(current_user, "password.reset", None):
         abort(403)
     lookup, issue = ResetLookupForm(prefix="find"), ResetIssueForm(prefix="issue")
-    target, code, error = None, None, None
+    found, code, error = None, None, None
     try:
         if request.form.get("step") == "find" and lookup.validate_on_submit():
-            target = resets.find_volunteer(current_user, lookup.who.data)
+            found = resets.find_volunteers(current_user, lookup.who.data)
         elif request.form.get("step") == "issue" and issue.validate_on_submit():
             code = resets.issue_reset_code(
                 current_user, issue.user_id.data, identity_checked=issue.identity_checked.data is True
@@ -748,13 +748,11 @@ def password_reset():
             error = _("Please fill in every field.")
     except PointsError as exc:
         error = exc.render_message()
-        if request.form.get("step") == "issue":
-            target = resets.find_volunteer_by_id(current_user, issue.user_id.data)
     page = render_template(
         "organizer/password_reset.html",
         lookup=lookup,
         issue=issue,
-        target=target,
+        found=found,
         code=code,
         error=error,
         lifetime=int(resets.CODE_LIFETIME.total_seconds() // 60),
