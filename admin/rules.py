@@ -363,8 +363,8 @@ def rules_edit(rule_set_id):
 # -- backtest and publication ------------------------------------------------------------
 
 
-def _day(name, default):
-    text = request.args.get(name, "").strip()
+def _day(values, name, default):
+    text = values.get(name, "").strip()
     if not text:
         return default
     try:
@@ -373,37 +373,94 @@ def _day(name, default):
         raise ValidationError(_("Enter a date as YYYY-MM-DD."), details={"field": name}) from None
 
 
-@bp.get("/rules/<id:rule_set_id>/backtest")
-def rules_backtest(rule_set_id):
-    rule_set = _rule_set(rule_set_id)
-    today = to_local(utcnow(), rule_set.organization.timezone).date()
-    first_day, last_day = today - timedelta(days=90), today - timedelta(days=1)
-    result, error, volunteers, figures = None, None, {}, None
-    try:
-        first_day = _day("first_day", first_day)
-        last_day = _day("last_day", last_day)
-        if request.args.get("run"):
-            result = activities.backtest_draft(current_user, rule_set, first_day, last_day)
-            volunteers = activities.volunteer_names(
-                current_user, [change.volunteer_id for change in result.simulation.most_affected]
-            )
-            figures = _category_chart(result.simulation)
-    except PointsError as problem:
-        error = problem.render_message()
+def _render_backtest_form(rule_set, first_day, last_day, error=None):
     return (
         render_template(
             "admin/rules_backtest.html",
             rule_set=rule_set,
             first_day=first_day,
             last_day=last_day,
-            result=result,
-            volunteers=volunteers,
-            figures=figures,
-            names=rules.category_labels(),
+            latest=activities.latest_backtest_run(rule_set),
             error=error,
         ),
         422 if error else 200,
     )
+
+
+@bp.get("/rules/<id:rule_set_id>/backtest")
+def rules_backtest(rule_set_id):
+    rule_set = _rule_set(rule_set_id)
+    today = to_local(utcnow(), rule_set.organization.timezone).date()
+    first_day, last_day = today - timedelta(days=90), today - timedelta(days=1)
+    try:
+        first_day = _day(request.args, "first_day", first_day)
+        last_day = _day(request.args, "last_day", last_day)
+    except PointsError as problem:
+        return _render_backtest_form(rule_set, first_day, last_day, problem.render_message())
+    return _render_backtest_form(rule_set, first_day, last_day)
+
+
+@bp.post("/rules/<id:rule_set_id>/backtests")
+def rules_backtest_start(rule_set_id):
+    rule_set = _rule_set(rule_set_id)
+    first_day = last_day = None
+    try:
+        first_day = _day(request.form, "first_day", None)
+        last_day = _day(request.form, "last_day", None)
+        run, _thread = activities.request_backtest(current_user, rule_set, first_day, last_day)
+    except PointsError as problem:
+        if problem.status == 404:
+            abort(404)
+        today = to_local(utcnow(), rule_set.organization.timezone).date()
+        return _render_backtest_form(
+            rule_set,
+            first_day or today - timedelta(days=90),
+            last_day or today - timedelta(days=1),
+            problem.render_message(),
+        )
+    return redirect(url_for("admin.rules_backtest_run", rule_set_id=rule_set.id, run_id=run.id), 303)
+
+
+@bp.get("/rules/<id:rule_set_id>/backtests/<id:run_id>")
+def rules_backtest_run(rule_set_id, run_id):
+    rule_set = _rule_set(rule_set_id)
+    try:
+        run = activities.get_backtest_run(current_user, rule_set, run_id)
+    except PointsError:
+        abort(404)
+    state = activities.backtest_run_state(run)
+    result, volunteers, figures = None, {}, None
+    if state == "done":
+        result = activities.backtest_from_json(run.result)
+        volunteers = activities.volunteer_names(
+            current_user, [change.volunteer_id for change in result.simulation.most_affected]
+        )
+        figures = _category_chart(result.simulation)
+    return render_template(
+        "admin/rules_backtest_run.html",
+        rule_set=rule_set,
+        run=run,
+        state=state,
+        stale=run.rule_set_revision != rule_set.revision,
+        result=result,
+        volunteers=volunteers,
+        figures=figures,
+        names=rules.category_labels(),
+    )
+
+
+@bp.context_processor
+def _rules_template_helpers():
+    """``rules_latest_backtest(rule_set_id)``: the newest finished run of the rule set at
+    its current revision, for the reviewer's change-request page."""
+
+    def rules_latest_backtest(rule_set_id):
+        try:
+            return activities.latest_backtest_run(rules.get_rule_set(rule_set_id), finished=True)
+        except RuleSetNotFound:
+            return None
+
+    return {"rules_latest_backtest": rules_latest_backtest}
 
 
 def _category_chart(simulation):

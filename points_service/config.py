@@ -75,6 +75,9 @@ def load_config(instance_path, overrides=None):
         "EXPIRY_WARNING_DAYS": int(env.get("EXPIRY_WARNING_DAYS", 60)),
         # How new honor rolls show names: masked or full.
         "HONOR_ROLL_NAMES": env.get("HONOR_ROLL_NAMES", "masked"),
+        # The rules desk's backtest runs in a background thread of the web process; off, it
+        # runs inside the request that asks for it (the tests' deterministic path).
+        "BACKTEST_IN_BACKGROUND": _bool(env.get("BACKTEST_IN_BACKGROUND"), True),
         "SQLITE_BUSY_TIMEOUT_MS": int(env.get("SQLITE_BUSY_TIMEOUT_MS", 30000)),
         "API_TITLE": "Volunteer Points API",
         "API_VERSION": "v1",

@@ -33,6 +33,8 @@ BASE_CONFIG = {
     # A cheap Argon2id cost keeps the suite fast; production uses argon2-cffi's defaults.
     "ARGON2_TIME_COST": 1,
     "ARGON2_MEMORY_COST": 1024,
+    # Backtests run inside the request; tests/admin/test_backtest_runs.py runs the real thread.
+    "BACKTEST_IN_BACKGROUND": False,
 }
 
 

@@ -48,7 +48,7 @@ from points_service.organizations.models import OrganizationSetting
 from points_service.perks import service as perks
 from points_service.perks.models import Perk, Redemption
 from points_service.rules import service as rules
-from points_service.rules.models import HolidayCalendar, HolidayOverride, RuleSet, ServiceCategory
+from points_service.rules.models import BacktestRun, HolidayCalendar, HolidayOverride, RuleSet, ServiceCategory
 from points_service.timeutil import to_local, utcnow
 from points_service.worklist import service as worklist
 from tests.builders import PASSWORD
@@ -871,6 +871,20 @@ def _rules_edit(world):
     )
 
 
+def _rules_backtest_start(world):
+    draft = _rules_draft(world)
+    last_day = to_local(utcnow(), draft.organization.timezone).date() - timedelta(days=1)
+    data = {"first_day": (last_day - timedelta(days=7)).isoformat(), "last_day": last_day.isoformat()}
+    return f"/admin/rules/{draft.id}/backtests", {"data": data}, _grew(BacktestRun)
+
+
+def _rules_backtest_run(world):
+    draft = _rules_draft(world)
+    last_day = to_local(utcnow(), draft.organization.timezone).date() - timedelta(days=1)
+    run, _thread = activities.request_backtest(world.helpers["approver"], draft, last_day - timedelta(days=7), last_day)
+    return f"/admin/rules/{draft.id}/backtests/{run.id}", {}, None
+
+
 def _rules_publish(world):
     draft = rules.update_draft(world.helpers["approver"], _rules_draft(world), effective_from=world.slot().date())
     return f"/admin/rules/{draft.id}/publish", {}, lambda: rules.pending_publication(draft) is not None
@@ -1230,7 +1244,9 @@ PAGE_ROWS = [
     page("admin.rules_view", _rules_read(), allow(admin="AD")),
     page("admin.rules_edit", _rules_read("/edit"), allow(admin="AD"), notes="the form"),
     page("admin.rules_edit", _rules_edit, allow(admin="AD"), method="POST"),
-    page("admin.rules_backtest", _rules_read("/backtest?run=1"), allow(admin="AD")),
+    page("admin.rules_backtest", _rules_read("/backtest"), allow(admin="AD"), notes="the form"),
+    page("admin.rules_backtest_start", _rules_backtest_start, allow(admin="AD"), method="POST"),
+    page("admin.rules_backtest_run", _rules_backtest_run, allow(admin="AD"), notes="a run of a D0 draft"),
     page("admin.rules_export", _rules_read("/export.json"), allow(admin="AD")),
     page("admin.rules_clone", _rules_clone, allow(admin="AD"), method="POST"),
     page("admin.rules_new_draft", _rules_new_draft, allow(admin="AD"), method="POST"),

@@ -1,20 +1,26 @@
-"""Simulating a draft rule set against past service, re-rating a period once, and
-re-rating a year whose holiday calendar arrived.
+"""Simulating a draft rule set against past service (a backtest, run in the background
+with its progress kept on a ``BacktestRun``), re-rating a period once, and re-rating a
+year whose holiday calendar arrived.
 
 A re-rate never edits an award: it adds ledger entries that move each volunteer from
 what they were given to what the new rules (or the new day kinds) give, each explained.
 """
 
-from dataclasses import dataclass, replace
+import json
+import logging
+import threading
+from dataclasses import asdict, dataclass, replace
 from datetime import date, datetime, timedelta
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import Text, cast, select, update
 
 from .. import authz
+from ..accounts.models import User
 from ..audit.service import record_audit
-from ..database import lock, write_transaction
-from ..errors import ValidationError
+from ..database import lock, lock_one, write_transaction
+from ..errors import NotFound, ValidationError
 from ..extensions import db
 from ..i18n import N_
 from ..ledger import service as ledger
@@ -25,7 +31,8 @@ from ..rules import engine
 from ..rules import service as rules
 from ..rules.calendar import check_year
 from ..rules.engine import local_days, service_points_by_day
-from ..timeutil import local_midnight_utc, to_local
+from ..rules.models import BacktestRun, RuleSet
+from ..timeutil import local_midnight_utc, to_local, utcnow
 from .approval import CapTotals, applicable_rule_set, record_points_by_day
 from .common import _add_verified_minutes, _now, chunks, lock_accounts
 from .models import ServiceRecord
@@ -62,7 +69,9 @@ def _approved_facts(organization, since, until):
             ServiceRecord.urgent,
             ServiceRecord.verified_minutes,
             ServiceRecord.points,
-            ServiceRecord.breakdown,
+            # As text: records of one activity and category share their breakdown, which
+            # is then decoded once (below) rather than once per record.
+            cast(ServiceRecord.breakdown, Text).label("breakdown"),
             Organization.path,
         )
         .join(Organization, Organization.id == ServiceRecord.organization_id)
@@ -74,6 +83,7 @@ def _approved_facts(organization, since, until):
         .order_by(ServiceRecord.volunteer_id, ServiceRecord.started_at, ServiceRecord.id)
     ).all()
     organizations = {}
+    points_by_day = {}  # (breakdown text, points, local start date) -> {local date: points}, only read
     facts = []
     running = {}  # volunteer -> [minutes, approved records]
     caps = CapTotals()
@@ -82,9 +92,13 @@ def _approved_facts(organization, since, until):
             organizations[row.organization_id] = db.session.get(Organization, row.organization_id)
         node = organizations[row.organization_id]
         state = running.setdefault(row.volunteer_id, [0, 0])
-        by_day = record_points_by_day(row.breakdown, row.points, row.started_at, node.timezone)
+        days = local_days(row.started_at, row.ended_at, node.timezone)
+        key = (row.breakdown, row.points, days[0])
+        by_day = points_by_day.get(key)
+        if by_day is None:
+            breakdown = json.loads(row.breakdown) if row.breakdown is not None else None
+            by_day = points_by_day[key] = record_points_by_day(breakdown, row.points, row.started_at, node.timezone)
         if row.started_at >= since and row.path.startswith(organization.path):
-            days = local_days(row.started_at, row.ended_at, node.timezone)
             facts.append(
                 rules.RecordFacts(
                     record_id=row.id,
@@ -134,13 +148,8 @@ class Backtest:
     outstanding_change: int
 
 
-def backtest_draft(actor, draft, first_day, last_day, now=None, top=20):
-    """Rate the approved records of ``draft``'s subtree whose service started on the
-    local dates ``first_day`` to ``last_day`` (inclusive, in the past) by the draft and
-    compare with the points they got: totals, per category, the ``top`` volunteers with
-    the largest change, and the change in points outstanding."""
-    authz.require(actor, "rules.manage", draft.organization)
-    now = _now(now)
+def _backtest_window(draft, first_day, last_day, now):
+    """The UTC bounds [since, until) of the local dates ``first_day`` to ``last_day``, checked."""
     tz = draft.organization.timezone
     today = to_local(now, tz).date()
     if not isinstance(first_day, date) or not isinstance(last_day, date):
@@ -153,10 +162,23 @@ def backtest_draft(actor, draft, first_day, last_day, now=None, top=20):
         raise ValidationError(
             _l("Choose a period of at most %(days)s days."), days=MAX_BACKTEST_DAYS, details={"field": "last_day"}
         )
-    since = local_midnight_utc(first_day, tz)
-    until = min(local_midnight_utc(last_day + timedelta(days=1), tz), now)
+    return local_midnight_utc(first_day, tz), min(local_midnight_utc(last_day + timedelta(days=1), tz), now)
+
+
+def backtest_draft(actor, draft, first_day, last_day, now=None, top=20, progress=None):
+    """Rate the approved records of ``draft``'s subtree whose service started on the
+    local dates ``first_day`` to ``last_day`` (inclusive, in the past) by the draft and
+    compare with the points they got: totals, per category, the ``top`` volunteers with
+    the largest change, and the change in points outstanding.
+
+    ``progress(records rated, records in all)``, when given, is told how far it got."""
+    authz.require(actor, "rules.manage", draft.organization)
+    now = _now(now)
+    since, until = _backtest_window(draft, first_day, last_day, now)
     facts = _approved_facts(draft.organization, since, until)
-    simulation = rules.simulate_rule_set(draft, facts, top=None)
+    simulation = rules.simulate_rule_set(
+        draft, facts, top=None, progress=None if progress is None else lambda done: progress(done, len(facts))
+    )
     changed = [change for change in simulation.most_affected if change.difference]
     balances = {}
     for chunk in chunks([change.volunteer_id for change in simulation.most_affected]):
@@ -178,6 +200,167 @@ def backtest_draft(actor, draft, first_day, last_day, now=None, top=20):
         outstanding_before=sum(balances.values()),
         outstanding_change=outstanding_change,
     )
+
+
+def backtest_as_json(backtest):
+    """A backtest as a JSON document (what a ``BacktestRun`` keeps as its result)."""
+    document = asdict(backtest)
+    document["first_day"], document["last_day"] = backtest.first_day.isoformat(), backtest.last_day.isoformat()
+    return document
+
+
+def backtest_from_json(document):
+    """The ``Backtest`` a JSON document of ``backtest_as_json`` describes."""
+    simulation = document["simulation"]
+    return Backtest(
+        **{
+            **document,
+            "simulation": rules.Simulation(
+                **{
+                    **simulation,
+                    "categories": [rules.CategoryChange(**line) for line in simulation["categories"]],
+                    "most_affected": [rules.VolunteerChange(**line) for line in simulation["most_affected"]],
+                }
+            ),
+            "first_day": date.fromisoformat(document["first_day"]),
+            "last_day": date.fromisoformat(document["last_day"]),
+        }
+    )
+
+
+# -- backtests in the background ---------------------------------------------------------
+
+# A run whose worker has not reported for this long was interrupted (its process stopped).
+BACKTEST_STALE_AFTER = timedelta(minutes=5)
+log = logging.getLogger(__name__)
+
+
+def backtest_run_state(run, now=None):
+    """``queued``, ``running``, ``done``, ``failed`` or ``interrupted`` (a queued or running
+    run whose worker has not reported for ``BACKTEST_STALE_AFTER``)."""
+    if run.status in ("queued", "running") and run.heartbeat_at < _now(now) - BACKTEST_STALE_AFTER:
+        return "interrupted"
+    return run.status
+
+
+def request_backtest(actor, draft, first_day, last_day, now=None):
+    """Ask for a backtest of ``draft`` over the local dates ``first_day`` to ``last_day``;
+    returns ``(run, thread)``.
+
+    The period is checked at once (a ``ValidationError`` names the field). A run of the
+    same draft revision and period that is still queued or running is reused, so asking
+    twice does the work once. Otherwise a new run is committed and started: in a
+    background thread when the app's ``BACKTEST_IN_BACKGROUND`` is on (``thread`` is that
+    thread, to join in a test), else here and now (``thread`` is None)."""
+    authz.require(actor, "rules.manage", draft.organization)
+    now = _now(now)
+    _backtest_window(draft, first_day, last_day, now)
+    with write_transaction():
+        locked = lock_one(RuleSet, RuleSet.id == draft.id)  # two requests at once: one run
+        running = db.session.execute(
+            select(BacktestRun)
+            .where(
+                BacktestRun.rule_set_id == locked.id,
+                BacktestRun.rule_set_revision == locked.revision,
+                BacktestRun.first_day == first_day,
+                BacktestRun.last_day == last_day,
+                BacktestRun.status.in_(("queued", "running")),
+                BacktestRun.heartbeat_at >= now - BACKTEST_STALE_AFTER,
+            )
+            .order_by(BacktestRun.id.desc())
+            .limit(1)
+        ).scalar_one_or_none()
+        if running is not None:
+            return running, None
+        run = BacktestRun(
+            rule_set_id=locked.id,
+            rule_set_revision=locked.revision,
+            organization_id=locked.organization_id,
+            requested_by_id=actor.id,
+            first_day=first_day,
+            last_day=last_day,
+            status="queued",
+            created_at=now,
+            heartbeat_at=now,
+        )
+        db.session.add(run)
+        db.session.flush()
+        run_id = run.id
+        record_audit(
+            actor,
+            "rule_set.backtest",
+            "rule_set",
+            locked.id,
+            organization_id=locked.organization_id,
+            after={"run_id": run_id, "first_day": first_day.isoformat(), "last_day": last_day.isoformat()},
+        )
+    # Committed above: the worker's own session sees the run, and on SQLite this request
+    # holds no write lock the worker would wait for.
+    app = current_app._get_current_object()
+    if not app.config["BACKTEST_IN_BACKGROUND"]:
+        run_backtest(app, run_id)
+        db.session.commit()  # end any read snapshot this session took before the work was written
+        return db.session.get(BacktestRun, run_id), None
+    thread = threading.Thread(target=run_backtest, args=(app, run_id), name=f"backtest-{run_id}", daemon=True)
+    thread.start()
+    return run, thread
+
+
+def _report(run_id, **values):
+    """Write a run's progress on a connection of its own and commit it at once, so that
+    other requests see it while the worker's session keeps reading."""
+    with db.engine.begin() as connection:
+        connection.execute(update(BacktestRun).where(BacktestRun.id == run_id).values(heartbeat_at=utcnow(), **values))
+
+
+def run_backtest(app, run_id):
+    """Do the work of a queued run, in an application context and database session of its
+    own: what the background thread runs (and a request, when ``BACKTEST_IN_BACKGROUND``
+    is off). The result, or the failure, is committed on the run."""
+    with app.app_context():
+        try:
+            run = db.session.get(BacktestRun, run_id)
+            if run is None or run.status != "queued":
+                return
+            _report(run_id, status="running")
+            draft = db.session.get(RuleSet, run.rule_set_id)
+            actor = db.session.get(User, run.requested_by_id)
+            result = backtest_draft(
+                actor,
+                draft,
+                run.first_day,
+                run.last_day,
+                now=run.created_at,
+                progress=lambda done, total: _report(run_id, done_count=done, total_count=total),
+            )
+            db.session.rollback()  # end the read; the result goes on the run's row
+            _report(run_id, status="done", result=backtest_as_json(result), finished_at=utcnow())
+        except Exception as error:
+            db.session.rollback()
+            log.exception("backtest run %s failed", run_id)
+            _report(run_id, status="failed", error=type(error).__name__[:500], finished_at=utcnow())
+        finally:
+            db.session.remove()
+
+
+def get_backtest_run(actor, rule_set, run_id):
+    """The run ``run_id`` of ``rule_set`` (``NotFound`` when it is another set's run)."""
+    authz.require(actor, "rules.manage", rule_set.organization)
+    run = db.session.get(BacktestRun, run_id)
+    if run is None or run.rule_set_id != rule_set.id:
+        raise NotFound()
+    return run
+
+
+def latest_backtest_run(rule_set, finished=False):
+    """The newest run of ``rule_set`` at its current revision (only ``done`` ones when
+    ``finished``), or None."""
+    statement = select(BacktestRun).where(
+        BacktestRun.rule_set_id == rule_set.id, BacktestRun.rule_set_revision == rule_set.revision
+    )
+    if finished:
+        statement = statement.where(BacktestRun.status == "done")
+    return db.session.execute(statement.order_by(BacktestRun.id.desc()).limit(1)).scalar_one_or_none()
 
 
 @dataclass

@@ -75,7 +75,20 @@ from .records import (
     volunteer_level,
     volunteer_names,
 )
-from .rerating import Backtest, Rerate, backtest_draft, rerate_calendar_year, rerate_period, simulate_draft
+from .rerating import (
+    Backtest,
+    Rerate,
+    backtest_draft,
+    backtest_from_json,
+    backtest_run_state,
+    get_backtest_run,
+    latest_backtest_run,
+    request_backtest,
+    rerate_calendar_year,
+    rerate_period,
+    run_backtest,
+    simulate_draft,
+)
 
 __all__ = [
     "ActivityView",
@@ -91,6 +104,12 @@ __all__ = [
     "RosterLine",
     "activity_for_staff",
     "backtest_draft",
+    "backtest_from_json",
+    "backtest_run_state",
+    "get_backtest_run",
+    "latest_backtest_run",
+    "request_backtest",
+    "run_backtest",
     "activity_for_volunteer",
     "activity_records",
     "approve_activity",

@@ -32,6 +32,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from fractions import Fraction
+from functools import lru_cache
 
 from ..timeutil import local_midnight_utc, to_local, to_utc
 
@@ -152,8 +153,12 @@ def first_of_month(day):
     return day.replace(day=1)
 
 
+# Pure and called for every record rated or replayed, while many records (the volunteers
+# of one activity) share their times: a backtest converts each distinct span once.
+@lru_cache(maxsize=65536)
 def split_at_local_midnight(started_at, ended_at, timezone):
-    """The parts of ``[started_at, ended_at)`` (naive UTC) on each local date, in order.
+    """The parts of ``[started_at, ended_at)`` (naive UTC) on each local date, in order
+    (a tuple: the result is shared between callers).
 
     Each part's minutes are counted from the record's start, so they add up to the
     record's whole minutes even when the times carry seconds."""
@@ -167,12 +172,13 @@ def split_at_local_midnight(started_at, ended_at, timezone):
             parts.append(Part(day=day, started_at=part_start, ended_at=part_end, minutes=minutes))
             part_start = part_end
         day += timedelta(days=1)
-    return parts
+    return tuple(parts)
 
 
+@lru_cache(maxsize=65536)
 def local_days(started_at, ended_at, timezone):
-    """The local dates a record touches, in order (one unless it crosses midnight)."""
-    return [part.day for part in split_at_local_midnight(started_at, ended_at, timezone)]
+    """The local dates a record touches, in order (one unless it crosses midnight), as a tuple."""
+    return tuple(part.day for part in split_at_local_midnight(started_at, ended_at, timezone))
 
 
 def credit_minutes(minutes, rounding):
@@ -363,7 +369,10 @@ def _rate_parts(config, row, facts, credited, steps):
     start_day = parts[0].day if parts else to_local(facts.started_at, facts.timezone).date()
 
     part_credited = fill_in_order(credited, [part.minutes for part in parts])
-    part_base = carry_down([Fraction(minutes * rate_points, rate_minutes) for minutes in part_credited])
+    if len(parts) == 1:  # the usual record: one value to round down, no fractions to carry
+        part_base = [part_credited[0] * rate_points // rate_minutes]
+    else:
+        part_base = carry_down([Fraction(minutes * rate_points, rate_minutes) for minutes in part_credited])
 
     applied, day_factors = [], []
     for part in parts:
@@ -377,7 +386,10 @@ def _rate_parts(config, row, facts, credited, steps):
             items.append({"kind": "urgent", "percent": multipliers["urgent_percent"]})
         applied.append(items)
         day_factors.append(stack_multipliers([item["percent"] for item in items], policy))
-    part_multiplied = carry_down([base * factor for base, factor in zip(part_base, day_factors, strict=True)])
+    if len(parts) == 1:
+        part_multiplied = [scale_down(part_base[0], day_factors[0])]
+    else:
+        part_multiplied = carry_down([base * factor for base, factor in zip(part_base, day_factors, strict=True)])
 
     with_night = multipliers.get("night_percent") is not None and credited > 0
     night = night_credited = night_extra = night_factors = None

@@ -190,3 +190,42 @@ class HolidayCalendarDay(db.Model):
 
     def __repr__(self):
         return f"<HolidayCalendarDay {self.day} {self.kind}>"
+
+
+BACKTEST_STATUSES = ("queued", "running", "done", "failed")
+
+
+class BacktestRun(db.Model):
+    """One backtest of a draft over a past period, run in the background.
+
+    The worker commits ``done_count`` and ``heartbeat_at`` as it goes, so any request
+    (or another worker process) can show the progress; a run still ``queued`` or
+    ``running`` whose heartbeat is old was interrupted (its process stopped). ``result``
+    holds the figures the page shows, as JSON, once the run is ``done``."""
+
+    __tablename__ = "backtest_runs"
+    __table_args__ = (
+        CheckConstraint("status IN ('queued', 'running', 'done', 'failed')", name="status_known"),
+        CheckConstraint("first_day <= last_day", name="period_ordered"),
+        Index("ix_backtest_runs_rule_set", "rule_set_id", "status", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rule_set_id: Mapped[int] = mapped_column(ForeignKey("rule_sets.id"))
+    # The draft's revision when the run was asked for: a later save makes the result stale.
+    rule_set_revision: Mapped[int]
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    first_day: Mapped[date]
+    last_day: Mapped[date]
+    status: Mapped[str] = mapped_column(String(10), default="queued")
+    done_count: Mapped[int] = mapped_column(default=0)
+    total_count: Mapped[int | None]  # None until the records of the period are read
+    result: Mapped[dict | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(String(500))  # for the operator; never personal data
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    heartbeat_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+
+    def __repr__(self):
+        return f"<BacktestRun {self.id} rule_set={self.rule_set_id} {self.status}>"

@@ -1495,12 +1495,17 @@ def star_level(lifetime_minutes: int, organization, thresholds=None) -> StarLeve
 # -- simulation ----------------------------------------------------------------------
 
 
-def simulate_rule_set(draft, facts: Iterable[RecordFacts], top=10) -> Simulation:
+PROGRESS_EVERY = 2000  # records rated between two calls of a simulation's ``progress``
+
+
+def simulate_rule_set(draft, facts: Iterable[RecordFacts], top=10, progress=None) -> Simulation:
     """Rate past records by ``draft`` and compare with the points they got.
 
     Per category and in total: points before and after; the ``top`` volunteers with the
     largest change. Records of one volunteer are replayed in time order so the day and
-    month caps see the draft's points of earlier records, not the old ones."""
+    month caps see the draft's points of earlier records, not the old ones.
+    ``progress(records rated so far)``, when given, is called every ``PROGRESS_EVERY``
+    records and at the end."""
     facts = sorted(facts, key=lambda item: (item.volunteer_id, item.started_at, item.record_id))
     overrides, entered, kinds = {}, {}, {}
 
@@ -1523,7 +1528,9 @@ def simulate_rule_set(draft, facts: Iterable[RecordFacts], top=10) -> Simulation
     categories = defaultdict(lambda: [0, 0, 0])
     volunteers = defaultdict(lambda: [0, 0, 0])
     unrated = set()
-    for item in facts:
+    for index, item in enumerate(facts):
+        if progress is not None and index and not index % PROGRESS_EVERY:
+            progress(index)
         days = engine.local_days(item.started_at, item.ended_at, item.organization.timezone)
         start_day, volunteer = days[0], item.volunteer_id
         history = item.history.shifted(days, day_shift[volunteer], month_shift[volunteer])
@@ -1562,6 +1569,8 @@ def simulate_rule_set(draft, facts: Iterable[RecordFacts], top=10) -> Simulation
         for volunteer_id, (n, before, after) in volunteers.items()
     ]
     volunteer_changes.sort(key=lambda change: (-abs(change.difference), change.volunteer_id))
+    if progress is not None:
+        progress(len(facts))
     return Simulation(
         rule_set_id=draft.id,
         rule_set_version=draft.version,

@@ -195,7 +195,9 @@ def test_the_backtest_shows_points_before_and_after_with_a_chart_and_its_table(c
     config = copy.deepcopy(build.service_rules().config)
     config["rates"]["elderly_care"]["points"] = 20
     draft = rules.create_rule_set(admin, city, config)
-    page = client.get(f"/admin/rules/{draft.id}/backtest?run=1").get_data(as_text=True)
+    yesterday = date.today() - timedelta(days=1)
+    data = {"first_day": (yesterday - timedelta(days=30)).isoformat(), "last_day": yesterday.isoformat()}
+    page = client.post(f"/admin/rules/{draft.id}/backtests", data=data, follow_redirects=True).get_data(as_text=True)
     assert 'data-testid="points-before">20<' in page and 'data-testid="points-after">40<' in page
     assert 'data-testid="difference">+20<' in page
     assert "data:image/svg+xml" in page and "chart-table" in page
@@ -204,7 +206,9 @@ def test_the_backtest_shows_points_before_and_after_with_a_chart_and_its_table(c
 
 def test_a_backtest_period_that_ends_before_it_starts_is_refused(client, admin, published, city):
     draft = rules.create_rule_set(admin, city, copy_from=published)
-    response = client.get(f"/admin/rules/{draft.id}/backtest?run=1&first_day=2026-03-01&last_day=2026-02-01")
+    response = client.post(
+        f"/admin/rules/{draft.id}/backtests", data={"first_day": "2026-03-01", "last_day": "2026-02-01"}
+    )
     assert response.status_code == 422
     assert "must end on or after its first day" in response.get_data(as_text=True)
 

@@ -19,6 +19,11 @@ pytestmark = pytest.mark.browser
 SCREENS = [("en-US", 1280, 800), ("zh-CN", 1280, 800), ("en-US", 390, 844), ("zh-CN", 390, 844)]
 
 
+@pytest.fixture
+def app_config():
+    return {"BACKTEST_IN_BACKGROUND": True}  # the backtest runs in its thread, as in production
+
+
 def shown(page):
     page.wait_for_load_state("load")
 
@@ -55,7 +60,10 @@ def test_a_rate_change_goes_from_clone_to_publication_by_a_second_admin(app, bui
     author.click("text=Backtest")
     shown(author)
     author.click("text=Run the backtest")
-    shown(author)
+    author.wait_for_url(re.compile(r"/admin/rules/\d+/backtests/\d+$"))
+    # The run works in the background; its page refreshes itself until the result is there.
+    author.wait_for_selector("[data-testid=backtest]", timeout=30000)
+    backtest_url = author.url
     expect(author.locator("[data-testid=points-before]")).to_have_text("20")
     expect(author.locator("[data-testid=points-after]")).to_have_text("24")
     expect(author.locator("[data-testid=difference]")).to_have_text("+4")
@@ -74,6 +82,9 @@ def test_a_rate_change_goes_from_clone_to_publication_by_a_second_admin(app, bui
     reviewer.goto(request_url)
     expect(reviewer.locator("main")).to_contain_text("12 points per hour")
     expect(reviewer.locator("[data-testid=rule-set-links] >> text=Backtest it")).to_be_visible()
+    expect(reviewer.locator("[data-testid=latest-backtest]")).to_have_attribute(
+        "href", backtest_url[len(live_server) :]
+    )
     reviewer.click("text=Approve and apply")
     shown(reviewer)
     expect(reviewer.locator("main")).to_contain_text("Approved and applied.")
@@ -89,10 +100,10 @@ def test_a_rate_change_goes_from_clone_to_publication_by_a_second_admin(app, bui
     reviewer.goto(f"{live_server}/admin/rules/{draft_id}")
     history = reviewer.locator("[data-testid=history]")
     expect(history).to_contain_text("Admin")  # who drafted, asked and approved, by name
-    _screenshots(build, city, published, draft, live_server, new_page)
+    _screenshots(build, city, published, draft, backtest_url, live_server, new_page)
 
 
-def _screenshots(build, city, published, draft, live_server, new_page):
+def _screenshots(build, city, published, draft, backtest_url, live_server, new_page):
     """Each page of the flow at laptop and phone size, in both languages."""
     another = rules.create_rule_set(None, city, copy_from=draft, name="Next year")
     db.session.commit()
@@ -101,7 +112,8 @@ def _screenshots(build, city, published, draft, live_server, new_page):
         ("admin-rules-view", f"/admin/rules/{published.id}"),
         ("admin-rules-edit", f"/admin/rules/{another.id}/edit"),
         ("admin-rules-diff", f"/admin/rules/{draft.id}"),
-        ("admin-rules-backtest", f"/admin/rules/{draft.id}/backtest?run=1"),
+        ("admin-rules-backtest", f"/admin/rules/{draft.id}/backtest"),
+        ("admin-rules-backtest-run", backtest_url[len(live_server) :]),
     ]
     for locale, width, height in SCREENS:
         page = new_page(locale=locale, width=width, height=height)
