@@ -1110,6 +1110,13 @@ PAGE_ROWS = [
     page("organizer.cancel_activity", _web_cancel_activity, allow(organizer="AD", admin="AD"), method="POST"),
     page("organizer.records", read("/organizer/records"), STAFF_PAGES),
     page("organizer.new_record", _web_enter_record, allow(organizer="AD", admin="AD"), method="POST"),
+    page(
+        "organizer.find_volunteer",
+        lambda world: ("/organizer/records/find", {"data": {"find-who": "Zhang"}}, None),
+        STAFF_PAGES,
+        method="POST",
+        notes="each finds only the volunteers of their own communities",
+    ),
     page("organizer.approve_record", _web_decide("approve", "approved"), allow(organizer="AD", admin="AD"), "POST"),
     page("organizer.reject_record", _web_decide("reject", "rejected"), allow(organizer="AD", admin="AD"), "POST"),
     page("organizer.reverse_record", _web_reverse, allow(admin="AD"), method="POST"),

@@ -20,12 +20,13 @@ from wtforms import BooleanField, DateField, DateTimeLocalField, IntegerField, S
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from .. import authz
+from ..accounts import service as accounts
 from ..accounts.service import mask_name
 from ..activities import imports
 from ..activities import service as activities
 from ..changes import service as changes
 from ..codes import normalise_typed
-from ..errors import PointsError
+from ..errors import PointsError, ValidationError
 from ..extensions import login_manager
 from ..inputs import MAX_ID
 from ..myaccount import resets
@@ -88,7 +89,8 @@ class ActivityForm(ActivityEditForm):
 
 
 class RecordForm(FlaskForm):
-    member_no = StringField(_l("Member number"), filters=[normalise_typed], validators=[DataRequired(), Length(max=20)])
+    member_no = StringField(_l("Member number"), filters=[normalise_typed], validators=[Optional(), Length(max=20)])
+    volunteer = IntegerField(validators=[Optional(), NumberRange(min=1, max=MAX_ID)])
     organization = SelectField(_l("Organization"), coerce=int, validators=[DataRequired()])
     category = SelectField(_l("Category"), validators=[DataRequired()])
     started_at = DateTimeLocalField(_l("Started"), format=LOCAL_FORMAT, validators=[DataRequired(), within_calendar])
@@ -391,6 +393,17 @@ def records():
     )
 
 
+class FindVolunteerForm(FlaskForm):
+    who = StringField(_l("Member number, mobile number or name"), validators=[DataRequired(), Length(max=80)])
+
+
+def _chosen_volunteer(profile_id):
+    """The volunteer picked from a search (by profile id), when the organizer may enter their service."""
+    if profile_id is None:
+        return None
+    return accounts.volunteer_for_staff(current_user, profile_id, permission="record.enter")
+
+
 @bp.route("/records/new", methods=["GET", "POST"])
 def new_record():
     form = RecordForm()
@@ -398,13 +411,24 @@ def new_record():
     _category_choices(form.category)
     if not nodes:
         abort(403)
-    error = None
-    if form.validate_on_submit():
+    error, chosen = None, None
+    try:
+        chosen = _chosen_volunteer(form.volunteer.data or request.args.get("volunteer", type=int))
+    except PointsError as exc:
+        error = exc.render_message()
+    if chosen is not None:
+        form.volunteer.data = chosen.id
+    if error is None and form.validate_on_submit():
         node = nodes.get(form.organization.data)
         try:
+            member_no = chosen.member_no if chosen is not None else form.member_no.data
+            if not member_no:
+                raise ValidationError(
+                    _l("Find the volunteer or type their member number."), details={"field": "member_no"}
+                )
             activities.enter_record(
                 current_user,
-                member_no=form.member_no.data,
+                member_no=member_no,
                 organization=node,
                 category=form.category.data,
                 started_at=to_utc(form.started_at.data, node.timezone),
@@ -417,9 +441,31 @@ def new_record():
         else:
             flash(_("The record is saved; another person approves it."), "success")
             return redirect(url_for(".records"))
-    elif request.method == "POST":
+    elif request.method == "POST" and error is None:
         error = _form_errors(form)
-    return render_template("organizer/record_form.html", form=form, error=error), (422 if error else 200)
+    page = render_template(
+        "organizer/record_form.html", form=form, error=error, chosen=chosen, find=FindVolunteerForm(prefix="find")
+    )
+    return page, (422 if error else 200)
+
+
+@bp.route("/records/find", methods=["POST"])
+def find_volunteer():
+    """Search volunteers by member number, mobile number or name (posted: it is personal data)."""
+    find = FindVolunteerForm(prefix="find")
+    form = RecordForm(formdata=None)
+    _organization_choices(form.organization, "record.enter")
+    _category_choices(form.category)
+    found, error = None, None
+    if find.validate_on_submit():
+        try:
+            found = accounts.find_volunteers(current_user, find.who.data, permission="record.enter")
+        except PointsError as exc:
+            error = exc.render_message()
+    else:
+        error = _form_errors(find)
+    page = render_template("organizer/record_form.html", form=form, error=error, chosen=None, find=find, found=found)
+    return page, (422 if error else 200)
 
 
 @bp.route("/records/<id:record_id>/approve", methods=["POST"])

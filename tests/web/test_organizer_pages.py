@@ -5,9 +5,11 @@ from datetime import timedelta
 
 import pytest
 from openpyxl import load_workbook
+from sqlalchemy import select
 
 from points_service.activities import service as activities
 from points_service.activities.models import Activity, ServiceRecord
+from points_service.extensions import db
 from points_service.timeutil import to_local, utcnow
 from tests.builders import PASSWORD
 
@@ -306,3 +308,38 @@ def test_staff_pages_warn_of_a_year_without_holiday_data_until_it_is_entered(cli
         assert "2027 年节假日数据缺失" not in client.get("/organizer/records").get_data(as_text=True)
     finally:
         calendar.package_has_year.cache_clear()
+
+
+def test_an_organizer_finds_a_volunteer_by_name_or_mobile_and_enters_their_service(client, build, auth):
+    build.service_rules()
+    organizer = build.organizer()
+    volunteer = build.volunteer(name="欧阳娜娜", mobile="13900000777")
+    elsewhere = build.volunteer(build.tree()["communities"][3], name="欧阳修", mobile="13900000888")
+    db.session.commit()
+    auth.login(organizer.username, PASSWORD)
+
+    found = client.post("/organizer/records/find", data={"find-who": "欧阳"})
+    html = found.get_data(as_text=True)
+    assert found.status_code == 200 and "欧***" in html and "欧阳娜娜" not in html
+    assert f"volunteer={volunteer.volunteer.id}" in html and f"volunteer={elsewhere.volunteer.id}" not in html
+    by_mobile = client.post("/organizer/records/find", data={"find-who": "139 0000 0777"}).get_data(as_text=True)
+    assert f"volunteer={volunteer.volunteer.id}" in by_mobile and "13900000777" not in by_mobile
+
+    form = client.get(f"/organizer/records/new?volunteer={volunteer.volunteer.id}").get_data(as_text=True)
+    assert 'data-testid="chosen"' in form
+    organization = re.search(r'name="organization"[^>]*>\s*<option[^>]*value="(\d+)"', form).group(1)
+    day = (utcnow() - timedelta(days=2)).strftime("%Y-%m-%d")
+    saved = client.post(
+        "/organizer/records/new",
+        data={
+            "volunteer": volunteer.volunteer.id,
+            "organization": organization,
+            "category": "elderly_care",
+            "started_at": f"{day}T09:00",
+            "ended_at": f"{day}T11:00",
+        },
+    )
+    assert saved.status_code == 302
+    assert db.session.execute(select(ServiceRecord.volunteer_id)).scalars().all() == [volunteer.volunteer.id]
+    refused = client.get(f"/organizer/records/new?volunteer={elsewhere.volunteer.id}")
+    assert refused.status_code == 422  # another community's volunteer is not found
