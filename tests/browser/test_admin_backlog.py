@@ -2,8 +2,12 @@
 a second person in one action, with two exceptions; the backlog and adjustment pages kept
 as screenshots on a laptop and a phone in both languages."""
 
+import io
+from pathlib import Path
+
 import pytest
-from sqlalchemy import select
+from openpyxl import load_workbook
+from sqlalchemy import func, select
 
 from points_service.activities.models import ServiceRecord
 from points_service.extensions import db
@@ -66,3 +70,20 @@ def test_a_second_person_approves_a_hundred_imported_records_in_one_action_with_
     )
     assert list(statuses.values()).count("approved") == 98
     assert (statuses[int(first)], statuses[int(second)]) == ("pending", "rejected")
+
+    # The dashboard shows them, and its xlsx download has the same figures as the page.
+    points_approved = db.session.execute(
+        select(func.sum(ServiceRecord.points)).where(
+            ServiceRecord.import_batch_id == batch_id, ServiceRecord.status == "approved"
+        )
+    ).scalar_one()
+    page.goto(f"{live_server}/admin/reports")
+    section = page.locator("#report-points")
+    cells = section.locator("table.chart-table tbody td").all_inner_texts()
+    on_page = sum(int(text.replace(",", "")) for text in cells if text.strip() not in ("", "—"))
+    assert on_page == points_approved > 0
+    with page.expect_download() as download:
+        section.locator("a", has_text="xlsx").click()
+    sheet = load_workbook(io.BytesIO(Path(download.value.path()).read_bytes())).active
+    in_file = sum(value for row in sheet.iter_rows(min_row=2, min_col=2, values_only=True) for value in row if value)
+    assert in_file == on_page
