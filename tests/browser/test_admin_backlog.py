@@ -1,6 +1,7 @@
 """The approvals backlog in a real browser: an organizer's 100 imported records approved by
-a second person in one action, with two exceptions; the backlog and adjustment pages kept
-as screenshots on a laptop and a phone in both languages."""
+a second person in one action, with two exceptions, then seen on the reports dashboard and
+in its xlsx download; the backlog and adjustment pages kept as screenshots on a laptop and
+a phone in both languages."""
 
 import io
 from pathlib import Path
