@@ -33,10 +33,13 @@ echo "== tests on SQLite"
 sqlite_status=0
 $BIN/pytest -p no:cacheprovider "$@" || sqlite_status=$?
 
-echo "== tests on PostgreSQL (port $PG_PORT)"
+# The browser tests drive pages whose database work the HTTP tests already check on both
+# databases; they run once, on SQLite (PG_MARKERS="" runs them here too).
+PG_MARKERS=${PG_MARKERS-not browser}
+echo "== tests on PostgreSQL (port $PG_PORT)${PG_MARKERS:+, -m \"$PG_MARKERS\"}"
 pg_status=0
 TEST_DATABASE_URL="postgresql+psycopg://points@/points_test?host=$PG_DIR&port=$PG_PORT" \
-    $BIN/pytest -p no:cacheprovider "$@" || pg_status=$?
+    $BIN/pytest -p no:cacheprovider ${PG_MARKERS:+-m "$PG_MARKERS"} "$@" || pg_status=$?
 
 if [ $sqlite_status -ne 0 ] || [ $pg_status -ne 0 ]; then
     echo "FAILED: SQLite exit $sqlite_status, PostgreSQL exit $pg_status" >&2
