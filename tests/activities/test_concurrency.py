@@ -1,7 +1,5 @@
 """Approvals racing each other, each in its own thread and session."""
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
@@ -12,25 +10,9 @@ from points_service.extensions import db
 from points_service.ledger.models import LedgerEntry
 from points_service.timeutil import utcnow
 from tests.builders.rules import rules_config
+from tests.builders.threads import run_concurrently
 
 pytestmark = pytest.mark.slow
-
-
-def run_concurrently(app, operations):
-    barrier = threading.Barrier(len(operations))
-
-    def worker(operation):
-        with app.app_context():
-            barrier.wait()
-            try:
-                return operation()
-            except Exception as error:  # collected and asserted on by the test
-                return error
-            finally:
-                db.session.remove()
-
-    with ThreadPoolExecutor(max_workers=len(operations)) as pool:
-        return list(pool.map(worker, operations))
 
 
 def test_two_approvers_approving_one_record_at_once_write_one_earn_entry(app, build):

@@ -1,7 +1,5 @@
 """Two approvals of the same organization and month at once both land in its figures."""
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
@@ -12,26 +10,10 @@ from points_service.activities import service as activities
 from points_service.extensions import db
 from points_service.reports.models import ActiveMonth, ServiceMonth
 from points_service.timeutil import utcnow
+from tests.builders.threads import run_concurrently
 from tests.reports.helpers import raw_figures, stored_figures
 
 pytestmark = pytest.mark.slow
-
-
-def run_concurrently(app, operations):
-    barrier = threading.Barrier(len(operations))
-
-    def worker(operation):
-        with app.app_context():
-            barrier.wait()
-            try:
-                return operation()
-            except Exception as error:  # collected and asserted on by the test
-                return error
-            finally:
-                db.session.remove()
-
-    with ThreadPoolExecutor(max_workers=len(operations)) as pool:
-        return list(pool.map(worker, operations))
 
 
 def test_two_approvals_in_one_organization_and_month_at_once_are_both_counted(app, build):
