@@ -52,7 +52,7 @@ from points_service.rules.models import BacktestRun, HolidayCalendar, HolidayOve
 from points_service.timeutil import to_local, utcnow
 from points_service.worklist import service as worklist
 from tests.builders import PASSWORD
-from tests.builders.perks import request_key, stars
+from tests.builders.perks import phone_scan, redeem_with_code, request_key, spend_code, stars
 from tests.builders.rules import rules_config
 
 ROLES = ("volunteer", "organizer", "counter", "admin")
@@ -128,7 +128,7 @@ def _reload(model, row_id):
 
 
 def _redemption(world):
-    return perks.redeem_perk(
+    return redeem_with_code(
         world.helpers["clerk"],
         world.tree["districts"][0],
         world.owner.volunteer.member_no,
@@ -183,7 +183,7 @@ def read(url):
 
 def _api_redeem(world):
     body = {
-        "member_no": world.owner.volunteer.member_no,
+        "member_no": phone_scan(world.owner.volunteer.member_no),
         "perk_id": world.helpers["perk"].id,
         "counter_id": world.tree["districts"][0].id,
     }
@@ -405,6 +405,10 @@ def _web_change_mobile(world):
     return "/account/mobile", {"data": {"mobile": mobile, "password": PASSWORD}}, None
 
 
+def _web_set_pin(world):
+    return "/account/pin", {"data": {"pin": "2580", "pin_again": "2580", "password": PASSWORD}}, None
+
+
 def _web_dismiss_notice(world):
     notices.notify([world.owner.id], "activity.place_confirmed", {"activity_id": 1, "title": "matrix"})
     notice = db.session.execute(select(Notice).order_by(Notice.id.desc())).scalars().first()
@@ -480,7 +484,7 @@ def _web_mark_refunded(world):
         )
     clerk = world.helpers["clerk"]
     key = request_key()
-    redemption = perks.redeem_perk(
+    redemption = redeem_with_code(
         clerk, world.tree["districts"][0], world.owner.volunteer.member_no, perk.id, 1, key, level_of=stars(0)
     )
     perks.void_redemption(clerk, redemption.id, "matrix")
@@ -935,7 +939,7 @@ def _desk_deactivate_category(world):
 
 def _web_redeem(world):
     data = {
-        "member_no": world.owner.volunteer.member_no,
+        "member_no": phone_scan(world.owner.volunteer.member_no),
         "perk_id": str(world.helpers["perk"].id),
         "idempotency_key": world.build.idempotency_key(),
     }
@@ -949,6 +953,18 @@ def _web_void(world):
         {"data": {"reason": "matrix", "idempotency_key": world.build.idempotency_key()}},
         lambda: _reload(Redemption, redemption.id).status == "voided",
     )
+
+
+def _web_hand_over(world):
+    reservation = _reservation(world)
+    member_no = world.owner.volunteer.member_no
+    data = {
+        "member_no": member_no,
+        "member_code": spend_code(member_no),
+        "redemption_id": str(reservation.id),
+        "idempotency_key": world.build.idempotency_key(),
+    }
+    return "/counter/hand-over", {"data": data}, lambda: _reload(Redemption, reservation.id).status == "fulfilled"
 
 
 def _web_fulfil(world):
@@ -1085,6 +1101,14 @@ PAGE_ROWS = [
     page("account.delete", read("/account/delete"), VOLUNTEER_PAGES),
     page("account.change_mobile", _web_change_mobile, VOLUNTEER_PAGES, method="POST"),
     page("account.public_listing", read_post("/account/public-listing"), VOLUNTEER_PAGES, method="POST"),
+    page("account.set_pin", _web_set_pin, VOLUNTEER_PAGES, method="POST"),
+    page(
+        "account.remove_pin",
+        lambda world: ("/account/pin/remove", {"data": {"remove-password": PASSWORD}}, None),
+        VOLUNTEER_PAGES,
+        method="POST",
+    ),
+    page("volunteer.member_code", read("/me/code"), VOLUNTEER_PAGES),
     page("volunteer.dismiss_notice", _web_dismiss_notice, allow(volunteer="AD"), method="POST"),
     page("volunteer.report", read("/me/records/new"), VOLUNTEER_PAGES),
     # the organizer's desk
@@ -1339,6 +1363,7 @@ PAGE_ROWS = [
     ),
     page("counter.redeem", _web_redeem, allow(counter="AD", admin="AD"), method="POST"),
     page("counter.fulfil", _web_fulfil, allow(counter="AD", admin="AD"), method="POST"),
+    page("counter.hand_over", _web_hand_over, allow(counter="AD", admin="AD"), method="POST"),
     page(
         "counter.receipt",
         lambda world: (f"/counter/redemptions/{_redemption(world).id}", {}, None),

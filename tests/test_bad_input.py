@@ -15,9 +15,8 @@ import pytest
 from sqlalchemy import func, select
 
 from points_service.extensions import db
-from points_service.perks import service as perks
 from tests.builders import PASSWORD
-from tests.builders.perks import request_key, stars
+from tests.builders.perks import redeem_with_code, request_key, stars
 
 HUGE = "99999999999999999999"
 JUST_TOO_BIG = 2**31
@@ -31,7 +30,7 @@ def world(build):
     clerk = build.counter_clerk(district, username="clerk")
     volunteer = build.volunteer(points=500)
     perk = build.perk(points_cost=5, stock=100, venues=[district])
-    redemption = perks.redeem_perk(
+    redemption = redeem_with_code(
         clerk, district, volunteer.volunteer.member_no, perk.id, 1, request_key(), level_of=stars(0)
     )
     activity = build.activity()

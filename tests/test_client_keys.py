@@ -27,7 +27,7 @@ from points_service.perks.models import Redemption
 from points_service.rules import service as rules
 from points_service.timeutil import to_local, utcnow
 from tests.builders import PASSWORD
-from tests.builders.perks import request_key, stars
+from tests.builders.perks import phone_scan, redeem_with_code, request_key, stars
 from tests.builders.rules import rules_config
 
 
@@ -124,7 +124,7 @@ def world(app, build):
 
 
 def web_counter_redeem(world, key):
-    data = {"member_no": world.member.volunteer.member_no, "perk_id": world.perk.id, "quantity": 1}
+    data = {"member_no": phone_scan(world.member.volunteer.member_no), "perk_id": world.perk.id, "quantity": 1}
     return world.clerk_browser.post("/counter/redeem", data={**data, "idempotency_key": key})
 
 
@@ -134,7 +134,7 @@ def web_counter_fulfil(world, key):
 
 
 def _counter_redemption(world):
-    return perks.redeem_perk(
+    return redeem_with_code(
         world.clerk,
         world.district,
         world.member.volunteer.member_no,
@@ -160,7 +160,7 @@ def _api(world, path, key, headers, **kwargs):
 
 
 def api_redeem(world, key):
-    body = {"member_no": world.member.volunteer.member_no, "perk_id": world.perk.id}
+    body = {"member_no": phone_scan(world.member.volunteer.member_no), "perk_id": world.perk.id}
     return _api(world, "/redemptions", key, world.clerk_headers, json=body)
 
 
@@ -219,7 +219,7 @@ def test_no_key_a_client_sends_blocks_the_servers_operations_or_another_callers(
     victim = world.victim_browser.post(
         "/counter/redeem",
         data={
-            "member_no": world.member.volunteer.member_no,
+            "member_no": phone_scan(world.member.volunteer.member_no),
             "perk_id": world.perk.id,
             "quantity": 1,
             "idempotency_key": "victim-key",
@@ -268,7 +268,12 @@ def test_a_derived_key_never_has_a_server_shape_and_the_ledger_refuses_a_forged_
 
 def _redeem_data(world, key, member=None):
     member = member or world.member
-    return {"member_no": member.volunteer.member_no, "perk_id": world.perk.id, "quantity": 1, "idempotency_key": key}
+    return {
+        "member_no": phone_scan(member.volunteer.member_no),
+        "perk_id": world.perk.id,
+        "quantity": 1,
+        "idempotency_key": key,
+    }
 
 
 def test_two_clerks_redeeming_with_the_same_key_both_redeem(world):

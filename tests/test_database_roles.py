@@ -21,7 +21,7 @@ from points_service.ledger import service as ledger
 from points_service.ledger.models import LedgerEntry
 from points_service.perks import service as perks
 from tests.builders import Builder
-from tests.builders.perks import request_key, stars
+from tests.builders.perks import redeem_with_code, request_key, stars
 from tests.conftest import BASE_CONFIG, ON_POSTGRESQL, TEST_DATABASE_URL
 
 pytestmark = [pytest.mark.postgresql_only, pytest.mark.skipif(not ON_POSTGRESQL, reason="database roles")]
@@ -75,9 +75,9 @@ def test_the_app_role_earns_and_redeems_but_cannot_empty_switch_off_or_rewrite_h
     district = build.tree()["districts"][0]
     clerk, perk = build.counter_clerk(), build.perk(points_cost=30)
     member_no = volunteer.volunteer.member_no
-    redemption = perks.redeem_perk(clerk, district, member_no, perk.id, 1, request_key("confirm-1"), level_of=stars(0))
+    redemption = redeem_with_code(clerk, district, member_no, perk.id, 1, request_key("confirm-1"), level_of=stars(0))
     perks.void_redemption(clerk, redemption.id, "wrong card")
-    perks.redeem_perk(clerk, district, member_no, perk.id, 2, request_key("confirm-2"), level_of=stars(0))
+    redeem_with_code(clerk, district, member_no, perk.id, 2, request_key("confirm-2"), level_of=stars(0))
     assert build.account(volunteer).balance == 40
     entries = db.session.query(LedgerEntry).count()
 

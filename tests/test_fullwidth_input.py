@@ -16,7 +16,7 @@ from points_service.perks import service as perks
 from points_service.perks.models import Redemption
 from points_service.timeutil import to_local, utcnow
 from tests.builders import PASSWORD
-from tests.builders.perks import request_key, stars
+from tests.builders.perks import request_key, spend_code, stars
 
 IDEOGRAPHIC_SPACE = "\u3000"
 
@@ -75,7 +75,14 @@ def test_the_counter_finds_a_member_typed_in_full_width_and_redeems(client, buil
 
     page = client.post("/counter/scan", data={"code": typed})
     confirmed = client.post(
-        "/counter/redeem", data={"member_no": typed, "perk_id": perk.id, "quantity": 1, "idempotency_key": "k1"}
+        "/counter/redeem",
+        data={
+            "member_no": typed,
+            "member_code": fullwidth(spend_code(volunteer.volunteer.member_no)),
+            "perk_id": perk.id,
+            "quantity": 1,
+            "idempotency_key": "k1",
+        },
     )
 
     assert page.status_code == 200 and 'data-testid="balance">50<' in page.get_data(as_text=True)
@@ -121,7 +128,11 @@ def test_the_api_redeems_for_a_full_width_member_number_in_the_body(client, buil
 
     response = client.post(
         "/api/v1/redemptions",
-        json={"member_no": typed_member_number(volunteer.volunteer.member_no), "perk_id": perk.id},
+        json={
+            "member_no": typed_member_number(volunteer.volunteer.member_no),
+            "member_code": fullwidth(spend_code(volunteer.volunteer.member_no)),
+            "perk_id": perk.id,
+        },
         headers={**counter_headers, "Idempotency-Key": build.idempotency_key()},
     )
 

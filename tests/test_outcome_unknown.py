@@ -25,7 +25,7 @@ from points_service.ledger.models import LedgerEntry
 from points_service.perks.models import Redemption
 from points_service.timeutil import utcnow
 from tests.builders import PASSWORD
-from tests.builders.perks import request_key, stars
+from tests.builders.perks import phone_scan, request_key, stars
 
 
 @pytest.fixture
@@ -118,7 +118,7 @@ def test_an_api_commit_that_fails_says_the_outcome_is_unknown_and_the_retry_retu
 ):
     volunteer = build.volunteer(points=50)
     perk = build.perk(points_cost=15, stock=5)
-    payload = {"member_no": volunteer.volunteer.member_no, "perk_id": perk.id}
+    payload = {"member_no": phone_scan(volunteer.volunteer.member_no), "perk_id": perk.id}
     keyed = {**headers, "Idempotency-Key": "commit-lost-1", "Accept-Language": language}
     trouble()
 
@@ -139,7 +139,7 @@ def test_an_api_request_that_loses_the_database_after_its_commit_says_so_and_its
 ):
     volunteer = build.volunteer(points=50)
     perk = build.perk(points_cost=15)
-    payload = {"member_no": volunteer.volunteer.member_no, "perk_id": perk.id}
+    payload = {"member_no": phone_scan(volunteer.volunteer.member_no), "perk_id": perk.id}
     keyed = {**headers, "Idempotency-Key": "commit-lost-2"}
     database = trouble(down_after=True)
 
@@ -176,7 +176,7 @@ def test_a_counter_confirm_whose_commit_fails_says_so_and_sending_the_form_again
     client.post(f"/language/{language}")
     volunteer = build.volunteer(points=50)
     perk = build.perk(points_cost=15)
-    form = {"member_no": volunteer.volunteer.member_no, "perk_id": perk.id, "quantity": 1}
+    form = {"member_no": phone_scan(volunteer.volunteer.member_no), "perk_id": perk.id, "quantity": 1}
     key = _key_in(client.post("/counter/scan", data={"code": volunteer.volunteer.member_no}))
     trouble()
 
@@ -231,7 +231,7 @@ def test_a_page_that_fails_after_its_commit_does_not_say_nothing_was_changed(cli
     auth.login("clerk", PASSWORD)
     volunteer = build.volunteer(points=50)
     perk = build.perk(points_cost=15)
-    form = {"member_no": volunteer.volunteer.member_no, "perk_id": perk.id, "quantity": 1}
+    form = {"member_no": phone_scan(volunteer.volunteer.member_no), "perk_id": perk.id, "quantity": 1}
     trouble(down_after=True)  # the page shown after the failed commit cannot be read either
 
     failed = client.post("/counter/redeem", data={**form, "idempotency_key": "form-key-1"})
@@ -266,7 +266,7 @@ def test_a_key_left_in_progress_longer_than_the_request_timeout_is_taken_over_by
     assert app.config["REQUEST_TIMEOUT_SECONDS"] == 30  # gunicorn's default timeout
     volunteer = build.volunteer(points=50)
     perk = build.perk(points_cost=15)
-    payload = {"member_no": volunteer.volunteer.member_no, "perk_id": perk.id}
+    payload = {"member_no": phone_scan(volunteer.volunteer.member_no), "perk_id": perk.id}
     _dead_claim(app, headers, payload, "killed-1", age_seconds=31)
 
     retry = client.post("/api/v1/redemptions", json=payload, headers={**headers, "Idempotency-Key": "killed-1"})
@@ -278,7 +278,7 @@ def test_a_key_left_in_progress_longer_than_the_request_timeout_is_taken_over_by
 def test_a_key_in_progress_for_less_than_the_request_timeout_is_not_taken_over(app, client, build, headers):
     volunteer = build.volunteer(points=50)
     perk = build.perk(points_cost=15)
-    payload = {"member_no": volunteer.volunteer.member_no, "perk_id": perk.id}
+    payload = {"member_no": phone_scan(volunteer.volunteer.member_no), "perk_id": perk.id}
     _dead_claim(app, headers, payload, "running-1", age_seconds=25)
 
     waiting = client.post("/api/v1/redemptions", json=payload, headers={**headers, "Idempotency-Key": "running-1"})

@@ -183,3 +183,28 @@ class LoginThrottle(db.Model):
 
     def __repr__(self):
         return f"<LoginThrottle {self.id} failures={self.failures}>"
+
+
+class MemberCredential(db.Model):
+    """What lets a volunteer spend points at a counter, beside the printed member number.
+
+    - ``code_nonce``: the per-member part of the rotating code's secret. The secret itself
+      is derived from it and the application's secret key, so a copy of the database
+      alone cannot make codes. A new nonce ends every code made before it.
+    - ``pin_hash``: the Argon2 hash of the PIN the volunteer chose, if any.
+    - Wrong codes and PINs are counted; too many lock spending for a while.
+    """
+
+    __tablename__ = "member_credentials"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    volunteer_id: Mapped[int] = mapped_column(ForeignKey("volunteer_profiles.id"), unique=True)
+    code_nonce: Mapped[str] = mapped_column(String(32))
+    pin_hash: Mapped[str | None] = mapped_column(String(255))
+    pin_set_at: Mapped[datetime | None]
+    failed_attempts: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    def __repr__(self):
+        return f"<MemberCredential volunteer={self.volunteer_id}>"

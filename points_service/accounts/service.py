@@ -43,6 +43,8 @@ from .models import ROLES, RoleMembership, User, VolunteerProfile
 _hasher = PasswordHasher()
 _MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
 _USERNAME_RE = re.compile(r"^[A-Za-z0-9_.\-]{3,64}$")
+# The phone's QR code carries the member number and the six-digit rotating code.
+PHONE_SCAN_LENGTH = 18
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 128
 # zxcvbn's score: 3 means "safely unguessable" (about 10^8 guesses or more).
@@ -63,6 +65,14 @@ def configure_password_hashing(time_cost=None, memory_cost=None):
 
 def hash_password(password):
     return _hasher.hash(password)
+
+
+def hash_matches(stored_hash, text):
+    """True when ``text`` is what ``stored_hash`` (an Argon2 hash) was made from."""
+    try:
+        return _hasher.verify(stored_hash, text)
+    except (VerificationError, InvalidHashError):
+        return False
 
 
 def check_password_strength(password, personal=()):
@@ -418,6 +428,8 @@ def volunteer_by_member_number(member_no):
 
     The number of a profile merged into another resolves to that other profile."""
     code = normalise_code(member_no)
+    if len(code) == PHONE_SCAN_LENGTH and code.isdigit():
+        code = code[:12]  # the phone's QR: the member number, then the rotating code (not needed to find)
     if not is_valid_member_number(code):
         raise ValidationError(
             _l("That member number is not valid; check the digits and scan again."), details={"field": "member_no"}

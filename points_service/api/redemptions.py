@@ -33,6 +33,7 @@ def create_redemption(body):
         body["quantity"],
         domain_key(),
         level_of=volunteer_level,
+        credential=body.get("member_code"),
     )
 
 

@@ -247,7 +247,23 @@ class PerkListSchema(Schema):
 
 
 class RedeemSchema(Schema):
-    member_no = text(64, minimum=1, required=True, metadata={"description": "The scanned or typed member number."})
+    member_no = text(
+        64,
+        minimum=1,
+        required=True,
+        metadata={
+            "description": "The scanned or typed member number: the 12 printed digits, or the 18 digits of the "
+            "phone's QR code (member number and rotating code together)."
+        },
+    )
+    member_code = text(
+        16,
+        metadata={
+            "description": "The six-digit rotating code shown on the volunteer's phone, or their PIN (4 to 6 "
+            "digits). Needed unless `member_no` is the phone's 18-digit scan: the printed number alone cannot "
+            "spend points."
+        },
+    )
     perk_id = row_id(required=True)
     quantity = whole_number(1, MAX_QUANTITY, load_default=1)
     counter_id = _counter_id()

@@ -17,6 +17,7 @@ from datetime import timedelta
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 
+from ..accounts import member_codes
 from ..accounts.models import ApiToken, User, VolunteerProfile
 from ..accounts.service import normalise_mobile, verify_current_password
 from ..activities import service as activities
@@ -61,6 +62,20 @@ def change_mobile(user, password, new_mobile, *, source=None, now=None):
         fresh.mobile = mobile
         record_audit(user, "account.mobile_change", "user", user.id)
     return db.session.get(User, user.id)
+
+
+def set_counter_pin(user, password, pin, pin_again, *, source=None, now=None):
+    """Set the PIN a counter accepts with the member number (for a card); the password confirms the owner."""
+    profile = _profile(user)
+    verify_current_password(user, password, source=source, now=now)
+    member_codes.set_pin(user, profile, pin, pin_again, now)
+
+
+def remove_counter_pin(user, password, *, source=None, now=None):
+    """Remove the counter PIN: from then on only the code on the phone spends points."""
+    profile = _profile(user)
+    verify_current_password(user, password, source=source, now=now)
+    member_codes.remove_pin(user, profile)
 
 
 def set_public_listing(user, listed):
@@ -292,6 +307,7 @@ def delete_account(user, password, *, source=None, now=None):
         fresh.active = False
         fresh.deleted_at = now
         db.session.get(VolunteerProfile, profile.id).public_listing_opt_out = True
+        member_codes.forget(profile)
         for token in db.session.execute(select(ApiToken).where(ApiToken.user_id == user.id)).scalars():
             token.revoked_at = token.revoked_at or now
         record_audit(

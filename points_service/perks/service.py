@@ -34,6 +34,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from .. import authz
+from ..accounts import member_codes
 from ..accounts.service import mask_name, volunteer_by_member_number
 from ..audit.service import record_audit
 from ..codes import classify_code, new_voucher_code, normalise_typed
@@ -737,6 +738,8 @@ class MemberView:
     level: object
     options: list
     open_vouchers: list = field(default_factory=list)
+    # The rotating code that came with the scan of the phone's QR, for the confirm form.
+    scanned_code: str | None = None
 
     @property
     def member_no(self):
@@ -793,6 +796,7 @@ def counter_lookup(actor, counter_org, code, *, level_of, now=None):
     """
     authz.require(actor, "counter.redeem", counter_org)
     now = now or utcnow()
+    code, scanned_code = member_codes.split_scan(code)
     kind, normalised = _scanned(code)
     if kind == "member":
         profile = volunteer_by_member_number(normalised)
@@ -805,6 +809,7 @@ def counter_lookup(actor, counter_org, code, *, level_of, now=None):
             level=level,
             options=eligible_perks(profile, level.stars, counter_org, now),
             open_vouchers=open_vouchers_at(profile, counter_org, now),
+            scanned_code=scanned_code,
         )
     redemption = _usable_voucher(normalised, counter_org, now)
     return VoucherView(redemption=redemption, masked_name=mask_name(redemption.volunteer.user.name))
@@ -989,22 +994,29 @@ def _purchase(
     return redemption, True
 
 
-def redeem_perk(actor, counter_org, member_no, perk_id, quantity, idempotency_key, *, level_of, now=None):
+def redeem_perk(
+    actor, counter_org, member_no, perk_id, quantity, idempotency_key, *, level_of, credential=None, now=None
+):
     """Redeem a perk at a counter in one unit of work: a fulfilled redemption.
 
-    Points are debited oldest lots first, stock is taken, a co-payment is recorded as
-    collected at the counter. The same ``idempotency_key`` with the same payload returns
-    the first redemption; with another payload it is refused.
+    ``member_no`` is the printed number (then ``credential``, the member's rotating code
+    or PIN, is needed) or the phone's scan, which carries the rotating code. Points are
+    debited oldest lots first, stock is taken, a co-payment is recorded as collected at
+    the counter. The same ``idempotency_key`` with the same payload returns the first
+    redemption (without asking for the code again); with another payload it is refused.
     """
     authz.require(actor, "counter.redeem", counter_org)
     key = require_client_key(idempotency_key)
     quantity = _check_quantity(quantity)
+    member_no, scanned_code = member_codes.split_scan(member_no)
+    credential = member_codes.parse_credential(credential) or scanned_code
     _kind, code = _scanned(member_no, wanted="member")
     now = now or utcnow()
     fingerprint = _fingerprint("counter", counter_org.id, code, perk_id, quantity)
 
     def operation():
         profile = volunteer_by_member_number(code)
+        member_codes.authorise_spend(profile, credential, now)
         stars = int(level_of(profile).stars)
         with write_transaction():
             redemption, written = _purchase(
@@ -1082,6 +1094,28 @@ def fulfil_voucher(actor, counter_org, code, idempotency_key, *, now=None):
         return locked
 
     return _once(lambda: _fulfilled_with(key, code), operation)
+
+
+def hand_over_voucher(actor, counter_org, member_no, redemption_id, credential, idempotency_key, *, now=None):
+    """Hand over one of a member's open vouchers from the member's page.
+
+    The member was found by their number, so their rotating code or PIN stands in for
+    the voucher code they would otherwise show (the printed number alone gets nothing).
+    Confirming again with the same key returns the same redemption.
+    """
+    authz.require(actor, "counter.redeem", counter_org)
+    key = require_client_key(idempotency_key)
+    member_no, scanned_code = member_codes.split_scan(member_no)
+    credential = member_codes.parse_credential(credential) or scanned_code
+    _kind, code = _scanned(member_no, wanted="member")
+    now = now or utcnow()
+    profile = volunteer_by_member_number(code)
+    redemption = db.session.get(Redemption, redemption_id) if isinstance(redemption_id, int) else None
+    if redemption is None or redemption.volunteer_id != profile.id or redemption.voucher_code is None:
+        raise RedemptionNotFound()
+    if _fulfilled_with(key, redemption.voucher_code) is None:
+        member_codes.authorise_spend(profile, credential, now)
+    return fulfil_voucher(actor, counter_org, redemption.voucher_code, key, now=now)
 
 
 def _fulfilled_with(key, code):

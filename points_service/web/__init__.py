@@ -1,7 +1,7 @@
 """The web face: login and registration, volunteer pages, counter page, public pages."""
 
 from flask import current_app
-from flask_babel import format_date, format_datetime
+from flask_babel import format_date, format_datetime, get_locale
 
 from ..i18n import stored_text
 from ..timeutil import to_local
@@ -23,6 +23,12 @@ def localdate(moment, timezone=None):
         return ""
     local = to_local(moment, timezone or _timezone())
     return format_date(local.date(), "yyyy-MM-dd")
+
+
+def colon():
+    """The colon after a label in the page's language: full width in Chinese (``会员号：``)."""
+    locale = get_locale()
+    return "：" if locale is not None and locale.language == "zh" else ": "
 
 
 # One module per audience; each defines a blueprint ``bp``.
@@ -49,5 +55,6 @@ def register_web(app):
     app.add_template_filter(localdatetime)
     app.add_template_filter(localdate)
     app.add_template_filter(stored_text)
+    app.add_template_global(colon)
     for name in WEB_MODULES:
         app.register_blueprint(import_module(f"{__name__}.{name}").bp)

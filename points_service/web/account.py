@@ -13,6 +13,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
+from ..accounts import member_codes
 from ..errors import PointsError
 from ..myaccount import service as myaccount
 from ..timeutil import utcnow
@@ -26,6 +27,32 @@ class MobileForm(FlaskForm):
         validators=[DataRequired(), Length(max=32)],
         render_kw={"inputmode": "tel", "autocomplete": "tel"},
     )
+    password = PasswordField(
+        _l("Current password"),
+        validators=[DataRequired(), Length(max=128)],
+        render_kw={"autocomplete": "current-password"},
+    )
+
+
+class PinForm(FlaskForm):
+    pin = PasswordField(
+        _l("New PIN (4 to 6 digits)"),
+        validators=[DataRequired(), Length(max=16)],
+        render_kw={"inputmode": "numeric", "autocomplete": "off"},
+    )
+    pin_again = PasswordField(
+        _l("The PIN again"),
+        validators=[DataRequired(), Length(max=16)],
+        render_kw={"inputmode": "numeric", "autocomplete": "off"},
+    )
+    password = PasswordField(
+        _l("Current password"),
+        validators=[DataRequired(), Length(max=128)],
+        render_kw={"autocomplete": "current-password"},
+    )
+
+
+class RemovePinForm(FlaskForm):
     password = PasswordField(
         _l("Current password"),
         validators=[DataRequired(), Length(max=128)],
@@ -103,13 +130,16 @@ def _volunteer():
     return current_user.volunteer
 
 
-def _page(mobile_form=None, error=None, status=200):
+def _page(mobile_form=None, error=None, status=200, pin_form=None):
     profile = _volunteer()
     return (
         render_template(
             "account/index.html",
             profile=profile,
             mobile_form=mobile_form or MobileForm(),
+            pin_form=pin_form or PinForm(),
+            remove_pin_form=RemovePinForm(prefix="remove"),
+            has_pin=member_codes.has_pin(profile),
             listing_form=ListingForm(listed=not profile.public_listing_opt_out),
             error=error,
         ),
@@ -136,6 +166,38 @@ def change_mobile():
         return _page(form, exc.render_message(), exc.status)
     login_user(user)
     flash(_("Your mobile number is changed; log in with it from now on."), "success")
+    return redirect(url_for(".index"))
+
+
+@bp.post("/pin")
+@login_required
+def set_pin():
+    _volunteer()
+    form = PinForm()
+    if not form.validate_on_submit():
+        return _page(error=_("Please fill in every field."), status=422, pin_form=form)
+    try:
+        myaccount.set_counter_pin(
+            current_user, form.password.data, form.pin.data, form.pin_again.data, source=request.remote_addr
+        )
+    except PointsError as exc:
+        return _page(error=exc.render_message(), status=exc.status, pin_form=form)
+    flash(_("Your counter PIN is set: a counter accepts your member number with it."), "success")
+    return redirect(url_for(".index"))
+
+
+@bp.post("/pin/remove")
+@login_required
+def remove_pin():
+    _volunteer()
+    form = RemovePinForm(prefix="remove")
+    if not form.validate_on_submit():
+        return _page(error=_("Please fill in every field."), status=422)
+    try:
+        myaccount.remove_counter_pin(current_user, form.password.data, source=request.remote_addr)
+    except PointsError as exc:
+        return _page(error=exc.render_message(), status=exc.status)
+    flash(_("Your counter PIN is removed: only the code on your phone spends your points now."), "success")
     return redirect(url_for(".index"))
 
 

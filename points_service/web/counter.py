@@ -129,6 +129,7 @@ def redeem():
             ),
             posted_request_key(),
             level_of=volunteer_level,
+            credential=request.form.get("member_code"),
         )
     except PointsError as error:
         try:
@@ -149,6 +150,32 @@ def fulfil():
         redemption = perks.fulfil_voucher(current_user, place, request.form.get("code", ""), posted_request_key())
     except PointsError as error:
         return _scan_page(place, error.render_message(), error.status)
+    return redirect(url_for("counter.receipt", redemption_id=redemption.id))
+
+
+@bp.route("/hand-over", methods=["POST"])
+@limiter.limit(_code_lookup_limit, key_func=_per_clerk)
+@login_required
+def hand_over():
+    """Hand over an open voucher listed on the member's page (the member's code or PIN stands in for the voucher)."""
+    place = _place()
+    if place is None:
+        return redirect(url_for("counter.index"))
+    member_no = request.form.get("member_no", "")
+    try:
+        redemption = perks.hand_over_voucher(
+            current_user,
+            place,
+            member_no,
+            whole_number(request.form, "redemption_id", _l("The voucher")),
+            request.form.get("member_code"),
+            posted_request_key(),
+        )
+    except PointsError as error:
+        try:
+            return _lookup_page(place, member_no, error.render_message(), error.status)
+        except PointsError:
+            return _scan_page(place, error.render_message(), error.status)
     return redirect(url_for("counter.receipt", redemption_id=redemption.id))
 
 

@@ -5,7 +5,7 @@ reasons for their points, and reporting service for approval."""
 from datetime import timedelta
 
 import segno
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -13,6 +13,7 @@ from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
+from ..accounts import member_codes
 from ..activities import service as activities
 from ..codes import normalise_code
 from ..errors import PointsError
@@ -74,19 +75,31 @@ def home():
     account = ledger.account_of_volunteer(profile.id)
     entries = ledger.list_entries(account.id, limit=20)
     expiring = myaccount.expiring_soon(profile)
-    qr = segno.make(profile.member_no, error="m").svg_data_uri(scale=5, border=2)
     return render_template(
         "volunteer/home.html",
         profile=profile,
         account=account,
         entries=entries,
         expiring=expiring,
-        member_qr=qr,
         level=activities.volunteer_level(profile),
         records=activities.my_records(current_user, limit=5),
         signups=activities.list_my_signups(current_user),
         notices=notices.unread_notices(current_user),
     )
+
+
+@bp.route("/code")
+@login_required
+def member_code():
+    """The rotating code a counter scans to spend the volunteer's points; the page reloads when it changes."""
+    profile = _profile()
+    code = member_codes.rotating_code(profile)
+    qr = segno.make(code.scan, error="m").svg_data_uri(scale=6, border=2)
+    page = render_template("volunteer/code.html", profile=profile, code=code, code_qr=qr)
+    response = make_response(page)
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Refresh"] = str(code.seconds_left + 1)
+    return response
 
 
 @bp.route("/notices/<id:notice_id>/read", methods=["POST"])

@@ -20,7 +20,7 @@ from points_service.people import merge
 from points_service.perks import service as perks
 from points_service.perks.models import Redemption
 from points_service.timeutil import utcnow
-from tests.builders.perks import request_key, stars
+from tests.builders.perks import redeem_with_code, request_key, stars
 from tests.ledger.test_concurrency import run_concurrently
 from tests.reports.helpers import raw_figures, stored_figures
 
@@ -93,7 +93,7 @@ def test_a_merge_moves_points_with_their_lots_records_and_redemptions_and_keeps_
     _earn(build, absorbed, 25)
     record = build.approved_record(absorbed)
     perk = build.perk(points_cost=20)
-    redemption = perks.redeem_perk(
+    redemption = redeem_with_code(
         build.counter_clerk(district),
         district,
         absorbed.volunteer.member_no,
@@ -148,7 +148,7 @@ def test_the_old_member_number_finds_the_survivor_at_the_counter_and_in_the_api(
     assert response.status_code == 200, response.json
     assert response.json["balance"] == 50
     perk = build.perk(points_cost=45)
-    perks.redeem_perk(clerk, district, absorbed.volunteer.member_no, perk.id, 1, request_key(), level_of=stars(0))
+    redeem_with_code(clerk, district, absorbed.volunteer.member_no, perk.id, 1, request_key(), level_of=stars(0))
     assert build.account(survivor).balance == 5
 
 
@@ -256,7 +256,7 @@ def test_a_redemption_racing_a_merge_never_loses_or_duplicates_points(app, build
     def operation(index):
         if index == 0:
             return changes.approve_change(db.session.get(User, ids["reviewer"]), ids["request"]).status
-        return perks.redeem_perk(
+        return redeem_with_code(
             db.session.get(User, ids["clerk"]),
             db.session.get(Organization, ids["district"]),
             member_no,

@@ -11,10 +11,9 @@ import pytest
 from openpyxl import load_workbook
 
 from points_service.exports import neutralise
-from points_service.perks import service as perks
 from points_service.timeutil import utcnow
 from tests.builders import PASSWORD
-from tests.builders.perks import request_key, stars
+from tests.builders.perks import redeem_with_code, request_key, stars
 
 REPORTS = ("active", "hours", "points", "flow", "perks", "counters", "balance", "backlog")
 
@@ -82,7 +81,7 @@ def activity(build, city):
     build.record(second, started_at=days_ago(5))
     perk = build.perk(points_cost=5, name='=HYPERLINK("http://x")')
     district = tree["districts"][0]
-    perks.redeem_perk(
+    redeem_with_code(
         build.counter_clerk(district), district, first.volunteer.member_no, perk.id, 1, request_key(), level_of=stars(0)
     )
     return tree

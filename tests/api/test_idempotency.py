@@ -9,6 +9,7 @@ from points_service.extensions import db
 from points_service.ledger import service as ledger
 from points_service.ledger.models import LedgerEntry
 from points_service.perks.models import Perk, Redemption
+from tests.builders.perks import phone_scan
 
 
 @pytest.fixture
@@ -28,7 +29,7 @@ def _redemptions():
 def test_same_key_and_payload_replays_the_first_response(client, build, headers):
     volunteer = build.volunteer(points=50)
     perk = build.perk(points_cost=15, stock=5)
-    payload = {"member_no": volunteer.volunteer.member_no, "perk_id": perk.id}
+    payload = {"member_no": phone_scan(volunteer.volunteer.member_no), "perk_id": perk.id}
     keyed = {**headers, "Idempotency-Key": "retry-me-1"}
     first = client.post("/api/v1/redemptions", json=payload, headers=keyed)
     again = client.post("/api/v1/redemptions", json=dict(reversed(payload.items())), headers=keyed)
@@ -42,7 +43,7 @@ def test_same_key_with_another_payload_is_409(client, build, headers):
     volunteer = build.volunteer(points=50)
     perk = build.perk(points_cost=15)
     keyed = {**headers, "Idempotency-Key": "retry-me-2"}
-    payload = {"member_no": volunteer.volunteer.member_no, "perk_id": perk.id}
+    payload = {"member_no": phone_scan(volunteer.volunteer.member_no), "perk_id": perk.id}
     assert client.post("/api/v1/redemptions", json=payload, headers=keyed).status_code == 201
     other = client.post("/api/v1/redemptions", json={**payload, "quantity": 2}, headers=keyed)
     assert other.status_code == 409
@@ -55,7 +56,9 @@ def test_same_key_on_another_endpoint_is_409(client, build, headers):
     perk = build.perk(points_cost=15)
     keyed = {**headers, "Idempotency-Key": "retry-me-3"}
     redemption = client.post(
-        "/api/v1/redemptions", json={"member_no": volunteer.volunteer.member_no, "perk_id": perk.id}, headers=keyed
+        "/api/v1/redemptions",
+        json={"member_no": phone_scan(volunteer.volunteer.member_no), "perk_id": perk.id},
+        headers=keyed,
     ).json
     void = client.post(f"/api/v1/redemptions/{redemption['id']}/void", json={"reason": "x"}, headers=keyed)
     assert void.status_code == 409
@@ -66,7 +69,7 @@ def test_a_refusal_is_replayed_too(client, build, headers):
     volunteer = build.volunteer(points=5)
     perk = build.perk(points_cost=15)
     keyed = {**headers, "Idempotency-Key": "retry-me-4"}
-    payload = {"member_no": volunteer.volunteer.member_no, "perk_id": perk.id}
+    payload = {"member_no": phone_scan(volunteer.volunteer.member_no), "perk_id": perk.id}
     first = client.post("/api/v1/redemptions", json=payload, headers=keyed)
     ledger.earn_points(build.account(volunteer).id, 100, reason="more", cause_type="test", cause_id="more")
     again = client.post("/api/v1/redemptions", json=payload, headers=keyed)
@@ -79,10 +82,14 @@ def test_invalid_input_claims_no_key(client, build, headers):
     volunteer = build.volunteer(points=50)
     perk = build.perk(points_cost=15)
     keyed = {**headers, "Idempotency-Key": "retry-me-5"}
-    bad = client.post("/api/v1/redemptions", json={"member_no": volunteer.volunteer.member_no}, headers=keyed)
+    bad = client.post(
+        "/api/v1/redemptions", json={"member_no": phone_scan(volunteer.volunteer.member_no)}, headers=keyed
+    )
     assert bad.status_code == 422
     good = client.post(
-        "/api/v1/redemptions", json={"member_no": volunteer.volunteer.member_no, "perk_id": perk.id}, headers=keyed
+        "/api/v1/redemptions",
+        json={"member_no": phone_scan(volunteer.volunteer.member_no), "perk_id": perk.id},
+        headers=keyed,
     )
     assert good.status_code == 201
 
@@ -90,7 +97,7 @@ def test_invalid_input_claims_no_key(client, build, headers):
 def test_keys_belong_to_one_caller(client, build, district):
     volunteer = build.volunteer(points=50)
     perk = build.perk(points_cost=15)
-    payload = {"member_no": volunteer.volunteer.member_no, "perk_id": perk.id}
+    payload = {"member_no": phone_scan(volunteer.volunteer.member_no), "perk_id": perk.id}
     one = build.bearer(build.counter_clerk(district), **{"Idempotency-Key": "shared-key"})
     two = build.bearer(build.counter_clerk(district), **{"Idempotency-Key": "shared-key"})
     assert client.post("/api/v1/redemptions", json=payload, headers=one).status_code == 201
@@ -106,7 +113,7 @@ def test_a_failure_after_the_commit_says_the_outcome_is_unknown_and_the_retry_ha
     volunteer = build.volunteer(points=50)
     perk = build.perk(points_cost=15)
     keyed = {**headers, "Idempotency-Key": "retry-me-6"}
-    payload = {"member_no": volunteer.volunteer.member_no, "perk_id": perk.id}
+    payload = {"member_no": phone_scan(volunteer.volunteer.member_no), "perk_id": perk.id}
     real = redemptions.perks.redeem_perk
 
     def redeem_then_fail(*args, **kwargs):
@@ -130,7 +137,7 @@ def test_a_failure_before_any_commit_says_nothing_was_changed_and_releases_the_k
     volunteer = build.volunteer(points=50)
     perk = build.perk(points_cost=15)
     keyed = {**headers, "Idempotency-Key": "retry-me-7"}
-    payload = {"member_no": volunteer.volunteer.member_no, "perk_id": perk.id}
+    payload = {"member_no": phone_scan(volunteer.volunteer.member_no), "perk_id": perk.id}
     real = redemptions.perks.redeem_perk
 
     def fail(*args, **kwargs):
@@ -149,7 +156,7 @@ def test_a_failure_before_any_commit_says_nothing_was_changed_and_releases_the_k
 def test_hundred_concurrent_identical_requests_make_one_redemption(app, build, headers):
     volunteer = build.volunteer(points=1000)
     perk = build.perk(points_cost=15, stock=500)
-    payload = {"member_no": volunteer.volunteer.member_no, "perk_id": perk.id, "quantity": 2}
+    payload = {"member_no": phone_scan(volunteer.volunteer.member_no), "perk_id": perk.id, "quantity": 2}
     keyed = {**headers, "Idempotency-Key": build.idempotency_key()}
     db.session.commit()
     start = threading.Barrier(100)

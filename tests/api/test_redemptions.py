@@ -4,6 +4,7 @@ from sqlalchemy import func, select
 from points_service.extensions import db
 from points_service.ledger import service as ledger
 from points_service.perks.models import Perk, Redemption
+from tests.builders.perks import phone_scan
 
 
 @pytest.fixture
@@ -24,7 +25,7 @@ def headers(build, clerk, district):
 def _redeem(client, build, headers, volunteer, perk, quantity=1, key=None):
     return client.post(
         "/api/v1/redemptions",
-        json={"member_no": volunteer.volunteer.member_no, "perk_id": perk.id, "quantity": quantity},
+        json={"member_no": phone_scan(volunteer.volunteer.member_no), "perk_id": perk.id, "quantity": quantity},
         headers={**headers, "Idempotency-Key": key or build.idempotency_key()},
     )
 
@@ -47,7 +48,7 @@ def test_redeeming_without_idempotency_key_is_refused_and_changes_nothing(client
     perk = build.perk(points_cost=15)
     response = client.post(
         "/api/v1/redemptions",
-        json={"member_no": volunteer.volunteer.member_no, "perk_id": perk.id},
+        json={"member_no": phone_scan(volunteer.volunteer.member_no), "perk_id": perk.id},
         headers=headers,
     )
     assert response.status_code == 400

@@ -6,10 +6,9 @@ from datetime import timedelta
 import pytest
 
 from points_service.extensions import db
-from points_service.perks import service as perks
 from points_service.timeutil import utcnow
 from tests.browser.support import log_in, save_screenshot
-from tests.builders.perks import request_key, stars
+from tests.builders.perks import redeem_with_code, request_key, stars
 
 pytestmark = pytest.mark.browser
 
@@ -26,7 +25,7 @@ def test_the_dashboard_shows_charts_and_tables_in_both_languages_on_laptop_and_p
     build.record(volunteer, started_at=(utcnow() - timedelta(days=2)).replace(second=0, microsecond=0))
     perk = build.perk(name="停车优惠 2 小时", points_cost=5)
     member_no = build.volunteer(tree["communities"][0], points=50).volunteer.member_no
-    perks.redeem_perk(build.counter_clerk(district), district, member_no, perk.id, 1, request_key(), level_of=stars(0))
+    redeem_with_code(build.counter_clerk(district), district, member_no, perk.id, 1, request_key(), level_of=stars(0))
     db.session.commit()
 
     for locale, title, figure in (

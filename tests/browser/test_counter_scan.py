@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 from points_service.extensions import db
 from points_service.perks import service as perks
 from tests.builders import PASSWORD
-from tests.builders.perks import request_key, stars
+from tests.builders.perks import phone_scan, request_key, stars
 
 pytestmark = pytest.mark.browser
 
@@ -45,7 +45,7 @@ def test_scan_choose_confirm_prints_a_receipt_with_the_new_balance(build, live_s
 
     log_in(page, live_server, "desk")
     expect(page.locator("[data-testid=scan]")).to_be_focused()
-    scan(page, volunteer.volunteer.member_no)  # 1: scan
+    scan(page, phone_scan(volunteer.volunteer.member_no))  # 1: scan the QR on the volunteer's phone
     shown(page, "[data-testid=member]")
     assert page.inner_text("[data-testid=member-name]") == "Z*******"
     assert page.inner_text("[data-testid=balance]") == "75"

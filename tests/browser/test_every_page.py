@@ -2,8 +2,8 @@
 
 On the demo data (what ``make run`` shows), each person's pages and the pages one link
 further are opened at 390×844 in Chinese and in English. Each must answer, say which
-language it is in (``<html lang>``), fit the screen without sideways scrolling, and pass
-axe-core without a serious or critical finding. A screenshot of each is kept under
+language it is in (``<html lang>``), in Chinese use Chinese punctuation, fit the screen
+without sideways scrolling, and pass axe-core without a serious or critical finding. A screenshot of each is kept under
 ``tests/artifacts/``.
 """
 
@@ -24,7 +24,7 @@ PEOPLE = [
     (
         "volunteer",
         "volunteer-demo-2026",
-        ["/me/", "/me/activities", "/me/records", "/me/records/new", "/me/checkin", "/perks/", "/account/"],
+        ["/me/", "/me/code", "/me/activities", "/me/records", "/me/records/new", "/me/checkin", "/perks/", "/account/"],
         ("/me/", "/perks/", "/account/"),
     ),
     ("organizer", "organizer-demo-2026", ["/organizer/", "/organizer/activities"], ("/organizer/",)),
@@ -32,6 +32,17 @@ PEOPLE = [
 ]
 NOT_A_PAGE = re.compile(r"\.(pdf|csv|xlsx|json|svg|png|jpe?g)$|/(export|download)\b|/checkin/\d+/")
 LANGUAGES = ["zh-CN", "en-US"]
+
+
+# A Western comma, colon, semicolon, question or exclamation mark, or full stop written
+# right after a Chinese character (Chinese text takes the full-width forms ，：；？！。).
+_WESTERN_AFTER_HAN = re.compile(r"[\u4e00-\u9fff][,:;?!](?=\s|$)|[\u4e00-\u9fff]\.(?=\s|$)")
+
+
+def western_punctuation(page):
+    """Bits of the page's visible text where Chinese is followed by Western punctuation."""
+    text = page.inner_text("body")
+    return [text[max(0, m.start() - 8) : m.end() + 8] for m in _WESTERN_AFTER_HAN.finditer(text)][:5]
 
 
 def _shape(path):
@@ -74,5 +85,7 @@ def test_every_page_answers_speaks_its_language_fits_a_phone_and_passes_axe(app,
             if sideways_overflow(page) > 0:
                 problems.append(f"{path}: scrolls sideways by {sideways_overflow(page)}px")
             problems += [f"{path}: {finding}" for finding in accessibility_problems(page)]
+            if language == "zh":
+                problems += [f"{path}: western punctuation in Chinese: {bit!r}" for bit in western_punctuation(page)]
             save_screenshot(page, re.sub(r"[^a-z0-9]+", "-", f"{login or 'visitor'}{_shape(path)}".lower()).strip("-"))
     assert problems == [], "\n".join(problems)

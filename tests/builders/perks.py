@@ -3,6 +3,9 @@
 import uuid
 from dataclasses import dataclass
 
+from points_service.accounts import member_codes
+from points_service.accounts.service import volunteer_by_member_number
+from points_service.errors import PointsError
 from points_service.idempotency_keys import client_key
 from points_service.perks import service as perks
 
@@ -42,3 +45,32 @@ class PerksBuilder:
 def request_key(name=None):
     """A request key as a face hands it to the perks service: derived into the client namespace."""
     return client_key("user:test", "test", name or str(uuid.uuid4()))
+
+
+def spend_code(member_no, now=None):
+    """The member's rotating code at ``now``, as their phone shows it (None for a number nobody has)."""
+    try:
+        profile = volunteer_by_member_number(member_no)
+    except PointsError:
+        return None
+    return member_codes.rotating_code(profile, now).digits
+
+
+def redeem_with_code(actor, counter_org, member_no, perk_id, quantity, key, *, level_of, now=None):
+    """``perks.redeem_perk`` as a counter does it: the member number and the code on the member's phone."""
+    return perks.redeem_perk(
+        actor,
+        counter_org,
+        member_no,
+        perk_id,
+        quantity,
+        key,
+        level_of=level_of,
+        credential=spend_code(member_no, now),
+        now=now,
+    )
+
+
+def phone_scan(member_no, now=None):
+    """What a scan of the member's phone gives: the member number and the rotating code, 18 digits."""
+    return member_no + spend_code(member_no, now)

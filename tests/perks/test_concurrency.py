@@ -12,7 +12,7 @@ from points_service.organizations.models import Organization
 from points_service.perks import service as perks
 from points_service.perks.errors import NotEligible
 from points_service.perks.models import Perk
-from tests.builders.perks import request_key, stars
+from tests.builders.perks import redeem_with_code, request_key, stars
 from tests.ledger.test_concurrency import run_concurrently
 from tests.perks.helpers import count_redemptions
 
@@ -23,7 +23,7 @@ def redeem_in_thread(clerk_id, district_id, perk_id):
     def redeem(member_no, key):
         actor = db.session.get(User, clerk_id)
         place = db.session.get(Organization, district_id)
-        return perks.redeem_perk(actor, place, member_no, perk_id, 1, request_key(key), level_of=stars(0)).id
+        return redeem_with_code(actor, place, member_no, perk_id, 1, request_key(key), level_of=stars(0)).id
 
     return redeem
 
@@ -100,7 +100,7 @@ def test_counter_and_online_racing_for_the_last_item_sell_it_once(app, build, cl
 def test_ten_concurrent_voids_of_one_redemption_return_its_points_once(app, build, clerk, district):
     volunteer = build.volunteer(points=50)
     perk = build.perk(points_cost=20, stock=3)
-    redemption = perks.redeem_perk(
+    redemption = redeem_with_code(
         clerk, district, volunteer.volunteer.member_no, perk.id, 1, request_key("k"), level_of=stars(0)
     )
     redemption_id, clerk_id, perk_id = redemption.id, clerk.id, perk.id

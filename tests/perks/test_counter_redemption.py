@@ -13,7 +13,7 @@ from points_service.ledger import service as ledger
 from points_service.perks import service as perks
 from points_service.perks.errors import InvalidCode, NotEligible, NotHonoredHere, VoucherNotUsable
 from points_service.timeutil import utcnow
-from tests.builders.perks import request_key, stars
+from tests.builders.perks import redeem_with_code, request_key, stars
 from tests.ledger.helpers import lots_of, movements_of
 from tests.perks.helpers import count_redemptions
 
@@ -43,7 +43,7 @@ def test_redeeming_debits_the_oldest_lots_first_and_takes_the_stock(build, distr
     ledger.earn_points(account.id, 50, reason="newer", now=now - timedelta(days=1))
     perk = build.perk(kind="goods", points_cost=15, stock=3)
 
-    redemption = perks.redeem_perk(
+    redemption = redeem_with_code(
         clerk, district, volunteer.volunteer.member_no, perk.id, 2, request_key("confirm-1"), level_of=stars(0)
     )
 
@@ -69,7 +69,7 @@ def test_a_co_payment_is_recorded_as_collected_at_the_counter(build, district, c
     volunteer = build.volunteer(points=100)
     perk = build.perk(name="Haircut", kind="other", points_cost=20, copay_amount=500)
 
-    redemption = perks.redeem_perk(
+    redemption = redeem_with_code(
         clerk, district, volunteer.volunteer.member_no, perk.id, 1, request_key("k"), level_of=stars(0)
     )
 
@@ -83,7 +83,7 @@ def test_an_ineligible_redemption_is_refused_with_its_reason_and_changes_nothing
     perk = build.perk(points_cost=15, stock=4)
 
     with pytest.raises(NotEligible) as refused:
-        perks.redeem_perk(
+        redeem_with_code(
             clerk, district, volunteer.volunteer.member_no, perk.id, 1, request_key("k"), level_of=stars(0)
         )
 
@@ -98,7 +98,7 @@ def test_a_quantity_larger_than_the_stock_is_refused(build, district, clerk):
     perk = build.perk(points_cost=1, stock=2)
 
     with pytest.raises(NotEligible, match="out_of_stock|Only 2 left"):
-        perks.redeem_perk(
+        redeem_with_code(
             clerk, district, volunteer.volunteer.member_no, perk.id, 3, request_key("k"), level_of=stars(0)
         )
 
@@ -108,7 +108,7 @@ def test_a_perk_not_honored_at_this_counter_is_refused_and_nothing_changes(build
     perk = build.perk(name="West parking", venues=[build.tree()["districts"][1]])
 
     with pytest.raises(NotHonoredHere, match="West parking is not honored at this counter"):
-        perks.redeem_perk(
+        redeem_with_code(
             clerk, district, volunteer.volunteer.member_no, perk.id, 1, request_key("k"), level_of=stars(0)
         )
 
@@ -146,7 +146,7 @@ def test_only_counter_staff_of_this_place_can_use_its_counter(build, district):
         with pytest.raises(PermissionDenied):
             perks.counter_lookup(actor, district, volunteer.volunteer.member_no, level_of=stars(0))
         with pytest.raises(PermissionDenied):
-            perks.redeem_perk(
+            redeem_with_code(
                 actor, district, volunteer.volunteer.member_no, perk.id, 1, request_key("k"), level_of=stars(0)
             )
     assert count_redemptions() == 0

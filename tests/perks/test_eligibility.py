@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from points_service.perks import service as perks
 from points_service.timeutil import to_local, utcnow
-from tests.builders.perks import request_key, stars
+from tests.builders.perks import redeem_with_code, request_key, stars
 
 
 def reasons_by_perk(options):
@@ -64,7 +64,7 @@ def test_a_daily_limit_counts_in_the_organizations_time_zone(build, district, cl
     next_midnight = perks._period_start("day", utcnow() + timedelta(days=1), timezone)
     assert to_local(next_midnight, timezone).hour == 0
 
-    perks.redeem_perk(
+    redeem_with_code(
         clerk,
         district,
         volunteer.volunteer.member_no,
@@ -88,7 +88,7 @@ def test_a_weekly_limit_starts_again_on_monday(build, district, clerk):
     assert to_local(monday, district.timezone).weekday() == 0
 
     for key in ("w-1", "w-2"):
-        perks.redeem_perk(
+        redeem_with_code(
             clerk,
             district,
             volunteer.volunteer.member_no,
@@ -108,7 +108,7 @@ def test_a_weekly_limit_starts_again_on_monday(build, district, clerk):
 def test_a_voided_redemption_does_not_count_against_the_limit(build, district, clerk):
     volunteer = build.volunteer(points=100)
     perk = build.perk(points_cost=10, limit_quantity=1, limit_period="year")
-    redemption = perks.redeem_perk(
+    redemption = redeem_with_code(
         clerk, district, volunteer.volunteer.member_no, perk.id, 1, request_key("y-1"), level_of=stars(0)
     )
     assert not perks.eligible_perks(volunteer.volunteer, 0, district)[0].eligible

@@ -5,7 +5,7 @@ import pytest
 from points_service.errors import IdempotencyConflict, ValidationError
 from points_service.extensions import db
 from points_service.perks import service as perks
-from tests.builders.perks import request_key, stars
+from tests.builders.perks import redeem_with_code, request_key, stars
 from tests.ledger.test_concurrency import run_concurrently
 from tests.perks.helpers import count_entries, count_redemptions
 
@@ -15,8 +15,8 @@ def test_the_same_key_and_payload_returns_the_first_redemption(build, clerk, dis
     perk = build.perk(points_cost=10, stock=5)
     member_no = volunteer.volunteer.member_no
 
-    first = perks.redeem_perk(clerk, district, member_no, perk.id, 1, request_key("key-1"), level_of=stars(0))
-    again = perks.redeem_perk(clerk, district, member_no, perk.id, 1, request_key("key-1"), level_of=stars(0))
+    first = redeem_with_code(clerk, district, member_no, perk.id, 1, request_key("key-1"), level_of=stars(0))
+    again = redeem_with_code(clerk, district, member_no, perk.id, 1, request_key("key-1"), level_of=stars(0))
 
     assert again.id == first.id
     assert count_redemptions() == 1 and count_entries("redeem") == 1
@@ -27,16 +27,16 @@ def test_the_same_key_with_another_payload_is_refused_and_changes_nothing(build,
     volunteer = build.volunteer(points=100)
     perk = build.perk(points_cost=10)
     other = build.perk(name="Other", points_cost=20)
-    perks.redeem_perk(
+    redeem_with_code(
         clerk, district, volunteer.volunteer.member_no, perk.id, 1, request_key("key-1"), level_of=stars(0)
     )
 
     with pytest.raises(IdempotencyConflict, match="already used for a different redemption"):
-        perks.redeem_perk(
+        redeem_with_code(
             clerk, district, volunteer.volunteer.member_no, other.id, 1, request_key("key-1"), level_of=stars(0)
         )
     with pytest.raises(IdempotencyConflict):
-        perks.redeem_perk(
+        redeem_with_code(
             clerk, district, volunteer.volunteer.member_no, perk.id, 2, request_key("key-1"), level_of=stars(0)
         )
     with pytest.raises(IdempotencyConflict):
@@ -52,7 +52,7 @@ def test_a_redeem_without_a_derived_key_is_refused(build, clerk, district):
     # A key as a client sent it (not derived by the face) could name a server's key.
     for key in (None, "", "x" * 129, "plain-key", "service-record:1:earn", "client:" + "0" * 63):
         with pytest.raises(ValidationError, match="request key"):
-            perks.redeem_perk(clerk, district, volunteer.volunteer.member_no, perk.id, 1, key, level_of=stars(0))
+            redeem_with_code(clerk, district, volunteer.volunteer.member_no, perk.id, 1, key, level_of=stars(0))
     assert count_redemptions() == 0
 
 
@@ -78,7 +78,7 @@ def test_twenty_concurrent_confirms_with_one_key_redeem_once(app, build, clerk, 
 
         actor = db.session.get(User, clerk_id)
         place = db.session.get(Organization, district_id)
-        return perks.redeem_perk(actor, place, member_no, perk_id, 1, request_key("double-click"), level_of=stars(0)).id
+        return redeem_with_code(actor, place, member_no, perk_id, 1, request_key("double-click"), level_of=stars(0)).id
 
     results = run_concurrently(app, 20, confirm)
 

@@ -17,7 +17,7 @@ from points_service.perks import pictures
 from points_service.perks import service as perks
 from points_service.perks.errors import NotEligible, PerkNotFound
 from points_service.perks.models import Perk, PerkStockAdjustment
-from tests.builders.perks import request_key, stars
+from tests.builders.perks import redeem_with_code, request_key, stars
 from tests.perks.helpers import count_redemptions
 
 
@@ -99,7 +99,7 @@ def test_a_perk_outside_its_validity_window_cannot_be_redeemed_and_nothing_is_ta
 
     for perk in (later, over):
         with pytest.raises(NotEligible):
-            perks.redeem_perk(
+            redeem_with_code(
                 clerk, district, volunteer.volunteer.member_no, perk.id, 1, request_key(), level_of=stars(0)
             )
         with pytest.raises(NotEligible):

@@ -13,7 +13,7 @@ from points_service.perks import service as perks
 from points_service.perks.errors import RedemptionNotFound
 from points_service.perks.models import Redemption
 from points_service.perks.payments import check_refunds
-from tests.builders.perks import request_key, stars
+from tests.builders.perks import redeem_with_code, request_key, stars
 
 HANDED_BACK = datetime(2027, 1, 4, 3, 30)  # 11:30 in Asia/Shanghai
 
@@ -23,7 +23,7 @@ def refund_due(build, clerk, district):
     """A counter redemption with a 2.50 yuan co-payment, voided the same day: refund due."""
     volunteer = build.volunteer(points=40)
     perk = build.perk(kind="goods", points_cost=15, stock=5, copay_amount=250)
-    redemption = perks.redeem_perk(
+    redemption = redeem_with_code(
         clerk, district, volunteer.volunteer.member_no, perk.id, 1, request_key("k"), level_of=stars(0)
     )
     perks.void_redemption(clerk, redemption.id, "wrong card")
@@ -88,7 +88,7 @@ def test_only_administrators_of_the_counter_or_the_perk_record_refunds(build, re
 def test_nothing_to_refund_when_no_co_payment_was_paid(build, clerk, district, admin):
     volunteer = build.volunteer(points=40)
     perk = build.perk(points_cost=10)
-    redemption = perks.redeem_perk(
+    redemption = redeem_with_code(
         clerk, district, volunteer.volunteer.member_no, perk.id, 1, request_key("k2"), level_of=stars(0)
     )
     perks.void_redemption(clerk, redemption.id, "wrong card")

@@ -12,7 +12,7 @@ from points_service.ledger import service as ledger
 from points_service.perks import service as perks
 from points_service.perks.errors import RedemptionNotFound, VoidNotAllowed, VoucherNotUsable
 from points_service.timeutil import utcnow
-from tests.builders.perks import request_key, stars
+from tests.builders.perks import redeem_with_code, request_key, stars
 from tests.ledger.helpers import lots_of
 from tests.perks.helpers import count_entries
 
@@ -27,7 +27,7 @@ def redeemed(build, clerk, district):
     ledger.earn_points(account.id, 20, reason="newer", now=now - timedelta(days=1))
     perk = build.perk(kind="goods", points_cost=15, stock=5, copay_amount=250)
     lots = lots_of(account.id)
-    redemption = perks.redeem_perk(
+    redemption = redeem_with_code(
         clerk, district, volunteer.volunteer.member_no, perk.id, 2, request_key("k"), level_of=stars(0)
     )
     return redemption, account, perk, lots

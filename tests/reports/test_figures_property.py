@@ -13,7 +13,7 @@ from points_service.extensions import db
 from points_service.ledger import service as ledger
 from points_service.perks import service as perks
 from points_service.timeutil import utcnow
-from tests.builders.perks import request_key, stars
+from tests.builders.perks import redeem_with_code, request_key, stars
 from tests.reports.helpers import raw_figures, stored_figures
 
 pytestmark = pytest.mark.slow
@@ -77,7 +77,7 @@ class World:
     def redeem(self, volunteer, quantity):
         member_no = self.volunteers[volunteer].volunteer.member_no
         self.redemptions.append(
-            perks.redeem_perk(
+            redeem_with_code(
                 self.clerk, self.district, member_no, self.perk.id, quantity, request_key(), level_of=stars(0)
             )
         )

@@ -16,7 +16,7 @@ from points_service.reports import service as reports
 from points_service.reports.models import ServiceMonth, VolunteerMonth
 from points_service.rules import service as rules
 from points_service.timeutil import to_utc, utcnow
-from tests.builders.perks import request_key, stars
+from tests.builders.perks import redeem_with_code, request_key, stars
 from tests.builders.rules import rules_config
 from tests.reports.helpers import raw_figures, stored_figures
 
@@ -51,8 +51,8 @@ def test_every_kind_of_change_keeps_the_figures_equal_to_the_raw_tables(build):
 
     clerk = build.counter_clerk(district)
     perk = build.perk(points_cost=5)
-    kept = perks.redeem_perk(clerk, district, first.volunteer.member_no, perk.id, 1, request_key(), level_of=stars(0))
-    voided = perks.redeem_perk(clerk, district, first.volunteer.member_no, perk.id, 2, request_key(), level_of=stars(0))
+    kept = redeem_with_code(clerk, district, first.volunteer.member_no, perk.id, 1, request_key(), level_of=stars(0))
+    voided = redeem_with_code(clerk, district, first.volunteer.member_no, perk.id, 2, request_key(), level_of=stars(0))
     perks.void_redemption(admin, voided.id, "wrong perk")
     handed = perks.reserve_perk(second, perk.id, 1, request_key(), level_of=stars(0))
     perks.fulfil_voucher(clerk, district, handed.voucher_code, request_key())

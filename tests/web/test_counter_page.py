@@ -10,7 +10,7 @@ from points_service.ledger.models import LedgerEntry
 from points_service.perks import service as perks
 from points_service.perks.models import Redemption
 from tests.builders import PASSWORD
-from tests.builders.perks import request_key, stars
+from tests.builders.perks import phone_scan, request_key, stars
 
 
 @pytest.fixture
@@ -35,7 +35,7 @@ def key_in(page):
 
 def redeem_form(volunteer, perk, key, **extra):
     return {
-        "member_no": volunteer.volunteer.member_no,
+        "member_no": phone_scan(volunteer.volunteer.member_no),
         "perk_id": perk.id,
         "quantity": 1,
         "idempotency_key": key,
@@ -170,7 +170,9 @@ def test_confirming_without_choosing_a_perk_asks_for_one(client, build, clerk):
     volunteer = build.volunteer(points=100)
     build.perk()
 
-    page = client.post("/counter/redeem", data={"member_no": volunteer.volunteer.member_no, "idempotency_key": "k"})
+    page = client.post(
+        "/counter/redeem", data={"member_no": phone_scan(volunteer.volunteer.member_no), "idempotency_key": "k"}
+    )
 
     assert page.status_code == 409 and "Choose a perk first" in page.get_data(as_text=True)
 

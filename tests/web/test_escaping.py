@@ -23,7 +23,7 @@ from points_service.perks import service as perks
 from points_service.rules import service as rules
 from points_service.timeutil import to_local, utcnow
 from tests.builders import PASSWORD
-from tests.builders.perks import request_key, stars
+from tests.builders.perks import redeem_with_code, request_key, stars
 from tests.builders.rules import CATEGORIES, rules_config
 
 PAYLOAD = '<script>alert(1)</script>"><img src=x onerror=alert(1)>'
@@ -106,9 +106,9 @@ def world(build):
     )
 
     perk = build.perk(name=marked("Perk"), venues=[district], points_cost=10, terms=marked("Terms"))
-    voided = perks.redeem_perk(clerk, district, member_no, perk.id, 1, request_key("escape-1"), level_of=stars(0))
+    voided = redeem_with_code(clerk, district, member_no, perk.id, 1, request_key("escape-1"), level_of=stars(0))
     perks.void_redemption(clerk, voided.id, marked("Void"))
-    perks.redeem_perk(clerk, district, member_no, perk.id, 1, request_key("escape-2"), level_of=stars(0))
+    redeem_with_code(clerk, district, member_no, perk.id, 1, request_key("escape-2"), level_of=stars(0))
     reserved = perks.reserve_perk(volunteer, perk.id, 1, request_key("escape-3"), level_of=stars(0))
     accounts.adjust_volunteer_points(admin, volunteer.volunteer, 5, marked("Adjust"))
 

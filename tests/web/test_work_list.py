@@ -12,7 +12,7 @@ from points_service.ledger import service as ledger
 from points_service.perks import service as perks
 from points_service.perks.models import Redemption
 from tests.builders import PASSWORD
-from tests.builders.perks import request_key, stars
+from tests.builders.perks import redeem_with_code, request_key, stars
 
 
 @pytest.fixture
@@ -38,7 +38,7 @@ def refund_due(build):
     clerk = build.counter_clerk(district)
     volunteer = build.volunteer(points=30, name="Li Si")
     perk = build.perk(kind="goods", points_cost=10, copay_amount=250)
-    redemption = perks.redeem_perk(
+    redemption = redeem_with_code(
         clerk, district, volunteer.volunteer.member_no, perk.id, 1, request_key("k"), level_of=stars(0)
     )
     perks.void_redemption(clerk, redemption.id, "wrong perk")

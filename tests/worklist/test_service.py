@@ -15,7 +15,7 @@ from points_service.ledger.errors import ShortfallChanged, ShortfallNotFound
 from points_service.ledger.models import LedgerEntry
 from points_service.perks import service as perks
 from points_service.worklist import service as worklist
-from tests.builders.perks import request_key, stars
+from tests.builders.perks import redeem_with_code, request_key, stars
 
 
 def _spent_and_reversed(build, admin, name="Zhang San"):
@@ -135,7 +135,7 @@ def test_a_refund_due_is_listed_for_admins_of_the_counter_until_it_is_marked_ref
     clerk = build.counter_clerk(district)
     volunteer = build.volunteer(points=30, name="Li Si")
     perk = build.perk(kind="goods", points_cost=10, copay_amount=500)
-    redemption = perks.redeem_perk(
+    redemption = redeem_with_code(
         clerk, district, volunteer.volunteer.member_no, perk.id, 1, request_key("k"), level_of=stars(0)
     )
     perks.void_redemption(clerk, redemption.id, "wrong perk")
