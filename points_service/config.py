@@ -96,6 +96,8 @@ def load_config(instance_path, overrides=None):
         "REQUEST_TIMEOUT_SECONDS": int(env.get("REQUEST_TIMEOUT_SECONDS", 30)),
         # How long a request waits for the first request with the same Idempotency-Key.
         "IDEMPOTENCY_WAIT_SECONDS": int(env.get("IDEMPOTENCY_WAIT_SECONDS", 10)),
+        # How long a stored response to an Idempotency-Key is replayed (idempotency-purge).
+        "IDEMPOTENCY_RETENTION_DAYS": int(env.get("IDEMPOTENCY_RETENTION_DAYS", 7)),
         # The bearer token Prometheus sends to /metrics; empty: /metrics answers 404.
         "METRICS_TOKEN": env.get("METRICS_TOKEN", ""),
         # json: one JSON object per log line; text: plain lines for a terminal.
