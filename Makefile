@@ -10,7 +10,7 @@ HOST    ?= 127.0.0.1
 PORT    ?= 5000
 BIN     := $(VENV)/bin
 FLASK   := $(BIN)/flask --app wsgi
-APT_PACKAGES := chromium fonts-wqy-zenhei postgresql postgresql-contrib poppler-utils
+APT_PACKAGES := chromium fonts-wqy-zenhei postgresql postgresql-contrib poppler-utils redis-server
 
 .PHONY: install system-packages translations run test test-sqlite test-postgresql lint format bench clean
 
