@@ -37,6 +37,12 @@ run: install
 test: install lint
 	scripts/run-tests.sh
 
+test-sqlite: install
+	DATABASES=sqlite scripts/run-tests.sh
+
+test-postgresql: install
+	DATABASES=postgresql scripts/run-tests.sh
+
 lint: $(VENV)/.installed
 	$(BIN)/ruff check points_service admin tests wsgi.py gunicorn.conf.py migrations benchmarks
 	$(BIN)/ruff format --check points_service admin tests wsgi.py gunicorn.conf.py migrations benchmarks

@@ -47,7 +47,7 @@ def test_the_systemd_timers_start_units_that_run_existing_commands():
 
 def test_the_job_runner_runs_a_command_with_the_settings_of_its_env_file(tmp_path, database_url):
     settings = tmp_path / "points.env"
-    settings.write_text(f"INSTANCE_PATH={tmp_path}/instance\nDATABASE_URL={database_url}\n")
+    settings.write_text(f"INSTANCE_PATH='{tmp_path}/instance'\nDATABASE_URL='{database_url}'\n")
     result = subprocess.run(
         [os.path.join(DEPLOY, "run-job.sh"), "org-list"],
         env={"PATH": os.environ["PATH"], "POINTS_ENV_FILE": str(settings)},
