@@ -190,6 +190,7 @@ def expire_command():
 
 
 @points_cli.command("idempotency-purge")
+@records_actor
 def idempotency_purge_command():
     """Forget stored API responses older than IDEMPOTENCY_RETENTION_DAYS (run it from cron)."""
     from .api.idempotency import purge_idempotent_requests
