@@ -1,6 +1,8 @@
 # Volunteer Points: `make run` serves the product with demo data, `make test` runs every test.
 # Every target is idempotent and works on a fresh Debian machine as root.
-# The access log leaves out paths: member numbers and voucher codes appear in some API paths.
+# One gunicorn worker with threads: rate limits are counted in its memory (gunicorn.conf.py
+# refuses several workers without RATELIMIT_STORAGE_URI=redis://...). The app logs one JSON
+# line per request by endpoint, never by path: member numbers appear in some API paths.
 
 VENV    ?= .venv
 PYTHON  ?= python3
@@ -8,7 +10,7 @@ HOST    ?= 127.0.0.1
 PORT    ?= 5000
 BIN     := $(VENV)/bin
 FLASK   := $(BIN)/flask --app wsgi
-APT_PACKAGES := chromium fonts-wqy-zenhei postgresql postgresql-contrib poppler-utils
+APT_PACKAGES := chromium fonts-wqy-zenhei postgresql postgresql-contrib poppler-utils redis-server
 
 .PHONY: install system-packages translations run test test-sqlite test-postgresql lint format bench clean
 
@@ -30,19 +32,24 @@ run: install
 	$(FLASK) db upgrade
 	$(FLASK) points demo --if-empty
 	@echo "Serving on http://$(HOST):$(PORT)/ — log in with a demo login printed above."
-	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 2 --threads 4 --access-logfile - \
-	    --access-logformat '%(h)s "%(m)s" %(s)s %(L)ss' wsgi:app
+	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 1 --threads 8 wsgi:app
 
 test: install lint
 	scripts/run-tests.sh
 
+test-sqlite: install
+	DATABASES=sqlite scripts/run-tests.sh
+
+test-postgresql: install
+	DATABASES=postgresql scripts/run-tests.sh
+
 lint: $(VENV)/.installed
-	$(BIN)/ruff check points_service admin tests wsgi.py migrations benchmarks
-	$(BIN)/ruff format --check points_service admin tests wsgi.py migrations benchmarks
+	$(BIN)/ruff check points_service admin tests wsgi.py gunicorn.conf.py migrations benchmarks
+	$(BIN)/ruff format --check points_service admin tests wsgi.py gunicorn.conf.py migrations benchmarks
 
 format: $(VENV)/.installed
-	$(BIN)/ruff format points_service admin tests wsgi.py migrations benchmarks
-	$(BIN)/ruff check --fix points_service admin tests wsgi.py migrations benchmarks
+	$(BIN)/ruff format points_service admin tests wsgi.py gunicorn.conf.py migrations benchmarks
+	$(BIN)/ruff check --fix points_service admin tests wsgi.py gunicorn.conf.py migrations benchmarks
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

@@ -39,12 +39,17 @@ def create_app(config=None):
     register_errorhandlers(app)
     register_commands(app)
     register_request_hooks(app)
+    register_operations(app)
     return app
 
 
 def register_logging(app):
-    if not app.debug and not app.testing:
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    root = logging.getLogger()
+    if not app.debug and not app.testing and not root.handlers:
+        from .logs import log_handler
+
+        root.addHandler(log_handler(app.config["LOG_FORMAT"]))
+        root.setLevel(logging.INFO)
     # werkzeug's access log would print query strings; ours carry no personal data, but be sure.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
@@ -155,6 +160,13 @@ def register_commands(app):
     from .cli import points_cli
 
     app.cli.add_command(points_cli)
+
+
+def register_operations(app):
+    """``/metrics`` and the request log line, for operators (``/healthz`` and ``/readyz`` are public pages)."""
+    from .metrics import register_metrics
+
+    register_metrics(app)
 
 
 def register_request_hooks(app):

@@ -189,6 +189,15 @@ def expire_command():
         click.echo(line)
 
 
+@points_cli.command("idempotency-purge")
+@records_actor
+def idempotency_purge_command():
+    """Forget stored API responses older than IDEMPOTENCY_RETENTION_DAYS (run it from cron)."""
+    from .api.idempotency import purge_idempotent_requests
+
+    click.echo(f"forgot {purge_idempotent_requests()} stored responses to idempotency keys")
+
+
 # -- rules ---------------------------------------------------------------------------
 
 
@@ -709,3 +718,20 @@ def reports_rebuild_command(organization):
         _fail(error)
     for table, rows in written.items():
         click.echo(f"{table}: {rows} rows")
+
+
+# -- operations ------------------------------------------------------------------------------
+
+
+@points_cli.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False))
+def backup_command(path):
+    """Back up the database to PATH (a new file) while the service runs: SQLite's online
+    backup on SQLite, pg_dump --format=custom on PostgreSQL (restore with pg_restore)."""
+    from .backup import back_up_database
+
+    try:
+        dialect = back_up_database(path)
+    except PointsError as error:
+        _fail(error)
+    click.echo(f"backed up the {dialect} database to {path} ({os.path.getsize(path)} bytes)")

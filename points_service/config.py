@@ -96,6 +96,12 @@ def load_config(instance_path, overrides=None):
         "REQUEST_TIMEOUT_SECONDS": int(env.get("REQUEST_TIMEOUT_SECONDS", 30)),
         # How long a request waits for the first request with the same Idempotency-Key.
         "IDEMPOTENCY_WAIT_SECONDS": int(env.get("IDEMPOTENCY_WAIT_SECONDS", 10)),
+        # How long a stored response to an Idempotency-Key is replayed (idempotency-purge).
+        "IDEMPOTENCY_RETENTION_DAYS": int(env.get("IDEMPOTENCY_RETENTION_DAYS", 7)),
+        # The bearer token Prometheus sends to /metrics; empty: /metrics answers 404.
+        "METRICS_TOKEN": env.get("METRICS_TOKEN", ""),
+        # json: one JSON object per log line; text: plain lines for a terminal.
+        "LOG_FORMAT": env.get("LOG_FORMAT", "json"),
         "STRIPE_SECRET_KEY": env.get("STRIPE_SECRET_KEY", ""),
         "STRIPE_API_BASE": env.get("STRIPE_API_BASE", ""),
     }
@@ -107,7 +113,20 @@ def load_config(instance_path, overrides=None):
             "IDEMPOTENCY_WAIT_SECONDS must be at least 0 and less than REQUEST_TIMEOUT_SECONDS: "
             "a request waiting for another with the same key must finish within its own timeout."
         )
+    if config["LOG_FORMAT"] not in ("json", "text"):
+        raise ConfigurationError("LOG_FORMAT must be json or text.")
     return config
+
+
+def check_rate_limit_storage(workers, env=os.environ):
+    """Refuse several worker processes that would each keep their own rate-limit counts."""
+    storage_uri = env.get("RATELIMIT_STORAGE_URI", "memory://")
+    if _bool(env.get("RATELIMIT_ENABLED"), True) and workers > 1 and storage_uri.startswith("memory://"):
+        raise ConfigurationError(
+            f"{workers} worker processes would each count rate limits on their own (RATELIMIT_STORAGE_URI is "
+            f"{storage_uri}): set RATELIMIT_STORAGE_URI=redis://HOST:PORT/0 to a Redis every app server reaches, "
+            "or run one worker with threads (--workers 1 --threads 8)."
+        )
 
 
 def _normalise_database_url(url):

@@ -1,9 +1,20 @@
 #!/bin/bash
 # Run the whole suite on SQLite, then on a throwaway PostgreSQL cluster that this
 # script starts on a private port and socket directory and stops however the run ends.
+# DATABASES=sqlite or DATABASES=postgresql runs one of the two (make test-sqlite, test-postgresql).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
+DATABASES=${DATABASES:-sqlite postgresql}
+
+sqlite_status=0
+if [[ " $DATABASES " == *" sqlite "* ]]; then
+    echo "== tests on SQLite"
+    $BIN/pytest -p no:cacheprovider "$@" || sqlite_status=$?
+fi
+if [[ " $DATABASES " != *" postgresql "* ]]; then
+    exit $sqlite_status
+fi
 
 PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 if [ -z "$PG_BIN" ]; then
@@ -28,10 +39,6 @@ trap stop_cluster EXIT INT TERM
     "-p $PG_PORT -k $PG_DIR -c listen_addresses='' -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
     start >/dev/null
 "${RUN_AS[@]}" "$PG_BIN/createdb" -h "$PG_DIR" -p "$PG_PORT" -U points points_test
-
-echo "== tests on SQLite"
-sqlite_status=0
-$BIN/pytest -p no:cacheprovider "$@" || sqlite_status=$?
 
 # The browser tests drive pages whose database work the HTTP tests already check on both
 # databases; they run once, on SQLite (PG_MARKERS="" runs them here too).

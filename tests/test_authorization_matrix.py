@@ -1033,6 +1033,14 @@ def _web_attendance(suffix, data_of):
     return target
 
 
+def _ready(world):
+    from points_service.health import code_migration_heads
+    from tests.test_health import stamp_alembic_version
+
+    stamp_alembic_version(next(iter(code_migration_heads(world.build.app))))
+    return "/readyz", {}, None
+
+
 STAFF_PAGES = allow(organizer="AA", admin="AA")
 COUNTER_PAGES = allow(counter="AA", admin="AA")
 VOLUNTEER_PAGES = allow(volunteer="AA")
@@ -1040,6 +1048,8 @@ VOLUNTEER_PAGES = allow(volunteer="AA")
 PAGE_ROWS = [
     page("public.index", read("/"), EVERYONE),
     page("public.health", read("/healthz"), EVERYONE),
+    page("public.ready", _ready, EVERYONE),
+    page("metrics", read("/metrics"), allow(), notes="only Prometheus, with METRICS_TOKEN (tests/test_metrics.py)"),
     page("public.favicon", read("/favicon.ico"), EVERYONE),
     page("auth.reset_with_code", read("/reset"), EVERYONE),
     page("public.manifest", read("/manifest.webmanifest"), EVERYONE),

@@ -198,6 +198,7 @@ def test_org_add_refuses_bad_input_with_a_message_and_adds_nothing(runner, app, 
 
 READ_ONLY_COMMANDS = {
     "verify",
+    "backup",
     "org-list",
     "rules-list",
     "rules-export",

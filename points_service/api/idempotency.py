@@ -274,3 +274,19 @@ def _follow_protocol(view, required):
     parameter = {**HEADER_PARAMETER, "required": required}
     wrapper._apidoc.setdefault("arguments", {}).setdefault("parameters", []).append(parameter)
     return wrapper
+
+
+def purge_idempotent_requests(now=None):
+    """Forget stored responses finished, and claims left unfinished, more than
+    ``IDEMPOTENCY_RETENTION_DAYS`` ago; returns how many. Safe: a retry with a forgotten
+    key runs again and its domain key finds what was committed, so the work is still done
+    at most once. Running it twice at once deletes each row once."""
+    cutoff = (now or utcnow()) - timedelta(days=current_app.config["IDEMPOTENCY_RETENTION_DAYS"])
+    with write_transaction() as session:
+        result = session.execute(
+            delete(IdempotentRequest).where(
+                (IdempotentRequest.completed_at < cutoff)
+                | (IdempotentRequest.completed_at.is_(None) & (IdempotentRequest.claimed_at < cutoff))
+            )
+        )
+    return result.rowcount

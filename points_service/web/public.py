@@ -55,9 +55,16 @@ def manifest():
 
 @bp.route("/healthz")
 def health():
-    from sqlalchemy import text
-
-    from ..extensions import db
-
-    db.session.execute(text("SELECT 1"))
+    """The process answers; nothing else is touched (see ``points_service.health``)."""
     return {"status": "ok"}
+
+
+@bp.route("/readyz")
+def ready():
+    """The database answers and its schema is at the migrations' head, or 503 with the reason."""
+    from ..health import readiness
+
+    is_ready, reason = readiness()
+    if is_ready:
+        return {"status": "ready"}
+    return {"status": "unavailable", "reason": reason}, 503
