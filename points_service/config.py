@@ -96,8 +96,11 @@ def load_config(instance_path, overrides=None):
         "REQUEST_TIMEOUT_SECONDS": int(env.get("REQUEST_TIMEOUT_SECONDS", 30)),
         # How long a request waits for the first request with the same Idempotency-Key.
         "IDEMPOTENCY_WAIT_SECONDS": int(env.get("IDEMPOTENCY_WAIT_SECONDS", 10)),
+        # Card payment of co-payments (payments/gateway.py): no key, no card payments (cash
+        # at the counter only); the API base points the SDK at a mock server in tests.
         "STRIPE_SECRET_KEY": env.get("STRIPE_SECRET_KEY", ""),
         "STRIPE_API_BASE": env.get("STRIPE_API_BASE", ""),
+        "STRIPE_WEBHOOK_SECRET": env.get("STRIPE_WEBHOOK_SECRET", ""),
     }
     config.update(overrides)
     config["SQLALCHEMY_DATABASE_URI"] = _normalise_database_url(config["SQLALCHEMY_DATABASE_URI"])
