@@ -26,7 +26,18 @@ def localdate(moment, timezone=None):
 
 
 # One module per audience; each defines a blueprint ``bp``.
-WEB_MODULES = ["public", "auth", "account", "volunteer", "organizer", "counter", "rewards", "honor", "certificates"]
+WEB_MODULES = [
+    "public",
+    "auth",
+    "account",
+    "volunteer",
+    "organizer",
+    "counter",
+    "rewards",
+    "honor",
+    "certificates",
+    "payments",
+]
 
 
 def staff_navigation():
