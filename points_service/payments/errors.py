@@ -33,3 +33,7 @@ class InvalidSignature(PointsError):
     status = 400
     code = "invalid_signature"
     default_message = _l("The payment event is not signed, its signature is wrong or it is too old.")
+
+
+# A card payment that did not go through: the hold was released, so a new attempt is a new request.
+PAYMENT_FAILURES = (PaymentDeclined, PaymentUnavailable, InvalidPaymentMethod)
