@@ -205,6 +205,7 @@ READ_ONLY_COMMANDS = {
     "change-list",
     "calendar-show",
     "calendar-status",
+    "reconcile-payments",
 }
 
 

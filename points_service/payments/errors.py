@@ -21,7 +21,7 @@ class PaymentUnavailable(PointsError):
 
     status = 503
     code = "payment_unavailable"
-    default_message = _l("The card payment service cannot be reached now: nothing was charged. Try again later.")
+    default_message = _l("The card payment service cannot be reached now. Try again later.")
 
 
 class InvalidPaymentMethod(ValidationError):
