@@ -6,7 +6,7 @@ the downloaded file are drawn from the same ``Chart``.
 """
 
 import re
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from babel.dates import format_skeleton
@@ -16,8 +16,10 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from points_service.errors import NotFound, ValidationError
+from points_service import authz
+from points_service.errors import NotFound, PointsError, ValidationError
 from points_service.exports import export_response
+from points_service.perks import payments
 from points_service.reports import service as figures
 from points_service.rules import service as rules
 
@@ -225,4 +227,33 @@ def reports_export(name, fmt):
         [heading, *(series_name for series_name, _values in drawn.series)],
         ([label, *values] for label, values in drawn.rows),
         title=drawn.title,
+    )
+
+
+@bp.get("/reports/payments")
+def payments_reconciliation():
+    """Card payments against Stripe since a day: the same list as ``points reconcile-payments``."""
+    if not authz.can(current_user, "redemption.void_any", None):
+        abort(403)
+    typed = request.args.get("since", "").strip()
+    since = date.today() - timedelta(days=30)
+    if typed:
+        try:
+            since = date.fromisoformat(typed)
+        except ValueError:
+            raise ValidationError(
+                _l("Give the first day as YYYY-MM-DD, for example 2026-05-01."), details={"field": "since"}
+            ) from None
+    mismatches, problem = None, None
+    if payments.online_payment_available():
+        try:
+            mismatches = payments.reconcile_payments(datetime.combine(since, time()), actor=current_user)
+        except PointsError as error:
+            problem = error.render_message()
+    return render_template(
+        "admin/payments_reconciliation.html",
+        since=since,
+        mismatches=mismatches,
+        problem=problem,
+        configured=payments.online_payment_available(),
     )

@@ -119,6 +119,7 @@ MODEL_MODULES = [
     "points_service.rules.models",
     "points_service.activities.models",
     "points_service.perks.models",
+    "points_service.payments.models",
     "points_service.api.models",
     "points_service.honor.models",
     "points_service.changes.models",

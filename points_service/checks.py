@@ -11,7 +11,7 @@ from .activities.service import check_service_records
 from .extensions import db
 from .ledger.models import LedgerEntry, PointsAccount
 from .ledger.service import check_shortfalls, expire_due_lots, verify_ledger
-from .perks.payments import check_refunds
+from .perks.payments import check_refunds, settle_card_payments_job
 from .perks.service import check_redemptions, expire_reservations_job
 
 
@@ -49,6 +49,8 @@ CHECKS.append(check_shortfalls)
 CHECKS.append(check_refunds)
 # Vouchers first: their points go back to lots that the ledger's job may then expire.
 EXPIRY_JOBS.append(expire_reservations_job)
+# Then the card payments those vouchers (and earlier voids) left to cancel or refund.
+EXPIRY_JOBS.append(settle_card_payments_job)
 EXPIRY_JOBS.append(forget_stale_counts_job)
 
 

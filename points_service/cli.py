@@ -735,3 +735,26 @@ def backup_command(path):
     except PointsError as error:
         _fail(error)
     click.echo(f"backed up the {dialect} database to {path} ({os.path.getsize(path)} bytes)")
+
+
+@points_cli.command("reconcile-payments")
+@click.option(
+    "--since",
+    "since",
+    required=True,
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="first day (YYYY-MM-DD, UTC) of the redemptions and Stripe payments to compare",
+)
+def reconcile_payments_command(since):
+    """List every mismatch between card-paid redemptions and Stripe's payments and refunds; exit 1 on any."""
+    from .perks.payments import reconcile_payments
+
+    try:
+        mismatches = reconcile_payments(since)
+    except PointsError as error:
+        _fail(error)
+    for mismatch in mismatches:
+        subject = f"redemption {mismatch.redemption_id}" if mismatch.redemption_id else "no redemption"
+        click.echo(f"{subject} ({mismatch.payment_id}): {mismatch.code}: {mismatch.message}")
+    click.echo(f"since {since:%Y-%m-%d}: {len(mismatches)} mismatches")
+    sys.exit(1 if mismatches else 0)

@@ -102,8 +102,11 @@ def load_config(instance_path, overrides=None):
         "METRICS_TOKEN": env.get("METRICS_TOKEN", ""),
         # json: one JSON object per log line; text: plain lines for a terminal.
         "LOG_FORMAT": env.get("LOG_FORMAT", "json"),
+        # Card payment of co-payments (payments/gateway.py): no key, no card payments (cash
+        # at the counter only); the API base points the SDK at a mock server in tests.
         "STRIPE_SECRET_KEY": env.get("STRIPE_SECRET_KEY", ""),
         "STRIPE_API_BASE": env.get("STRIPE_API_BASE", ""),
+        "STRIPE_WEBHOOK_SECRET": env.get("STRIPE_WEBHOOK_SECRET", ""),
     }
     config.update(overrides)
     config["SQLALCHEMY_DATABASE_URI"] = _normalise_database_url(config["SQLALCHEMY_DATABASE_URI"])

@@ -40,11 +40,13 @@ from points_service.activities import service as activities
 from points_service.activities.models import ActivitySignup, ImportBatch, ServiceRecord
 from points_service.audit.models import AuditEvent
 from points_service.changes.models import ChangeRequest
+from points_service.database import write_transaction
 from points_service.extensions import db
 from points_service.ledger import service as ledger
 from points_service.notices import service as notices
 from points_service.notices.models import Notice
 from points_service.organizations.models import OrganizationSetting
+from points_service.payments import gateway
 from points_service.perks import service as perks
 from points_service.perks.models import Perk, Redemption
 from points_service.rules import service as rules
@@ -492,6 +494,20 @@ def _web_mark_refunded(world):
         f"/organizer/work-list/refunds/{redemption.id}/refunded",
         {"data": {"method": "cash", "note": "matrix"}},
         lambda: _reload(Redemption, redemption.id).payment_status == "refunded",
+    )
+
+
+def _web_retry_card_refund(world):
+    """A card refund left due (Stripe's answer is stood in for: it already holds the refund)."""
+    target, data, _effect = _web_mark_refunded(world)
+    redemption_id = int(target.split("/")[-2])
+    with write_transaction():
+        redemption = db.session.get(Redemption, redemption_id)
+        redemption.payment_method, redemption.payment_reference = "stripe", f"pi_matrix_{redemption_id}"
+    return (
+        f"/organizer/work-list/refunds/{redemption_id}/retry",
+        {"data": {}},
+        lambda: _reload(Redemption, redemption_id).payment_status == "refunded",
     )
 
 
@@ -1341,6 +1357,15 @@ PAGE_ROWS = [
     page("organizer.password_reset", read("/organizer/password-reset"), STAFF_PAGES),
     page("organizer.request_write_off", _web_request_write_off, allow(admin="AD"), method="POST"),
     page("organizer.mark_refunded", _web_mark_refunded, allow(admin="AD"), method="POST"),
+    page("organizer.retry_card_refund", _web_retry_card_refund, allow(admin="AD"), method="POST"),
+    page(
+        "payments.stripe_webhook",
+        read_post("/payments/stripe/webhook"),
+        allow(),
+        method="POST",
+        notes="no person may post it: only an event signed by Stripe is accepted (tests/payments/test_webhooks.py)",
+    ),
+    page("admin.payments_reconciliation", read("/admin/reports/payments"), allow(admin="AA")),
     page(
         "organizer.approve_change_request",
         _web_decide_change("approve", "approved"),
@@ -1405,7 +1430,11 @@ ROWS = API_ROWS + PAGE_ROWS
 
 
 @pytest.fixture
-def world(app, build):
+def world(app, build, monkeypatch):
+    # Card refunds: Stripe is stood in for by an answer that it already holds the refund.
+    monkeypatch.setattr(
+        gateway, "refunds_of", lambda payment_id: [gateway.Refund("re_matrix", "succeeded", 10**6, payment_id)]
+    )
     tree = build.tree()
     inside_community, outside_community = tree["communities"][0], tree["communities"][3]
     d0, d1 = tree["districts"]

@@ -206,6 +206,7 @@ READ_ONLY_COMMANDS = {
     "change-list",
     "calendar-show",
     "calendar-status",
+    "reconcile-payments",
 }
 
 

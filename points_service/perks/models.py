@@ -27,8 +27,9 @@ PERK_KINDS = ("parking_discount", "priority_service", "goods", "other")
 LIMIT_PERIODS = ("day", "week", "month", "year")
 CHANNELS = ("counter", "online")
 REDEMPTION_STATUSES = ("reserved", "fulfilled", "voided", "expired")
-# none: nothing to pay; paid: collected; refund_due: to hand back; refunded: handed back.
-PAYMENT_STATUSES = ("none", "pending", "paid", "refund_due", "refunded")
+# none: nothing to pay; pending: a card payment under way; paid: collected; failed: nothing
+# charged (card declined or abandoned); refund_due: to hand back; refunded: handed back.
+PAYMENT_STATUSES = ("none", "pending", "paid", "failed", "refund_due", "refunded")
 
 
 class Perk(db.Model):
@@ -159,6 +160,8 @@ class Redemption(db.Model):
         Index("ix_redemptions_volunteer_perk", "volunteer_id", "perk_id", "created_at"),
         Index("ix_redemptions_reserved_due", "status", "voucher_expires_at"),
         Index("ix_redemptions_counter_day", "counter_organization_id", "fulfilled_at"),
+        # Webhook events find their redemption by its PaymentIntent.
+        Index("ix_redemptions_payment_reference", "payment_reference"),
         # The staff work list reads the refunds due only.
         Index(
             "ix_redemptions_refund_due",

@@ -49,6 +49,7 @@ from ..ledger.errors import AccountNotFound
 from ..ledger.models import LedgerEntry, PointsAccount
 from ..organizations.models import Organization
 from ..organizations.settings import setting
+from ..payments.errors import InvalidPaymentMethod
 from ..reports import aggregates as reports
 from ..timeutil import local_midnight_utc, to_local, to_utc, utcnow
 from . import payments, pictures
@@ -635,7 +636,10 @@ def _reasons(perk, *, profile, stars, balance, used, quantity, now, channel):
         reasons.append(
             Reason(
                 "copay_at_counter",
-                _l("This perk has a co-payment: redeem it at a service counter (online payment is not available yet)."),
+                _l(
+                    "Cash at the counter only: this perk has a co-payment and card payment is not set up here. "
+                    "Redeem it at a service counter."
+                ),
             )
         )
     return reasons
@@ -822,6 +826,7 @@ def open_vouchers_at(profile, counter_org, now):
         .where(
             Redemption.volunteer_id == profile.id,
             Redemption.status == "reserved",
+            Redemption.payment_status != "pending",
             Redemption.voucher_expires_at > now,
         )
         .options(selectinload(Redemption.perk).selectinload(Perk.venues).selectinload(PerkVenue.organization))
@@ -853,6 +858,8 @@ def _usable_voucher(code, counter_org, now):
 
 def _refuse_unusable(redemption):
     place = redemption.perk.organization
+    if redemption.status == "reserved" and redemption.payment_status == "pending":
+        raise VoucherNotUsable(_l("This voucher's card payment is not complete yet; it cannot be used."))
     if redemption.status == "fulfilled":
         raise VoucherNotUsable(
             _l("This voucher was already used on %(date)s."), date=_local_date(redemption.fulfilled_at, place)
@@ -995,15 +1002,27 @@ def _purchase(
 
 
 def redeem_perk(
-    actor, counter_org, member_no, perk_id, quantity, idempotency_key, *, level_of, credential=None, now=None
+    actor,
+    counter_org,
+    member_no,
+    perk_id,
+    quantity,
+    idempotency_key,
+    *,
+    level_of,
+    credential=None,
+    now=None,
+    card_payment_method=None,
 ):
     """Redeem a perk at a counter in one unit of work: a fulfilled redemption.
 
     ``member_no`` is the printed number (then ``credential``, the member's rotating code
     or PIN, is needed) or the phone's scan, which carries the rotating code. Points are
-    debited oldest lots first, stock is taken, a co-payment is recorded as collected at
-    the counter. The same ``idempotency_key`` with the same payload returns the first
-    redemption (without asking for the code again); with another payload it is refused.
+    debited oldest lots first, stock is taken, a co-payment is recorded as paid in cash
+    to the clerk, or paid by card with ``card_payment_method`` (``payments.pay_by_card``;
+    a declined card undoes the redemption). The same ``idempotency_key`` with the same
+    payload returns the first redemption (without asking for the code again); with
+    another payload it is refused.
     """
     authz.require(actor, "counter.redeem", counter_org)
     key = require_client_key(idempotency_key)
@@ -1032,7 +1051,7 @@ def redeem_perk(
                 counter_org=counter_org,
             )
             if written:
-                payments.collect_at_counter(redemption)
+                payments.collect_at_counter(redemption, by_card=card_payment_method is not None)
                 record_audit(
                     actor,
                     "redemption.redeem",
@@ -1043,7 +1062,8 @@ def redeem_perk(
                 )
         return redemption
 
-    return _once(lambda: _replayed(key, fingerprint), operation)
+    redemption = _once(lambda: _replayed(key, fingerprint), operation)
+    return payments.pay_by_card(redemption, card_payment_method, now=now)
 
 
 def _redemption_audit(redemption):
@@ -1129,12 +1149,16 @@ def _fulfilled_with(key, code):
 # -- online reservations ---------------------------------------------------------------
 
 
-def reserve_perk(volunteer_user, perk_id, quantity, idempotency_key, *, level_of, now=None, ttl_minutes=None):
+def reserve_perk(
+    volunteer_user, perk_id, quantity, idempotency_key, *, level_of, now=None, ttl_minutes=None, payment_method=None
+):
     """Reserve a perk online: points debited, stock taken, a voucher valid for ``ttl_minutes``.
 
     The voucher expires at the earlier of its time to live (the voucher validity setting of
     the perk's organization, unless ``ttl_minutes`` is given) and the end of the perk's
-    validity; then its points and stock go back, exactly once.
+    validity; then its points and stock go back, exactly once. A perk with a co-payment
+    is paid by card with ``payment_method`` (``payments.pay_by_card``): the voucher is
+    usable once paid, and a failed payment releases the hold.
     """
     profile = _profile_of(volunteer_user)
     key = require_client_key(idempotency_key)
@@ -1146,7 +1170,7 @@ def reserve_perk(volunteer_user, perk_id, quantity, idempotency_key, *, level_of
     def operation():
         stars = int(level_of(profile).stars)
         with write_transaction():
-            redemption, _written = _purchase(
+            redemption, written = _purchase(
                 profile,
                 perk_id,
                 quantity,
@@ -1158,9 +1182,14 @@ def reserve_perk(volunteer_user, perk_id, quantity, idempotency_key, *, level_of
                 now=now,
                 ttl=ttl,
             )
+            if written and redemption.copay_amount:
+                if payment_method is None:
+                    raise InvalidPaymentMethod(details={"field": "payment_method"})
+                payments.hold_for_card_payment(redemption, now)
         return redemption
 
-    return _once(lambda: _replayed(key, fingerprint), operation)
+    redemption = _once(lambda: _replayed(key, fingerprint), operation)
+    return payments.pay_by_card(redemption, payment_method, now=now)
 
 
 def volunteer_vouchers(volunteer_user, now=None, limit=50):
@@ -1204,7 +1233,7 @@ def cancel_reservation(volunteer_user, redemption_id, *, now=None):
         if redemption.status != "reserved":
             _refuse_unusable(redemption)
         _undo(redemption, "voided", N_("Reservation cancelled; points returned"), volunteer_user.id, now)
-    return redemption
+    return payments.settle_card_payment(redemption.id, now=now)
 
 
 # -- undoing: void, expiry -----------------------------------------------------------------
@@ -1296,7 +1325,22 @@ def void_redemption(actor, redemption_id, reason, idempotency_key=None, *, now=N
             before={"status": before},
             after={**_redemption_audit(redemption), "reason": text},
         )
+    payments.settle_card_payment(redemption.id, now=now)
     db.session.refresh(redemption)
+    return redemption
+
+
+def release_unpaid(redemption_id, payment_status, now):
+    """Undo a redemption whose card payment did not go through (declined, refused, no
+    answer): points to the same lots, stock back, no voucher; its payment becomes
+    ``payment_status`` (``failed``, or ``pending`` while Stripe's outcome is unknown).
+    Exactly once: a redemption no longer held, or no longer pending, is left as it is."""
+    redemption = _get_redemption(redemption_id)
+    with write_transaction():
+        redemption = _lock_redemption_chain(redemption)
+        if redemption.status in HELD and redemption.payment_status == "pending":
+            _undo(redemption, "voided", N_("Card payment not completed; points returned"), None, now)
+            redemption.payment_status = payment_status
     return redemption
 
 
@@ -1356,7 +1400,7 @@ def _expire_one(redemption_id, now):
         if redemption.status != "reserved" or redemption.voucher_expires_at > now:
             return None
         _undo(redemption, "expired", N_("Voucher expired; points returned"), None, now)
-    return redemption
+    return payments.settle_card_payment(redemption.id, now=now)
 
 
 def _expire_due_of(volunteer_id, now):

@@ -32,7 +32,18 @@ def colon():
 
 
 # One module per audience; each defines a blueprint ``bp``.
-WEB_MODULES = ["public", "auth", "account", "volunteer", "organizer", "counter", "rewards", "honor", "certificates"]
+WEB_MODULES = [
+    "public",
+    "auth",
+    "account",
+    "volunteer",
+    "organizer",
+    "counter",
+    "rewards",
+    "honor",
+    "certificates",
+    "payments",
+]
 
 
 def staff_navigation():

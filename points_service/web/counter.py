@@ -9,6 +9,8 @@ Where is the counter? At the organization node of the user's counter role; a use
 with several chooses one, once per session.
 """
 
+import uuid
+
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -18,6 +20,8 @@ from ..activities.service import volunteer_level
 from ..errors import PermissionDenied, PointsError
 from ..extensions import limiter
 from ..myaccount import service as myaccount
+from ..payments.errors import PAYMENT_FAILURES, InvalidPaymentMethod
+from ..perks import payments
 from ..perks import service as perks
 from ..perks.errors import NotEligible
 from .forms import whole_number
@@ -60,7 +64,7 @@ def _scan_page(place, error=None, status=200):
     return render_template("counter/index.html", place=place, redemptions=redemptions, error=error), status
 
 
-def _lookup_page(place, code, error=None, status=200, chosen=None):
+def _lookup_page(place, code, error=None, status=200, chosen=None, fresh_key=False):
     """The page for a scanned code: the member's perks or the voucher to confirm."""
     view = perks.counter_lookup(current_user, place, code, level_of=volunteer_level)
     member = isinstance(view, perks.MemberView)
@@ -69,9 +73,10 @@ def _lookup_page(place, code, error=None, status=200, chosen=None):
         place=place,
         view=view,
         expiring=myaccount.expiring_soon(view.profile) if member else [],
-        request_key=request_key_for_form(),
+        request_key=str(uuid.uuid4()) if fresh_key else request_key_for_form(),
         error=error,
         chosen=chosen,
+        card_payment_available=payments.online_payment_available(),
     )
     return page, status
 
@@ -119,6 +124,11 @@ def redeem():
         if not request.form.get("perk_id"):
             raise NotEligible(_("Choose a perk first, then confirm."))
         perk_id = whole_number(request.form, "perk_id", _l("The perk"))
+        card = None
+        if request.form.get("copay") == "card":
+            card = request.form.get("payment_method") or None
+            if card is None:
+                raise InvalidPaymentMethod(details={"field": "payment_method"})
         redemption = perks.redeem_perk(
             current_user,
             place,
@@ -130,10 +140,13 @@ def redeem():
             posted_request_key(),
             level_of=volunteer_level,
             credential=request.form.get("member_code"),
+            card_payment_method=card,
         )
     except PointsError as error:
+        # A card payment that did not go through undid the redemption: a new try is a new request.
+        fresh = isinstance(error, PAYMENT_FAILURES)
         try:
-            return _lookup_page(place, member_no, error.render_message(), error.status, chosen=perk_id)
+            return _lookup_page(place, member_no, error.render_message(), error.status, chosen=perk_id, fresh_key=fresh)
         except PointsError:
             return _scan_page(place, error.render_message(), error.status)
     return redirect(url_for("counter.receipt", redemption_id=redemption.id))

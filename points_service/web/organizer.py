@@ -736,6 +736,15 @@ def mark_refunded(redemption_id):
     )
 
 
+@bp.route("/work-list/refunds/<id:redemption_id>/retry", methods=["POST"])
+def retry_card_refund(redemption_id):
+    return _work_list_action(
+        ActionForm(),
+        lambda: payments.retry_card_refund(current_user, redemption_id),
+        lambda redemption: _("Receipt %(number)s: the card refund went through.", number=redemption.receipt_number),
+    )
+
+
 @bp.route("/work-list/requests/<id:request_id>/approve", methods=["POST"])
 def approve_change_request(request_id):
     return _work_list_action(

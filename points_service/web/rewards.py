@@ -16,6 +16,7 @@ from ..activities.service import volunteer_level
 from ..errors import PointsError
 from ..idempotency_keys import client_key, is_valid_sent_key
 from ..myaccount import service as myaccount
+from ..payments.errors import PAYMENT_FAILURES
 from ..perks import pictures
 from ..perks import service as perks
 from .forms import whole_number
@@ -51,9 +52,11 @@ def catalog():
     )
 
 
-def _perk_page(perk_id, error=None):
+def _perk_page(perk_id, error=None, fresh_key=False):
     catalog = perks.volunteer_catalog(current_user, level_of=volunteer_level, perk_id=perk_id)
-    return render_template("rewards/perk.html", catalog=catalog, request_key=request_key_for_form(), error=error)
+    # After a failed card payment the hold was released: trying again is a new reservation.
+    key = str(uuid.uuid4()) if fresh_key else request_key_for_form()
+    return render_template("rewards/perk.html", catalog=catalog, request_key=key, error=error)
 
 
 @bp.route("/<id:perk_id>")
@@ -74,9 +77,15 @@ def reserve(perk_id):
             ),
             posted_request_key(),
             level_of=volunteer_level,
+            payment_method=request.form.get("payment_method") or None,
         )
+    except PAYMENT_FAILURES as error:
+        return _perk_page(perk_id, error.render_message(), fresh_key=True), error.status
     except PointsError as error:
         return _perk_page(perk_id, error.render_message()), error.status
+    if redemption.payment_status == "pending":
+        flash(_("Reserved: confirm the card payment with your bank to get the voucher."), "success")
+        return redirect(url_for("rewards.voucher", redemption_id=redemption.id))
     flash(_("Reserved. Show this voucher at a service counter before it expires."), "success")
     return redirect(url_for("rewards.voucher", redemption_id=redemption.id))
 
@@ -106,7 +115,7 @@ def vouchers():
 def voucher(redemption_id):
     redemption = perks.voucher_of(current_user, redemption_id)
     qr = None
-    if redemption.status == "reserved":
+    if redemption.status == "reserved" and redemption.payment_status != "pending":
         qr = segno.make(redemption.voucher_code, error="m").svg_data_uri(scale=5, border=2)
     return render_template("rewards/voucher.html", redemption=redemption, voucher_qr=qr)
 

@@ -54,11 +54,11 @@ def test_a_voucher_never_outlives_the_perk(build):
     assert redemption.voucher_expires_at == now + timedelta(minutes=20)
 
 
-def test_a_perk_with_a_co_payment_cannot_be_reserved_online_yet(build):
+def test_a_perk_with_a_co_payment_is_cash_at_the_counter_only_without_card_payment_set_up(build):
     volunteer = build.volunteer(points=100)
     perk = build.perk(points_cost=10, copay_amount=300, stock=2)
 
-    with pytest.raises(NotEligible, match="redeem it at a service counter"):
+    with pytest.raises(NotEligible, match="Cash at the counter only"):
         perks.reserve_perk(volunteer, perk.id, 1, request_key("r"), level_of=stars(0))
 
     db.session.expire_all()

@@ -27,7 +27,7 @@ def test_the_catalog_offers_eligible_perks_and_explains_the_others(client, build
     assert "You have 100 points to spend." in html
     assert f'href="/perks/{cup.id}"' in html and "3 left" in html
     assert "Not enough points: 500 needed, 100 available." in html
-    assert "¥5.00" in html and "redeem it at a service counter" in html
+    assert "¥5.00" in html and "Cash at the counter only" in html
 
 
 def test_reserving_leads_to_a_voucher_with_a_qr_code_and_the_code_never_in_a_url(client, build, volunteer):
@@ -48,13 +48,15 @@ def test_reserving_leads_to_a_voucher_with_a_qr_code_and_the_code_never_in_a_url
     assert "Thermos cup" in listed and f"/perks/vouchers/{redemption.id}" in listed
 
 
-def test_a_perk_with_a_co_payment_cannot_be_reserved_online(client, build, volunteer):
+def test_a_perk_with_a_co_payment_is_cash_at_the_counter_only_without_a_stripe_key(client, build, volunteer):
     perk = build.perk(name="Haircut", points_cost=10, copay_amount=500)
 
     page = client.post(f"/perks/{perk.id}/reserve", data={"idempotency_key": "k"})
 
     assert page.status_code == 409
-    assert "online payment is not available yet" in page.get_data(as_text=True)
+    assert "Cash at the counter only: this perk has a co-payment and card payment is not set up here" in page.get_data(
+        as_text=True
+    )
     assert build.account(volunteer).balance == 100
 
 
