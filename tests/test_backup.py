@@ -4,17 +4,18 @@ database, passes ``points verify`` and holds the same rows (SQLite's online back
 
 import shutil
 import subprocess
-import uuid
 
 import pytest
-from sqlalchemy import create_engine, func, make_url, select
+from sqlalchemy import func, make_url, select
 
 from points_service import create_app
 from points_service.backup import libpq_arguments
 from points_service.extensions import db
 from points_service.ledger.models import LedgerEntry
 from points_service.perks.models import Redemption
-from tests.conftest import BASE_CONFIG, ON_POSTGRESQL, TEST_DATABASE_URL
+from tests.builders.perks import spend_code
+from tests.conftest import BASE_CONFIG, ON_POSTGRESQL
+from tests.databases import empty_database
 
 
 def _fill(client, build):
@@ -27,7 +28,12 @@ def _fill(client, build):
         build.approved_record(volunteer)
         response = client.post(
             "/api/v1/redemptions",
-            json={"member_no": volunteer.volunteer.member_no, "perk_id": perk.id, "quantity": 1},
+            json={
+                "member_no": volunteer.volunteer.member_no,
+                "member_code": spend_code(volunteer.volunteer.member_no),
+                "perk_id": perk.id,
+                "quantity": 1,
+            },
             headers={**headers, "Idempotency-Key": f"backup-drill-{number}"},
         )
         assert response.status_code == 201, response.json
@@ -44,17 +50,8 @@ def _counts():
 @pytest.fixture
 def fresh_database_url(tmp_path):
     """An empty database to restore into: a new file, or a new PostgreSQL database."""
-    if not ON_POSTGRESQL:
-        yield f"sqlite:///{tmp_path / 'restored.sqlite3'}"
-        return
-    name = f"points_restore_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(TEST_DATABASE_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    yield make_url(TEST_DATABASE_URL).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.dispose()
+    with empty_database(tmp_path, "restore") as url:
+        yield url
 
 
 def _restore(backup, url):

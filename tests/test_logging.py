@@ -10,6 +10,7 @@ from sqlalchemy import text
 from points_service.extensions import db
 from points_service.logs import JsonFormatter
 from tests.builders import PASSWORD as VOLUNTEER_PASSWORD
+from tests.builders.perks import spend_code
 
 MOBILE = "13912345678"
 NAME = "Ouyang Xiu"
@@ -69,6 +70,7 @@ def json_log():
 def test_json_log_lines_of_a_login_and_a_redemption_carry_the_request_id_and_no_personal_data(client, build, json_log):
     volunteer = build.volunteer(points=50, name=NAME, mobile=MOBILE)
     member_no = volunteer.volunteer.member_no
+    member_code = spend_code(member_no)
     district = build.tree()["districts"][0]
     clerk = build.counter_clerk(district)
     perk = build.perk(points_cost=15)
@@ -78,7 +80,7 @@ def test_json_log_lines_of_a_login_and_a_redemption_carry_the_request_id_and_no_
     client.post("/login", data={"login": MOBILE, "password": VOLUNTEER_PASSWORD})
     redeemed = client.post(
         "/api/v1/redemptions",
-        json={"member_no": member_no, "perk_id": perk.id, "quantity": 1},
+        json={"member_no": member_no, "member_code": member_code, "perk_id": perk.id, "quantity": 1},
         headers={**headers, "Idempotency-Key": "log-test-key-1", "X-Request-Id": "redeem-request-0001"},
     )
     client.get(f"/api/v1/members/{member_no}", headers=headers)
@@ -97,5 +99,5 @@ def test_json_log_lines_of_a_login_and_a_redemption_carry_the_request_id_and_no_
     assert redemption_line["status"] == 201 and redemption_line["method"] == "POST"
     assert all(line["request_id"] for line in requests)
     text = json_log.getvalue()
-    for secret in (NAME, MOBILE, member_no, VOLUNTEER_PASSWORD, "wrong-pass-2"):
+    for secret in (NAME, MOBILE, member_no, member_code, VOLUNTEER_PASSWORD, "wrong-pass-2"):
         assert secret not in text

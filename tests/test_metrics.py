@@ -7,6 +7,7 @@ from prometheus_client import REGISTRY
 from points_service.extensions import db
 from points_service.ledger import service as ledger
 from points_service.ledger.models import LedgerEntry
+from tests.builders.perks import spend_code
 
 TOKEN = "metrics-test-token"
 
@@ -59,7 +60,12 @@ def test_committed_redemptions_are_counted_by_channel(client, build):
     before = _value("points_redemptions_total", channel="counter")
     response = client.post(
         "/api/v1/redemptions",
-        json={"member_no": volunteer.volunteer.member_no, "perk_id": perk.id, "quantity": 1},
+        json={
+            "member_no": volunteer.volunteer.member_no,
+            "member_code": spend_code(volunteer.volunteer.member_no),
+            "perk_id": perk.id,
+            "quantity": 1,
+        },
         headers=build.bearer(clerk, role="counter", organization=district, **{"Idempotency-Key": "metrics-key-1"}),
     )
     assert response.status_code == 201, response.json

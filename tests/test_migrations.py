@@ -2,7 +2,6 @@
 downgrade to base leaves nothing behind."""
 
 import os
-import uuid
 from datetime import datetime, timedelta
 
 import pytest
@@ -10,28 +9,20 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import create_engine, inspect, make_url
+from sqlalchemy import create_engine, inspect
 
 from points_service import create_app
 from points_service.extensions import db
-from tests.conftest import BASE_CONFIG, ON_POSTGRESQL, TEST_DATABASE_URL
+from tests.conftest import BASE_CONFIG
+from tests.databases import empty_database
 
 MIGRATIONS = os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations")
 
 
 @pytest.fixture
 def empty_database_url(tmp_path):
-    if not ON_POSTGRESQL:
-        yield f"sqlite:///{tmp_path / 'migrations.sqlite3'}"
-        return
-    name = f"points_migrations_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(TEST_DATABASE_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    yield make_url(TEST_DATABASE_URL).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.dispose()
+    with empty_database(tmp_path, "migrations") as url:
+        yield url
 
 
 @pytest.fixture
