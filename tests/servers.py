@@ -28,20 +28,24 @@ def wait_for_port(port, process, seconds=20):
 
 
 @contextmanager
+def serving(command, port, stop_seconds=20, **options):
+    """Run ``command`` until the block ends; yields once it listens on ``port``."""
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **options)
+    try:
+        wait_for_port(port, process)
+        yield process
+    finally:
+        process.terminate()
+        process.wait(timeout=stop_seconds)
+
+
+@contextmanager
 def redis_server(folder):
     """A throwaway ``redis-server`` without persistence; yields its ``redis://`` URL."""
     port = free_port()
-    process = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--dir", str(folder), "--save", ""],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_for_port(port, process)
+    command = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--dir", str(folder), "--save", ""]
+    with serving(command, port):
         yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
 
 
 @contextmanager
@@ -55,16 +59,6 @@ def gunicorn_server(folder, *arguments, **environment):
     port = free_port()
     settings = {key: value for key, value in os.environ.items() if not key.startswith(("RATELIMIT_", "PROMETHEUS_"))}
     settings.update({"INSTANCE_PATH": str(folder), "SECRET_KEY": "test-secret", **environment})
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", *arguments, "wsgi:app"],
-        cwd=project,
-        env=settings,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_for_port(port, process)
+    command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", *arguments, "wsgi:app"]
+    with serving(command, port, stop_seconds=30, cwd=project, env=settings):
         yield f"127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=30)

@@ -343,21 +343,7 @@ def refund_by_card(redemption_id, *, actor=None, now=None):
         locked = lock_one(Redemption, Redemption.id == redemption.id)
         if locked.payment_status == "refund_due":
             settle_refund(locked, STRIPE, note[:255], getattr(actor, "id", None), now)
-            record_audit(
-                actor,
-                "redemption.refund",
-                "redemption",
-                locked.id,
-                organization_id=locked.counter_organization_id or locked.perk.organization_id,
-                before={"payment_status": "refund_due"},
-                after={
-                    "payment_status": "refunded",
-                    "method": STRIPE,
-                    "amount": locked.copay_amount,
-                    "currency": locked.copay_currency,
-                    "note": locked.refund_note,
-                },
-            )
+            audit_refund(actor, locked)
     return locked
 
 
@@ -577,6 +563,25 @@ def record_refund(redemption):
     """A paid co-payment of an undone redemption becomes a refund due by its method."""
     if redemption.payment_status == "paid":
         redemption.payment_status = "refund_due"
+
+
+def audit_refund(actor, redemption):
+    """The audit row of a co-payment handed back (``settle_refund`` has recorded how)."""
+    record_audit(
+        actor,
+        "redemption.refund",
+        "redemption",
+        redemption.id,
+        organization_id=redemption.counter_organization_id or redemption.perk.organization_id,
+        before={"payment_status": "refund_due"},
+        after={
+            "payment_status": "refunded",
+            "method": redemption.refund_method,
+            "amount": redemption.copay_amount,
+            "currency": redemption.copay_currency,
+            "note": redemption.refund_note,
+        },
+    )
 
 
 def settle_refund(redemption, method, note, actor_id, now):

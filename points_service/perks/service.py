@@ -1374,21 +1374,7 @@ def settle_refund(actor, redemption_id, method, note, *, now=None):
                 status=redemption.payment_status,
             )
         payments.settle_refund(redemption, method, text, actor.id, now)
-        record_audit(
-            actor,
-            "redemption.refund",
-            "redemption",
-            redemption.id,
-            organization_id=redemption.counter_organization_id or redemption.perk.organization_id,
-            before={"payment_status": "refund_due"},
-            after={
-                "payment_status": "refunded",
-                "method": method,
-                "amount": redemption.copay_amount,
-                "currency": redemption.copay_currency,
-                "note": text,
-            },
-        )
+        payments.audit_refund(actor, redemption)
     return redemption
 
 
