@@ -21,6 +21,7 @@ from .extensions import db
 
 _WRITE_OPTION = "points_write_transaction"
 _LOCKED_ROWS = "points_locked_rows"
+_MEMO = "points_transaction_memo"
 _COMMITTED = "points_committed"
 _BUSY_TIMEOUT_MS = 30000
 
@@ -100,6 +101,7 @@ def write_transaction(*, bookkeeping=False):
     finally:
         session.info[_WRITE_OPTION] = 0
         session.info.pop(_LOCKED_ROWS, None)
+        session.info.pop(_MEMO, None)
 
 
 def _commit(session, bookkeeping):
@@ -142,6 +144,23 @@ def lock(model, *criteria, order_by=None):
     if session.info.get(_WRITE_OPTION):
         session.info.setdefault(_LOCKED_ROWS, set()).update((model, row.id) for row in rows)
     return rows
+
+
+def note_locked(model, row_id):
+    """Record that this write transaction holds the lock of ``model`` row ``row_id``, taken
+    by a query of the caller's own (one that loads more than the row), for ``lock_by_id``."""
+    session = db.session()
+    if session.info.get(_WRITE_OPTION):
+        session.info.setdefault(_LOCKED_ROWS, set()).add((model, row_id))
+
+
+def transaction_memo():
+    """A dict that lives as long as the current write transaction: what it already found
+    out under its locks (emptied at its commit or rollback; a fresh dict outside one)."""
+    session = db.session()
+    if not session.info.get(_WRITE_OPTION):
+        return {}
+    return session.info.setdefault(_MEMO, {})
 
 
 def lock_one(model, *criteria):
