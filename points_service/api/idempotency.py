@@ -35,7 +35,7 @@ from functools import wraps
 
 from flask import current_app, g, request
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
@@ -245,9 +245,10 @@ def idempotent_in_one_transaction(view):
 
 
 def _record(principal, key, method_path, request_hash, response):
+    """Store the response of a request that ran in one transaction (a row inserted complete)."""
     now = utcnow()
-    db.session.add(
-        IdempotentRequest(
+    db.session.execute(
+        insert(IdempotentRequest).values(
             principal=principal,
             key=key,
             method_path=method_path,
@@ -259,7 +260,6 @@ def _record(principal, key, method_path, request_hash, response):
             completed_at=now,
         )
     )
-    db.session.flush()
 
 
 def _in_one_transaction(view, args, kwargs, principal, key, operation, request_hash):
@@ -281,7 +281,7 @@ def _in_one_transaction(view, args, kwargs, principal, key, operation, request_h
     session.expire_on_commit = False
     try:
         try:
-            with write_transaction():
+            with write_transaction(join_reads=True):
                 response = current_app.make_response(view(*args, **kwargs))
                 _record(principal, key, operation, request_hash, response)
             return response

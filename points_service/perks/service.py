@@ -15,7 +15,11 @@ Invariants (DESIGN.md section 4):
 * Rows are locked in one fixed order, account, then perk, then redemption, so
   concurrent requests queue instead of deadlocking, and neither the last item in stock
   nor the last points of an account are ever sold twice. The database backs this up
-  with ``stock >= 0`` and ``balance >= 0`` checks.
+  with ``stock >= 0`` and ``balance >= 0`` checks. A redemption locks the account (which
+  also guards the volunteer's per-period limits) and writes the perk's row only when it
+  has a counted stock: one conditional ``UPDATE ... SET stock = stock - n WHERE stock >= n``
+  after the points are taken, so a perk without stock is never a queue and a popular
+  one is held only for the last statements of each redemption.
 
 The star level of a volunteer comes from the rules domain, which this one does not
 import: callers pass ``level_of(profile)`` returning an object with ``stars``.
@@ -1033,7 +1037,9 @@ def _purchase(
 
     The account's lock serialises everything one volunteer does, so their balance and
     their per-period limits hold; the perk's row is written only where it has a counted
-    stock (``_take_stock``), so redemptions of one perk without stock never queue on it.
+    stock (``_take_stock``), so redemptions of one perk without stock never queue on it,
+    and then after the points are taken, so a popular perk's row is held for the few
+    statements before the commit only.
     ``account`` (locked) and ``perk`` may be passed when the caller read them already.
     Returns ``(redemption, written)``; ``written`` is False for a replay. Runs inside the
     caller's unit of work.
@@ -1048,6 +1054,7 @@ def _purchase(
     if counter_org is not None and not perk.is_honored_at(counter_org):
         raise NotHonoredHere(perk=perk.name)
     ledger.expire_account(account.id, now)
+    balance = account.balance
 
     def check(perk):
         used = _used_in_period(profile.id, [perk], now).get(perk.id, 0) if perk.limit_period else 0
@@ -1055,7 +1062,7 @@ def _purchase(
             perk,
             profile=profile,
             stars=stars,
-            balance=account.balance,
+            balance=balance,
             used=used,
             quantity=quantity,
             now=now,
@@ -1067,8 +1074,6 @@ def _purchase(
             )
 
     check(perk)
-    if perk.stock is not None:
-        _take_stock(perk, quantity, check)
     redemption = Redemption(
         perk=perk,
         volunteer=profile,
@@ -1111,6 +1116,8 @@ def _purchase(
         now=now,
         key_is_new=True,  # no redemption has the key, and a redemption's entry is written with it
     )
+    if perk.stock is not None:  # last: the perk's row stays locked from here to the commit only
+        _take_stock(perk, quantity, check)
     redemption.redeem_entry = entry
     reports.count_redemption(redemption, 1)
     db.session.flush()
