@@ -18,6 +18,7 @@ import http.client
 import json
 import os
 import random
+import shutil
 import signal
 import sys
 import tempfile
@@ -163,6 +164,7 @@ def run(scale, seconds):
         "verify": summary,
     }
     cluster.destroy()
+    shutil.rmtree(workdir, ignore_errors=True)
     return events, counts, problems
 
 

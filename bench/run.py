@@ -24,6 +24,7 @@ Prints a table (each figure next to its ceiling and target), writes
 import argparse
 import json
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -216,6 +217,7 @@ def run(scale, seconds):
     results["machine_after"] = harness.machine()
     results["minutes"] = round((time.monotonic() - started) / 60, 1)
     cluster.destroy()
+    shutil.rmtree(workdir, ignore_errors=True)
     return results
 
 

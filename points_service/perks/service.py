@@ -996,25 +996,28 @@ def _member_account_and_perk(code, perk_id):
 
 
 def _take_stock(perk, quantity, check):
-    """Take ``quantity`` off a counted stock in one conditional UPDATE (never below 0).
+    """Take ``quantity`` off a counted stock with a conditional UPDATE (never below 0).
 
     When the shelf holds less than that now (a redemption or a count since it was read),
-    the perk is read again under its lock and checked again (``check(perk)`` refuses);
-    a stock changed otherwise in between is taken from as it is now."""
-    left = db.session.execute(
-        update(Perk)
-        .where(Perk.id == perk.id, Perk.stock >= quantity)
-        .values(stock=Perk.stock - quantity)
-        .returning(Perk.stock)
-        .execution_options(synchronize_session=False)
-    ).scalar_one_or_none()
-    if left is not None:
-        set_committed_value(perk, "stock", left)
-        return
-    perk = _lock_perk(perk.id)
-    check(perk)
-    if perk.stock is not None:
-        perk.stock -= quantity
+    the perk is read again and checked again (``check(perk)`` refuses a short stock); a
+    stock raised or made unlimited meanwhile is taken from as it is now. No ``FOR UPDATE``:
+    the redemption's row already holds a key-share lock on the perk (its foreign key),
+    and two such redemptions asking for the row lock would wait for each other."""
+    while True:
+        left = db.session.execute(
+            update(Perk)
+            .where(Perk.id == perk.id, Perk.stock >= quantity)
+            .values(stock=Perk.stock - quantity)
+            .returning(Perk.stock)
+            .execution_options(synchronize_session=False)
+        ).scalar_one_or_none()
+        if left is not None:
+            set_committed_value(perk, "stock", left)
+            return
+        perk = _perk_to_sell(perk.id)
+        check(perk)
+        if perk.stock is None:
+            return
 
 
 def _purchase(
