@@ -10,9 +10,9 @@ HOST    ?= 127.0.0.1
 PORT    ?= 5000
 BIN     := $(VENV)/bin
 FLASK   := $(BIN)/flask --app wsgi
-APT_PACKAGES := chromium fonts-wqy-zenhei postgresql postgresql-contrib poppler-utils redis-server
+APT_PACKAGES := chromium fonts-wqy-zenhei postgresql postgresql-contrib poppler-utils redis-server wrk
 
-.PHONY: install system-packages translations run test test-sqlite test-postgresql lint format bench clean
+.PHONY: install system-packages translations run test test-sqlite test-postgresql lint format bench bench-faults clean
 
 install: system-packages $(VENV)/.installed translations
 
@@ -44,12 +44,22 @@ test-postgresql: install
 	DATABASES=postgresql scripts/run-tests.sh
 
 lint: $(VENV)/.installed
-	$(BIN)/ruff check points_service admin tests wsgi.py gunicorn.conf.py migrations benchmarks
-	$(BIN)/ruff format --check points_service admin tests wsgi.py gunicorn.conf.py migrations benchmarks
+	$(BIN)/ruff check points_service admin tests wsgi.py gunicorn.conf.py migrations benchmarks bench
+	$(BIN)/ruff format --check points_service admin tests wsgi.py gunicorn.conf.py migrations benchmarks bench
 
 format: $(VENV)/.installed
-	$(BIN)/ruff format points_service admin tests wsgi.py gunicorn.conf.py migrations benchmarks
-	$(BIN)/ruff check --fix points_service admin tests wsgi.py gunicorn.conf.py migrations benchmarks
+	$(BIN)/ruff format points_service admin tests wsgi.py gunicorn.conf.py migrations benchmarks bench
+	$(BIN)/ruff check --fix points_service admin tests wsgi.py gunicorn.conf.py migrations benchmarks bench
+
+# Load benchmarks on a throwaway PostgreSQL (not part of `make test`): figures next to their
+# ceilings in bench/results/. BENCH_SCALE=city for 1,000,000 volunteers; BENCH_SECONDS per load.
+BENCH_SCALE   ?= small
+BENCH_SECONDS ?= 20
+bench: install
+	$(BIN)/python bench/run.py --scale $(BENCH_SCALE) --seconds $(BENCH_SECONDS)
+
+bench-faults: install
+	$(BIN)/python bench/faults.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

@@ -21,6 +21,7 @@ from .extensions import db
 
 _WRITE_OPTION = "points_write_transaction"
 _LOCKED_ROWS = "points_locked_rows"
+_MEMO = "points_transaction_memo"
 _COMMITTED = "points_committed"
 _BUSY_TIMEOUT_MS = 30000
 
@@ -64,13 +65,18 @@ def is_sqlite():
 
 
 @contextmanager
-def write_transaction(*, bookkeeping=False):
+def write_transaction(*, bookkeeping=False, join_reads=False):
     """Run the block as one unit of work that commits at the end or rolls back.
 
     Nested calls join the outermost transaction, so a service may call another
     service's write operation and both commit or fail together. Any read
     transaction the session had open is ended first: a write must start from the
-    current state of the database, not from an older snapshot.
+    current state of the database, not from an older snapshot. With ``join_reads``,
+    on PostgreSQL at READ COMMITTED (where each statement reads the current state
+    anyway), the open read transaction becomes the unit of work instead, which saves
+    its commit and a second connection checkout; for callers whose earlier reads
+    (who is asking) are not what the work changes. SQLite always starts afresh (its
+    writers queue on ``BEGIN IMMEDIATE``).
 
     When the COMMIT itself fails with the connection, nobody knows whether it was
     applied: ``OutcomeUnknown`` is raised. ``bookkeeping`` marks a write that records
@@ -86,9 +92,11 @@ def write_transaction(*, bookkeeping=False):
         finally:
             session.info[_WRITE_OPTION] = depth
         return
-    if session.in_transaction():
-        session.commit()
-    session.connection(execution_options={_WRITE_OPTION: True})
+    joined = join_reads and session.in_transaction() and _reads_current_state(session)
+    if not joined:
+        if session.in_transaction():
+            session.commit()
+        session.connection(execution_options={_WRITE_OPTION: True})
     session.info[_WRITE_OPTION] = 1
     try:
         yield session
@@ -100,6 +108,12 @@ def write_transaction(*, bookkeeping=False):
     finally:
         session.info[_WRITE_OPTION] = 0
         session.info.pop(_LOCKED_ROWS, None)
+        session.info.pop(_MEMO, None)
+
+
+def _reads_current_state(session):
+    connection = session.connection()
+    return connection.dialect.name == "postgresql" and connection.default_isolation_level == "READ COMMITTED"
 
 
 def _commit(session, bookkeeping):
@@ -142,6 +156,23 @@ def lock(model, *criteria, order_by=None):
     if session.info.get(_WRITE_OPTION):
         session.info.setdefault(_LOCKED_ROWS, set()).update((model, row.id) for row in rows)
     return rows
+
+
+def note_locked(model, row_id):
+    """Record that this write transaction holds the lock of ``model`` row ``row_id``, taken
+    by a query of the caller's own (one that loads more than the row), for ``lock_by_id``."""
+    session = db.session()
+    if session.info.get(_WRITE_OPTION):
+        session.info.setdefault(_LOCKED_ROWS, set()).add((model, row_id))
+
+
+def transaction_memo():
+    """A dict that lives as long as the current write transaction: what it already found
+    out under its locks (emptied at its commit or rollback; a fresh dict outside one)."""
+    session = db.session()
+    if not session.info.get(_WRITE_OPTION):
+        return {}
+    return session.info.setdefault(_MEMO, {})
 
 
 def lock_one(model, *criteria):

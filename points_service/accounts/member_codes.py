@@ -93,13 +93,17 @@ def _epoch(moment):
     return int(moment.replace(tzinfo=UTC).timestamp())
 
 
-def _totp(nonce):
-    key = str(current_app.config["SECRET_KEY"]).encode()
-    digest = hmac.new(key, b"member-code|" + nonce.encode(), hashlib.sha256).digest()
+def totp_of(secret_key, nonce):
+    """The TOTP generator of the member whose nonce is ``nonce``, under ``secret_key``."""
+    digest = hmac.new(str(secret_key).encode(), b"member-code|" + nonce.encode(), hashlib.sha256).digest()
     return pyotp.TOTP(base64.b32encode(digest).decode(), digits=CODE_DIGITS, interval=STEP_SECONDS)
 
 
-def _credential_row(volunteer_id):
+def _totp(nonce):
+    return totp_of(current_app.config["SECRET_KEY"], nonce)
+
+
+def credential_row(volunteer_id):
     return db.session.execute(
         select(MemberCredential).where(MemberCredential.volunteer_id == volunteer_id)
     ).scalar_one_or_none()
@@ -107,7 +111,7 @@ def _credential_row(volunteer_id):
 
 def _credential_of(volunteer_id):
     """The member's credential row, made on first use (two first uses at once make one)."""
-    row = _credential_row(volunteer_id)
+    row = credential_row(volunteer_id)
     if row is not None:
         return row
     try:
@@ -115,7 +119,7 @@ def _credential_of(volunteer_id):
             db.session.add(MemberCredential(volunteer_id=volunteer_id, code_nonce=secrets.token_hex(16)))
     except IntegrityError:
         pass  # made by a request beside this one
-    return _credential_row(volunteer_id)
+    return credential_row(volunteer_id)
 
 
 def _locked(volunteer_id):
@@ -187,26 +191,38 @@ def _judge(row, credential, seconds):
     return "expired" if expired else "wrong"
 
 
-def authorise_spend(profile, credential, now=None):
-    """Raise unless ``credential`` (a rotating code or the PIN) lets the counter spend
-    ``profile``'s points. A wrong one is counted (committed at once); an expired one is
-    told apart so the clerk can ask for a fresh code."""
-    now = now or utcnow()
+class WrongCredential(Exception):
+    """A wrong code or PIN found inside a spending unit of work: the caller rolls it back,
+    then ``refuse_wrong`` counts the try in a unit of work of its own."""
+
+    def __init__(self, volunteer_id):
+        super().__init__(volunteer_id)
+        self.volunteer_id = volunteer_id
+
+
+def check_spend(profile, row, credential, now):
+    """Inside the spending unit of work: return when ``credential`` (a rotating code or the
+    PIN) lets the counter spend ``profile``'s points; raise ``SpendCodeRequired``,
+    ``SpendLocked`` or ``SpendCodeExpired`` (nothing counted), or ``WrongCredential``.
+    ``row`` is the member's ``MemberCredential`` (None before its first use)."""
     if not credential:
         raise _field(SpendCodeRequired)
-    row = _credential_of(profile.id)
-    if row.locked_until is not None and row.locked_until > now:
+    if row is not None and row.locked_until is not None and row.locked_until > now:
         raise _field(SpendLocked, minutes=max(1, math.ceil((row.locked_until - now).total_seconds() / 60)))
-    verdict = _judge(row, credential, _epoch(now))
-    if verdict == "ok":
-        if row.failed_attempts:
-            with write_transaction():
-                _locked(profile.id).failed_attempts = 0
-        return
+    verdict = _judge(row, credential, _epoch(now)) if row is not None else "wrong"
     if verdict == "expired":
         raise _field(SpendCodeExpired)
+    if verdict == "wrong":
+        raise WrongCredential(profile.id)
+    if row.failed_attempts:
+        row.failed_attempts = 0
+
+
+def refuse_wrong(volunteer_id, now):
+    """Count a wrong code or PIN (committed at once) and refuse: five in a row lock spending."""
+    _credential_of(volunteer_id)
     with write_transaction():
-        locked = _locked(profile.id)
+        locked = _locked(volunteer_id)
         if locked.locked_until is not None and locked.locked_until > now:
             raise_lock = True  # locked by a wrong guess beside this one: not counted again
         elif locked.failed_attempts + 1 >= MAX_FAILURES:
@@ -219,6 +235,17 @@ def authorise_spend(profile, credential, now=None):
     if raise_lock:
         raise _field(SpendLocked, minutes=math.ceil(LOCK_TIME.total_seconds() / 60))
     raise _field(SpendCodeWrong)
+
+
+def authorise_spend(profile, credential, now=None):
+    """Raise unless ``credential`` lets the counter spend ``profile``'s points (outside a
+    spending unit of work; see ``check_spend``)."""
+    now = now or utcnow()
+    try:
+        with write_transaction():
+            check_spend(profile, _locked(profile.id), credential, now)
+    except WrongCredential:
+        refuse_wrong(profile.id, now)
 
 
 # -- the PIN --------------------------------------------------------------------------
@@ -237,7 +264,7 @@ def _is_weak_pin(pin, profile):
 
 
 def has_pin(profile):
-    row = _credential_row(profile.id)
+    row = credential_row(profile.id)
     return row is not None and row.pin_hash is not None
 
 

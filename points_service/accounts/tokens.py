@@ -21,6 +21,7 @@ from datetime import timedelta
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select, update
+from sqlalchemy.orm import joinedload
 
 from .. import authz
 from ..audit.service import record_audit
@@ -197,7 +198,16 @@ def authenticate_token(plaintext, now=None):
     if not isinstance(plaintext, str) or len(plaintext) != _TOKEN_LENGTH or not plaintext.startswith(TOKEN_PREFIX):
         return None
     digest = hash_token(plaintext)
-    token = db.session.execute(select(ApiToken).where(ApiToken.token_hash == digest)).scalar_one_or_none()
+    token = (
+        db.session.execute(
+            # The holder's roles come in the same query: every API request needs them.
+            select(ApiToken)
+            .where(ApiToken.token_hash == digest)
+            .options(joinedload(ApiToken.user).joinedload(User.memberships))
+        )
+        .unique()
+        .scalar_one_or_none()
+    )
     if token is None or not hmac.compare_digest(token.token_hash, digest):
         return None
     if not token.is_usable(now) or not token.user.active or not token.acts_for_its_issuer:

@@ -35,7 +35,7 @@ from functools import wraps
 
 from flask import current_app, g, request
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
@@ -238,7 +238,70 @@ def idempotent_when_keyed(view):
     return _follow_protocol(view, required=False)
 
 
-def _follow_protocol(view, required):
+def idempotent_in_one_transaction(view):
+    """``idempotent`` for a POST whose work is one unit of work: the work, the response and
+    its stored copy commit together (see ``_in_one_transaction``)."""
+    return _follow_protocol(view, required=True, one_transaction=True)
+
+
+def _record(principal, key, method_path, request_hash, response):
+    """Store the response of a request that ran in one transaction (a row inserted complete)."""
+    now = utcnow()
+    db.session.execute(
+        insert(IdempotentRequest).values(
+            principal=principal,
+            key=key,
+            method_path=method_path,
+            request_hash=request_hash,
+            owner=secrets.token_hex(16),
+            claimed_at=now,
+            status_code=response.status_code,
+            response_body=response.get_data(as_text=True),
+            completed_at=now,
+        )
+    )
+
+
+def _in_one_transaction(view, args, kwargs, principal, key, operation, request_hash):
+    """Run the view and store its response in its own unit of work; None when the key is taken.
+
+    No claim is written first: the stored response is inserted at the end of the work's
+    transaction, so the unique (principal, key) row and the work commit together or not
+    at all. A second request with the key (at the same moment or later) finds the row
+    taken when it inserts its own: its work is rolled back and the caller falls back to
+    ``claim``, which replays the stored response or refuses another payload. A refusal
+    (4xx) is stored in a short transaction of its own, as ``idempotent`` does. The
+    response is built before the commit, and nothing loaded is expired by the commits
+    of this path: the request reads nothing after its commit.
+    """
+    g.domain_idempotency_key = client_key(principal, operation, key)
+    forget_commits()
+    session = db.session()
+    expiring = session.expire_on_commit
+    session.expire_on_commit = False
+    try:
+        try:
+            with write_transaction(join_reads=True):
+                response = current_app.make_response(view(*args, **kwargs))
+                _record(principal, key, operation, request_hash, response)
+            return response
+        except (PointsError, HTTPException) as error:
+            if isinstance(error, HTTPException) and (error.code or 500) >= 500:
+                raise
+            response = current_app.make_response(current_app.handle_user_exception(error))
+        if response.status_code >= 500:
+            return response
+        with write_transaction(bookkeeping=True):
+            _record(principal, key, operation, request_hash, response)
+        return response
+    except IntegrityError:
+        db.session.rollback()
+        return None
+    finally:
+        session.expire_on_commit = expiring
+
+
+def _follow_protocol(view, required, one_transaction=False):
     @wraps(view)
     def wrapper(*args, **kwargs):
         key = request.headers.get(HEADER)
@@ -248,7 +311,12 @@ def _follow_protocol(view, required):
             raise IdempotencyKeyRequired()
         principal = principal_id()
         operation = f"{request.method} {request.path}"
-        claimed = claim(principal, key, operation, request_fingerprint())
+        request_hash = request_fingerprint()
+        if one_transaction:
+            response = _in_one_transaction(view, args, kwargs, principal, key, operation, request_hash)
+            if response is not None:
+                return response
+        claimed = claim(principal, key, operation, request_hash)
         if claimed.replay:
             return _replay(claimed)
         g.domain_idempotency_key = client_key(principal, operation, key)

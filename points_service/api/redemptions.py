@@ -11,7 +11,7 @@ from ..activities.service import volunteer_level
 from ..perks import service as perks
 from . import error_responses
 from .auth import counter_of_request, resource_blueprint
-from .idempotency import domain_key, idempotent
+from .idempotency import domain_key, idempotent, idempotent_in_one_transaction
 from .schemas import RedeemSchema, RedemptionResultSchema, VoidSchema
 
 blp = resource_blueprint("redemptions", __name__, "/redemptions", "Redeeming perks at a counter, and voids.")
@@ -19,7 +19,7 @@ blp = resource_blueprint("redemptions", __name__, "/redemptions", "Redeeming per
 
 @blp.route("", methods=["POST"])
 @blp.arguments(RedeemSchema)
-@idempotent
+@idempotent_in_one_transaction
 @blp.response(201, RedemptionResultSchema)
 @error_responses(blp, 400, 401, 403, 404, 409, 429)
 def create_redemption(body):

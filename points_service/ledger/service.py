@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from sqlalchemy import String, case, cast, func, select, union
 from sqlalchemy.exc import IntegrityError
 
-from ..database import lock_by_id, lock_one, write_transaction
+from ..database import lock_by_id, lock_one, transaction_memo, write_transaction
 from ..extensions import db
 from ..i18n import N_
 from ..idempotency_keys import check_stored_key
@@ -36,6 +36,9 @@ from .errors import (
 from .models import LedgerEntry, LotMovement, PointsAccount, PointsLot, ReversalShortfall
 
 MAX_POINTS_PER_ENTRY = 10_000_000
+# Spending order: the lots that expire soonest first, then the oldest; never-expiring last.
+_SPENDING_ORDER = (PointsLot.expires_at.asc().nulls_last(), PointsLot.earned_at, PointsLot.id)
+_OPEN_LOTS = "open lots"
 
 
 # -- validation -------------------------------------------------------------------
@@ -155,6 +158,8 @@ def _append(
     details=None,
     now=None,
 ):
+    if delta > 0:
+        transaction_memo().pop((_OPEN_LOTS, account.id), None)  # a credit opens or refills lots
     new_balance = account.balance + delta
     if new_balance < 0:
         raise InsufficientPoints(needed=-delta, available=account.balance)
@@ -188,15 +193,19 @@ def _take_from_lots(account, entry, points, now, first_lot_id=None):
     expire last. Taking by earn date would let a younger lot that expires sooner run out
     while an older, longer-lived lot is spent, and the volunteer would lose points they
     could have used."""
-    lots = (
-        db.session.execute(
-            select(PointsLot)
-            .where(PointsLot.account_id == account.id, PointsLot.expired_at.is_(None), PointsLot.remaining > 0)
-            .order_by(PointsLot.expires_at.asc().nulls_last(), PointsLot.earned_at, PointsLot.id)
+    known = transaction_memo().get((_OPEN_LOTS, account.id))
+    if known is not None and known[0] == now:
+        lots = [lot for lot in known[1] if lot.remaining > 0 and lot.expired_at is None]
+    else:
+        lots = (
+            db.session.execute(
+                select(PointsLot)
+                .where(PointsLot.account_id == account.id, PointsLot.expired_at.is_(None), PointsLot.remaining > 0)
+                .order_by(*_SPENDING_ORDER)
+            )
+            .scalars()
+            .all()
         )
-        .scalars()
-        .all()
-    )
     if first_lot_id is not None:
         lots.sort(key=lambda lot: lot.id != first_lot_id)
     left = points
@@ -223,21 +232,36 @@ def on_points_expired(listener):
 
 
 def _expire_due(account, now):
-    """Expire the account's lots whose time has come; one ``expire`` entry for them all."""
-    due = (
+    """Expire the account's lots whose time has come; one ``expire`` entry for them all.
+
+    The same query loads the lots left open, in spending order: a spend that follows in
+    this unit of work at the same moment takes from them without reading them again
+    (the account's lock keeps them current; a credit forgets them, see ``_append``).
+    Expiring an account a second time at the same moment in one unit of work reads nothing.
+    """
+    memo = transaction_memo()
+    known = memo.get((_OPEN_LOTS, account.id))
+    if known is not None and known[0] == now:
+        return None
+    lots = (
         db.session.execute(
             select(PointsLot)
             .where(
                 PointsLot.account_id == account.id,
                 PointsLot.expired_at.is_(None),
-                PointsLot.expires_at.is_not(None),
-                PointsLot.expires_at <= now,
+                (PointsLot.remaining > 0) | (PointsLot.expires_at <= now),
             )
-            .order_by(PointsLot.earned_at, PointsLot.id)
+            .order_by(*_SPENDING_ORDER)
         )
         .scalars()
         .all()
     )
+    due = sorted(
+        (lot for lot in lots if lot.expires_at is not None and lot.expires_at <= now),
+        key=lambda lot: (lot.earned_at, lot.id),
+    )
+    due_ids = {lot.id for lot in due}
+    memo[(_OPEN_LOTS, account.id)] = (now, [lot for lot in lots if lot.id not in due_ids])
     if not due:
         return None
     points = sum(lot.remaining for lot in due)
@@ -361,8 +385,13 @@ def spend_points(
     idempotency_key=None,
     details=None,
     now=None,
+    key_is_new=False,
 ):
-    """Debit ``points`` from the lots that expire soonest first (a ``redeem`` entry)."""
+    """Debit ``points`` from the lots that expire soonest first (a ``redeem`` entry).
+
+    ``key_is_new``: the caller, in this unit of work and under the account's lock, found
+    nothing done with ``idempotency_key`` (its own record of the key), so no entry is
+    looked up; the key's unique index still refuses a second entry."""
     points = _check_points(points)
     reason = _check_reason(reason)
     note = _check_note(note)
@@ -371,10 +400,11 @@ def spend_points(
     fingerprint = _fingerprint(op="redeem", account=account_id, points=points, cause=[cause_type, str(cause_id)])
     with write_transaction():
         account = _lock_account(account_id)
-        replay = _replayed(key, fingerprint)
+        replay = None if key_is_new else _replayed(key, fingerprint)
         if replay is not None:
             return replay
         _expire_due(account, now)
+        account.lifetime_spent += points  # written with the new balance, in one UPDATE
         entry = _append(
             account,
             "redeem",
@@ -390,7 +420,6 @@ def spend_points(
             now=now,
         )
         _take_from_lots(account, entry, points, now)
-        account.lifetime_spent += points
     return entry
 
 
@@ -831,6 +860,22 @@ def list_entries(account_id, *, before_id=None, limit=50):
         statement = statement.where(LedgerEntry.id < before_id)
     statement = statement.order_by(LedgerEntry.id.desc()).limit(max(1, min(int(limit), 200)))
     return db.session.execute(statement).scalars().all()
+
+
+def due_points(account_id, now):
+    """SQL for the points in open lots of the account ``account_id`` (a column or a value)
+    that are due to expire at ``now``: selected beside the account, the balance minus this
+    is what can be spent now, without a second query."""
+    return (
+        select(func.coalesce(func.sum(PointsLot.remaining), 0))
+        .where(
+            PointsLot.account_id == account_id,
+            PointsLot.expired_at.is_(None),
+            PointsLot.remaining > 0,
+            PointsLot.expires_at <= now,
+        )
+        .scalar_subquery()
+    )
 
 
 def expiring_points(account_id, before, now=None):

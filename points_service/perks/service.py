@@ -15,7 +15,11 @@ Invariants (DESIGN.md section 4):
 * Rows are locked in one fixed order, account, then perk, then redemption, so
   concurrent requests queue instead of deadlocking, and neither the last item in stock
   nor the last points of an account are ever sold twice. The database backs this up
-  with ``stock >= 0`` and ``balance >= 0`` checks.
+  with ``stock >= 0`` and ``balance >= 0`` checks. A redemption locks the account (which
+  also guards the volunteer's per-period limits) and writes the perk's row only when it
+  has a counted stock: one conditional ``UPDATE ... SET stock = stock - n WHERE stock >= n``
+  after the points are taken, so a perk without stock is never a queue and a popular
+  one is held only for the last statements of each redemption.
 
 The star level of a volunteer comes from the rules domain, which this one does not
 import: callers pass ``level_of(profile)`` returning an object with ``stars``.
@@ -29,16 +33,18 @@ from datetime import date, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from .. import authz
 from ..accounts import member_codes
+from ..accounts.models import MemberCredential, User, VolunteerProfile
 from ..accounts.service import mask_name, volunteer_by_member_number
 from ..audit.service import record_audit
 from ..codes import classify_code, new_voucher_code, normalise_typed
-from ..database import lock_one, write_transaction
+from ..database import lock_one, note_locked, write_transaction
 from ..errors import Conflict, IdempotencyConflict, PermissionDenied, ValidationError
 from ..extensions import db
 from ..i18n import N_
@@ -647,8 +653,7 @@ def _reasons(perk, *, profile, stars, balance, used, quantity, now, channel):
 
 def _spendable_balance(account, now):
     """The balance without the points whose lots are due to expire now."""
-    due = sum(points for _moment, points in ledger.expiring_points(account.id, before=now, now=now))
-    return account.balance - due
+    return account.balance - db.session.execute(select(ledger.due_points(account.id, now))).scalar_one()
 
 
 def _options(perks, profile, stars, balance, now, channel):
@@ -676,14 +681,21 @@ def _options(perks, profile, stars, balance, now, channel):
 
 def _honored_at(counter_org):
     venues = select(PerkVenue.perk_id).where(PerkVenue.organization_id.in_(counter_org.ancestor_ids))
-    return db.session.execute(select(Perk).where(Perk.active.is_(True), Perk.id.in_(venues))).scalars().all()
+    return (
+        db.session.execute(select(Perk).where(Perk.active.is_(True), Perk.id.in_(venues)).options(*_PERK_WITH_PLACES))
+        .unique()
+        .scalars()
+        .all()
+    )
 
 
-def eligible_perks(profile, stars, counter_org, now=None):
-    """The active perks honored at ``counter_org``, eligible ones first, each with its reasons."""
+def eligible_perks(profile, stars, counter_org, now=None, balance=None):
+    """The active perks honored at ``counter_org``, eligible ones first, each with its reasons.
+
+    ``balance``: the spendable balance when the caller has it (else it is read)."""
     now = now or utcnow()
-    account = ledger.account_of_volunteer(profile.id)
-    balance = _spendable_balance(account, now)
+    if balance is None:
+        balance = _spendable_balance(ledger.account_of_volunteer(profile.id), now)
     return _options(_honored_at(counter_org), profile, int(stars), balance, now, "counter")
 
 
@@ -803,20 +815,39 @@ def counter_lookup(actor, counter_org, code, *, level_of, now=None):
     code, scanned_code = member_codes.split_scan(code)
     kind, normalised = _scanned(code)
     if kind == "member":
-        profile = volunteer_by_member_number(normalised)
+        profile, balance = _member_and_balance(normalised, now)
         level = level_of(profile)
-        account = ledger.account_of_volunteer(profile.id)
         return MemberView(
             profile=profile,
             masked_name=mask_name(profile.user.name),
-            balance=_spendable_balance(account, now),
+            balance=balance,
             level=level,
-            options=eligible_perks(profile, level.stars, counter_org, now),
+            options=eligible_perks(profile, level.stars, counter_org, now, balance),
             open_vouchers=open_vouchers_at(profile, counter_org, now),
             scanned_code=scanned_code,
         )
     redemption = _usable_voucher(normalised, counter_org, now)
     return VoucherView(redemption=redemption, masked_name=mask_name(redemption.volunteer.user.name))
+
+
+def _member_and_balance(code, now):
+    """The member's profile (with user and home organization) and spendable balance, in one
+    query; a merged number or a deleted account take the longer way, which says what is wrong."""
+    found = db.session.execute(
+        select(VolunteerProfile, PointsAccount.balance - ledger.due_points(PointsAccount.id, now))
+        .join(PointsAccount, PointsAccount.volunteer_id == VolunteerProfile.id)
+        .join(User, User.id == VolunteerProfile.user_id)
+        .where(
+            VolunteerProfile.member_no == code,
+            VolunteerProfile.merged_into_id.is_(None),
+            User.deleted_at.is_(None),
+        )
+        .options(joinedload(VolunteerProfile.user).lazyload(User.memberships))
+    ).first()
+    if found is not None:
+        return found[0], int(found[1])
+    profile = volunteer_by_member_number(code)
+    return profile, _spendable_balance(ledger.account_of_volunteer(profile.id), now)
 
 
 def open_vouchers_at(profile, counter_org, now):
@@ -899,9 +930,10 @@ def _replayed(key, fingerprint):
 
 def _once(replayed, operation):
     """Run a keyed write; a race on its key becomes a replay (``replayed()``) or a refusal, never a second write."""
-    replay = replayed()
-    if replay is not None:
-        return replay
+    if not db.session.info.get(_WRITING):  # inside a unit of work, the check under the lock replays
+        replay = replayed()
+        if replay is not None:
+            return replay
     try:
         return operation()
     except IntegrityError:
@@ -921,42 +953,148 @@ def _lock_account_of(volunteer_id):
     return account
 
 
-def _purchase(
-    profile, perk_id, quantity, stars, *, channel, actor_id, key, fingerprint, now, counter_org=None, ttl=None
-):
-    """Lock the account, then the perk; replay the key, or check eligibility and take points and stock.
+_PERK_WITH_PLACES = (joinedload(Perk.organization), joinedload(Perk.venues))
 
+
+def _perk_to_sell(perk_id):
+    """The perk with its owner and venues, read (not locked: ``_take_stock`` guards the stock)."""
+    perk = (
+        db.session.execute(
+            select(Perk).where(Perk.id == perk_id).options(*_PERK_WITH_PLACES).execution_options(populate_existing=True)
+        )
+        .unique()
+        .scalar_one_or_none()
+        if _whole(perk_id, 1, 2**62)
+        else None
+    )
+    if perk is None:
+        raise PerkNotFound()
+    return perk
+
+
+def _member_account_and_perk(code, perk_id):
+    """What a counter redemption reads, in one query: the member's profile (with user and
+    home organization), their account locked, the perk with its owner and venues, and the
+    member's spending credential (code secret and PIN; None before the first use).
+
+    A number merged into another profile, a deleted account or an unknown perk take the
+    longer way (``volunteer_by_member_number``, ``_perk_to_sell``), which says what is wrong.
+    """
+    found = None
+    if _whole(perk_id, 1, 2**62):
+        found = (
+            db.session.execute(
+                select(VolunteerProfile, PointsAccount, Perk, MemberCredential)
+                .join(PointsAccount, PointsAccount.volunteer_id == VolunteerProfile.id)
+                .join(User, User.id == VolunteerProfile.user_id)
+                .join(Perk, Perk.id == perk_id)
+                .outerjoin(MemberCredential, MemberCredential.volunteer_id == VolunteerProfile.id)
+                .where(
+                    VolunteerProfile.member_no == code,
+                    VolunteerProfile.merged_into_id.is_(None),
+                    User.deleted_at.is_(None),
+                )
+                .options(joinedload(VolunteerProfile.user).lazyload(User.memberships), *_PERK_WITH_PLACES)
+                .with_for_update(of=PointsAccount)
+                .execution_options(populate_existing=True)
+            )
+            .unique()
+            .first()
+        )
+    if found is None:
+        profile = volunteer_by_member_number(code)
+        account = _lock_account_of(profile.id)
+        return profile, account, _perk_to_sell(perk_id), member_codes.credential_row(profile.id)
+    profile, account, perk, spending = found
+    note_locked(PointsAccount, account.id)
+    return profile, account, perk, spending
+
+
+def _take_stock(perk, quantity, check):
+    """Take ``quantity`` off a counted stock with a conditional UPDATE (never below 0).
+
+    When the shelf holds less than that now (a redemption or a count since it was read),
+    the perk is read again and checked again (``check(perk)`` refuses a short stock); a
+    stock raised or made unlimited meanwhile is taken from as it is now. No ``FOR UPDATE``:
+    the redemption's row already holds a key-share lock on the perk (its foreign key),
+    and two such redemptions asking for the row lock would wait for each other."""
+    while True:
+        left = db.session.execute(
+            update(Perk)
+            .where(Perk.id == perk.id, Perk.stock >= quantity)
+            .values(stock=Perk.stock - quantity)
+            .returning(Perk.stock)
+            .execution_options(synchronize_session=False)
+        ).scalar_one_or_none()
+        if left is not None:
+            set_committed_value(perk, "stock", left)
+            return
+        perk = _perk_to_sell(perk.id)
+        check(perk)
+        if perk.stock is None:
+            return
+
+
+def _purchase(
+    profile,
+    perk_id,
+    quantity,
+    stars,
+    *,
+    channel,
+    actor_id,
+    key,
+    fingerprint,
+    now,
+    counter_org=None,
+    ttl=None,
+    account=None,
+    perk=None,
+):
+    """Lock the account; replay the key, or check eligibility and take points and stock.
+
+    The account's lock serialises everything one volunteer does, so their balance and
+    their per-period limits hold; the perk's row is written only where it has a counted
+    stock (``_take_stock``), so redemptions of one perk without stock never queue on it,
+    and then after the points are taken, so a popular perk's row is held for the few
+    statements before the commit only.
+    ``account`` (locked) and ``perk`` may be passed when the caller read them already.
     Returns ``(redemption, written)``; ``written`` is False for a replay. Runs inside the
     caller's unit of work.
     """
-    account = _lock_account_of(profile.id)
+    if account is None:
+        account = _lock_account_of(profile.id)
     replay = _replayed(key, fingerprint)
     if replay is not None:
         return replay, False
-    perk = _lock_perk(perk_id)
+    if perk is None:
+        perk = _perk_to_sell(perk_id)
     if counter_org is not None and not perk.is_honored_at(counter_org):
         raise NotHonoredHere(perk=perk.name)
     ledger.expire_account(account.id, now)
-    used = _used_in_period(profile.id, [perk], now).get(perk.id, 0)
-    reasons = _reasons(
-        perk,
-        profile=profile,
-        stars=stars,
-        balance=account.balance,
-        used=used,
-        quantity=quantity,
-        now=now,
-        channel=channel,
-    )
-    if reasons:
-        raise NotEligible(
-            reasons[0].template, details={"reasons": [reason.code for reason in reasons]}, **reasons[0].params
+    balance = account.balance
+
+    def check(perk):
+        used = _used_in_period(profile.id, [perk], now).get(perk.id, 0) if perk.limit_period else 0
+        reasons = _reasons(
+            perk,
+            profile=profile,
+            stars=stars,
+            balance=balance,
+            used=used,
+            quantity=quantity,
+            now=now,
+            channel=channel,
         )
-    if perk.stock is not None:
-        perk.stock -= quantity
+        if reasons:
+            raise NotEligible(
+                reasons[0].template, details={"reasons": [reason.code for reason in reasons]}, **reasons[0].params
+            )
+
+    check(perk)
     redemption = Redemption(
-        perk_id=perk.id,
-        volunteer_id=profile.id,
+        perk=perk,
+        volunteer=profile,
         account_id=account.id,
         quantity=quantity,
         points=perk.points_cost * quantity,
@@ -994,8 +1132,11 @@ def _purchase(
         idempotency_key=key,
         details={"perk_id": perk.id, "quantity": quantity},
         now=now,
+        key_is_new=True,  # no redemption has the key, and a redemption's entry is written with it
     )
-    redemption.redeem_entry_id = entry.id
+    if perk.stock is not None:  # last: the perk's row stays locked from here to the commit only
+        _take_stock(perk, quantity, check)
+    redemption.redeem_entry = entry
     reports.count_redemption(redemption, 1)
     db.session.flush()
     return redemption, True
@@ -1034,21 +1175,28 @@ def redeem_perk(
     fingerprint = _fingerprint("counter", counter_org.id, code, perk_id, quantity)
 
     def operation():
-        profile = volunteer_by_member_number(code)
-        member_codes.authorise_spend(profile, credential, now)
-        stars = int(level_of(profile).stars)
+        try:
+            return purchase()
+        except member_codes.WrongCredential as wrong:  # rolled back; the wrong try is counted on its own
+            member_codes.refuse_wrong(wrong.volunteer_id, now)
+
+    def purchase():
         with write_transaction():
+            profile, account, perk, spending = _member_account_and_perk(code, perk_id)
+            member_codes.check_spend(profile, spending, credential, now)
             redemption, written = _purchase(
                 profile,
                 perk_id,
                 quantity,
-                stars,
+                int(level_of(profile).stars),
                 channel="counter",
                 actor_id=actor.id,
                 key=key,
                 fingerprint=fingerprint,
                 now=now,
                 counter_org=counter_org,
+                account=account,
+                perk=perk,
             )
             if written:
                 payments.collect_at_counter(redemption, by_card=card_payment_method is not None)

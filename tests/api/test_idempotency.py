@@ -105,7 +105,7 @@ def test_keys_belong_to_one_caller(client, build, district):
     assert _redemptions() == 2
 
 
-def test_a_failure_after_the_commit_says_the_outcome_is_unknown_and_the_retry_has_its_effect_once(
+def test_a_failure_after_the_redemption_in_its_unit_of_work_undoes_it_and_the_retry_has_its_effect_once(
     client, build, headers, monkeypatch
 ):
     from points_service.api import redemptions
@@ -118,13 +118,14 @@ def test_a_failure_after_the_commit_says_the_outcome_is_unknown_and_the_retry_ha
 
     def redeem_then_fail(*args, **kwargs):
         real(*args, **kwargs)
-        raise RuntimeError("failed after the commit")
+        raise RuntimeError("failed before the response was stored")
 
     monkeypatch.setattr(redemptions.perks, "redeem_perk", redeem_then_fail)
     failed = client.post("/api/v1/redemptions", json=payload, headers=keyed)
-    assert failed.status_code == 503
-    assert failed.json["error"]["code"] == "outcome_unknown"
-    assert "nothing was changed" not in failed.json["error"]["message"]
+    # The redemption and its stored response commit together: neither happened.
+    assert failed.status_code == 500
+    assert failed.json["error"]["code"] == "server_error"
+    assert _redemptions() == 0 and build.account(volunteer).balance == 50
     monkeypatch.setattr(redemptions.perks, "redeem_perk", real)
     retry = client.post("/api/v1/redemptions", json=payload, headers=keyed)
     assert retry.status_code == 201

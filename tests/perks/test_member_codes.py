@@ -79,7 +79,7 @@ def test_a_code_lives_about_a_minute_then_the_counter_is_told_to_refresh_it(buil
 
     assert "refresh the code" in expired.value.render_message()
     assert build.account(member).balance == 90 and count_redemptions() == 1
-    assert member_codes._credential_row(member.volunteer.id).failed_attempts == 0  # expired is not a guess
+    assert member_codes.credential_row(member.volunteer.id).failed_attempts == 0  # expired is not a guess
 
 
 def test_a_code_typed_with_full_width_digits_and_spaces_is_accepted(build, clerk, district, member, perk):
@@ -143,7 +143,7 @@ def test_wrong_guesses_at_once_are_all_counted(app, build, clerk, district, memb
     results = run_concurrently(app, [guess(index) for index in range(8)])
 
     db.session.rollback()
-    row = member_codes._credential_row(member.volunteer.id)
+    row = member_codes.credential_row(member.volunteer.id)
     assert all(isinstance(result, (SpendCodeWrong, SpendLocked)) for result in results)
     assert sum(isinstance(result, SpendLocked) for result in results) >= 3  # five counted, then locked
     assert row.locked_until is not None and count_redemptions() == 0
@@ -164,7 +164,7 @@ def test_a_pin_spends_with_the_printed_number_and_is_kept_only_as_a_hash(build, 
     with pytest.raises(SpendCodeWrong):
         redeem(clerk, district, member, perk, "2581", key="wrong")
 
-    row = member_codes._credential_row(member.volunteer.id)
+    row = member_codes.credential_row(member.volunteer.id)
     assert "2580" not in row.pin_hash and build.account(member).balance == 90
     actions = db.session.execute(select(AuditEvent.action)).scalars().all()
     assert "member.pin_set" in actions

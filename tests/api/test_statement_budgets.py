@@ -1,0 +1,138 @@
+"""How many SQL statements the counter's hot paths send, counted at the driver.
+
+A redemption and a member lookup are what every counter does all day: each statement is
+a round trip to the database and, for a redemption, time the account's lock is held. The
+counts are taken over a whole HTTP request with a real API token (or a logged-in clerk
+for the counter page), in a fresh session as in production, and must stay within the
+budgets below. Transaction control (BEGIN, COMMIT) is not counted: SQLite sends BEGIN
+as a statement, PostgreSQL's driver does not.
+
+What a redemption of a perk without stock or limit sends (15; 42 before they were counted): the token with its
+holder's roles; the member, their account (locked), the perk and the member's code secret in one query; the
+rule set for the star level; the redemption's key (a replay?); the account's open lots;
+the ledger's key; then the writes: redemption, ledger entry, account, lot movement,
+lot, the redemption's entry, the audit event, the monthly report figures, and the
+stored response of the Idempotency-Key, all in one transaction.
+"""
+
+import re
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy import event
+
+from points_service.extensions import db
+from tests.builders import PASSWORD
+from tests.builders.perks import phone_scan
+
+REDEMPTION_BUDGET = 15
+STOCKED_REDEMPTION_BUDGET = REDEMPTION_BUDGET + 1  # the conditional UPDATE of the stock
+LOOKUP_BUDGET = 6
+COUNTER_PAGE_LOOKUP_BUDGET = 10
+
+_TRANSACTION_CONTROL = re.compile(r"^\s*(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE)\b", re.IGNORECASE)
+
+
+@contextmanager
+def counted_statements():
+    """The SQL statements sent inside the block (transaction control left out)."""
+    statements = []
+
+    def count(connection, cursor, statement, parameters, context, executemany):
+        if not _TRANSACTION_CONTROL.match(statement):
+            statements.append(" ".join(statement.split()))
+
+    db.session.remove()  # each request starts with an empty session, as in production
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+        db.session.remove()
+
+
+def _within(statements, budget):
+    listing = "\n".join(f"{number:2}. {text[:160]}" for number, text in enumerate(statements, 1))
+    assert len(statements) <= budget, f"{len(statements)} statements, budget {budget}:\n{listing}"
+
+
+@pytest.fixture
+def district(build):
+    return build.tree()["districts"][0]
+
+
+@pytest.fixture
+def headers(build, district):
+    return build.bearer(build.counter_clerk(district), role="counter", organization=district)
+
+
+@pytest.fixture
+def member(build):
+    volunteer = build.volunteer(points=500)
+    return volunteer.volunteer.member_no
+
+
+def _redeem(client, headers, member_no, perk_id, key):
+    return client.post(
+        "/api/v1/redemptions",
+        json={"member_no": member_no, "perk_id": perk_id},
+        headers={**headers, "Idempotency-Key": key},
+    )
+
+
+def test_a_redemption_of_a_perk_without_stock_stays_within_its_statement_budget(client, build, headers, member):
+    perk_id = build.perk(points_cost=15).id
+    build.perk(points_cost=20, stock=5)
+    build.perk(points_cost=20, limit_quantity=2, limit_period="month")
+    # the token's first use is recorded once, and the member's code secret made
+    _redeem(client, headers, phone_scan(member), perk_id, build.idempotency_key())
+
+    scan = phone_scan(member)  # what the counter scans on the volunteer's phone
+    with counted_statements() as statements:
+        response = _redeem(client, headers, scan, perk_id, build.idempotency_key())
+
+    assert response.status_code == 201, response.json
+    assert response.json["balance_after"] == 470
+    _within(statements, REDEMPTION_BUDGET)
+    assert not any(text.startswith("UPDATE perks") for text in statements)  # no perk row is touched
+
+
+def test_a_redemption_of_a_perk_with_stock_and_a_limit_adds_only_the_stock_update(client, build, headers, member):
+    perk_id = build.perk(points_cost=15, stock=5, limit_quantity=3, limit_period="day").id
+    _redeem(client, headers, phone_scan(member), perk_id, build.idempotency_key())
+
+    scan = phone_scan(member)  # what the counter scans on the volunteer's phone
+    with counted_statements() as statements:
+        response = _redeem(client, headers, scan, perk_id, build.idempotency_key())
+
+    assert response.status_code == 201, response.json
+    _within(statements, STOCKED_REDEMPTION_BUDGET + 1)  # + the redemptions of the limit's period
+    assert sum(text.startswith("UPDATE perks") for text in statements) == 1
+
+
+def test_a_member_lookup_stays_within_its_statement_budget_however_many_perks(client, build, headers, member):
+    for cost in range(10, 30):
+        build.perk(points_cost=cost)
+    build.perk(points_cost=5, stock=5)
+    client.get(f"/api/v1/members/{member}", headers=headers)
+
+    with counted_statements() as statements:
+        response = client.get(f"/api/v1/members/{member}", headers=headers)
+
+    assert response.status_code == 200
+    assert len(response.json["eligible_perks"]) == 21
+    _within(statements, LOOKUP_BUDGET)
+
+
+def test_the_counter_page_lookup_stays_within_its_statement_budget(client, build, auth, district, member):
+    for cost in range(10, 30):
+        build.perk(points_cost=cost)
+    build.counter_clerk(district, username="clerk")
+    auth.login("clerk", PASSWORD)
+    client.post("/counter/scan", data={"code": member})
+
+    with counted_statements() as statements:
+        page = client.post("/counter/scan", data={"code": member})
+
+    assert page.status_code == 200
+    _within(statements, COUNTER_PAGE_LOOKUP_BUDGET)
