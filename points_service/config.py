@@ -7,6 +7,7 @@ Only ``create_app`` reads this module. A production start (``FLASK_ENV`` or
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 
 class ConfigurationError(RuntimeError):
@@ -107,6 +108,11 @@ def load_config(instance_path, overrides=None):
         "STRIPE_SECRET_KEY": env.get("STRIPE_SECRET_KEY", ""),
         "STRIPE_API_BASE": env.get("STRIPE_API_BASE", ""),
         "STRIPE_WEBHOOK_SECRET": env.get("STRIPE_WEBHOOK_SECRET", ""),
+        # The card form on the volunteer's perk page: Stripe.js (the one script not served
+        # by the service itself, loaded only on pages that take a card) and the publishable
+        # key it runs with; no publishable key, no card form.
+        "STRIPE_PUBLISHABLE_KEY": env.get("STRIPE_PUBLISHABLE_KEY", ""),
+        "STRIPE_JS_URL": env.get("STRIPE_JS_URL", "https://js.stripe.com/v3/"),
     }
     config.update(overrides)
     config["SQLALCHEMY_DATABASE_URI"] = _normalise_database_url(config["SQLALCHEMY_DATABASE_URI"])
@@ -116,6 +122,9 @@ def load_config(instance_path, overrides=None):
             "IDEMPOTENCY_WAIT_SECONDS must be at least 0 and less than REQUEST_TIMEOUT_SECONDS: "
             "a request waiting for another with the same key must finish within its own timeout."
         )
+    script = urlsplit(config["STRIPE_JS_URL"])
+    if script.scheme not in ("https", "http") or not script.netloc:
+        raise ConfigurationError("STRIPE_JS_URL must be an http(s) address such as https://js.stripe.com/v3/.")
     if config["LOG_FORMAT"] not in ("json", "text"):
         raise ConfigurationError("LOG_FORMAT must be json or text.")
     return config

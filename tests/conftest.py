@@ -17,6 +17,9 @@ from sqlalchemy import create_engine, text
 from points_service import create_app
 from points_service.extensions import db
 
+# The Stripe mock's fixtures (``stripe_mock``, ``assert_verified``) for the payment and browser tests.
+pytest_plugins = ["tests.stripe_mock"]
+
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
 ON_POSTGRESQL = TEST_DATABASE_URL.startswith("postgresql")
 

@@ -497,6 +497,20 @@ def _web_mark_refunded(world):
     )
 
 
+def _web_check_payment(world):
+    """A reservation waiting for its card payment (Stripe's answer is stood in for: paid)."""
+    reservation = _reservation(world)
+    with write_transaction():
+        redemption = db.session.get(Redemption, reservation.id)
+        redemption.payment_method, redemption.payment_status = "stripe", "pending"
+        redemption.payment_reference = f"pi_matrix_{reservation.id}"
+    return (
+        f"/perks/vouchers/{reservation.id}/check-payment",
+        {},
+        lambda: _reload(Redemption, reservation.id).payment_status == "paid",
+    )
+
+
 def _web_retry_card_refund(world):
     """A card refund left due (Stripe's answer is stood in for: it already holds the refund)."""
     target, data, _effect = _web_mark_refunded(world)
@@ -1421,6 +1435,7 @@ PAGE_ROWS = [
         allow(volunteer="AD"),
     ),
     page("rewards.cancel", _web_cancel_reservation, allow(volunteer="AD"), method="POST"),
+    page("rewards.check_payment", _web_check_payment, allow(volunteer="AD"), method="POST"),
 ]
 
 ROWS = API_ROWS + PAGE_ROWS
@@ -1434,6 +1449,12 @@ def world(app, build, monkeypatch):
     # Card refunds: Stripe is stood in for by an answer that it already holds the refund.
     monkeypatch.setattr(
         gateway, "refunds_of", lambda payment_id: [gateway.Refund("re_matrix", "succeeded", 10**6, payment_id)]
+    )
+    # A volunteer's payment check: Stripe is stood in for by an answer that the payment succeeded.
+    monkeypatch.setattr(
+        gateway,
+        "retrieve_payment",
+        lambda payment_id: gateway.Payment(payment_id, "succeeded", 0, "CNY", None, utcnow()),
     )
     tree = build.tree()
     inside_community, outside_community = tree["communities"][0], tree["communities"][3]

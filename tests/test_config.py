@@ -30,3 +30,11 @@ def test_the_migration_url_is_empty_by_default_and_uses_the_psycopg_driver(monke
     monkeypatch.setenv("MIGRATION_DATABASE_URL", "postgres://owner:p@db/points")
     app = create_app({"SECRET_KEY": "x"})
     assert app.config["MIGRATION_DATABASE_URL"] == "postgresql+psycopg://owner:p@db/points"
+
+
+def test_stripe_js_is_stripes_own_by_default_and_a_url_that_is_not_web_is_refused(monkeypatch):
+    monkeypatch.delenv("STRIPE_JS_URL", raising=False)
+    assert create_app({"SECRET_KEY": "x"}).config["STRIPE_JS_URL"] == "https://js.stripe.com/v3/"
+    monkeypatch.setenv("STRIPE_JS_URL", "javascript:alert(1)")
+    with pytest.raises(ConfigurationError, match="STRIPE_JS_URL"):
+        create_app({"SECRET_KEY": "x"})

@@ -3,8 +3,9 @@ Refunds, signed webhook events). It knows nothing of perks: callers name what a 
 is for with an opaque ``reference`` and derive its idempotency keys (``derived_key``).
 
 Settings: ``STRIPE_SECRET_KEY`` (empty: no card payments, ``configured()`` is False),
-``STRIPE_API_BASE`` (empty: Stripe itself; a mock server in tests) and
-``STRIPE_WEBHOOK_SECRET`` (the endpoint's signing secret).
+``STRIPE_API_BASE`` (empty: Stripe itself; a mock server in tests),
+``STRIPE_WEBHOOK_SECRET`` (the endpoint's signing secret), and for the card form in the
+browser ``STRIPE_PUBLISHABLE_KEY`` and ``STRIPE_JS_URL`` (where Stripe.js is loaded from).
 
 Why a payment is created, then confirmed, in two calls: the caller stores the
 PaymentIntent's id between them, so it never creates a second one for the same purpose
@@ -22,6 +23,7 @@ import hashlib
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 import stripe
 from flask import current_app
@@ -86,6 +88,28 @@ class Event:
 def configured():
     """True when card payments are set up (a secret key is configured)."""
     return bool(current_app.config.get("STRIPE_SECRET_KEY"))
+
+
+@dataclass(frozen=True)
+class CardForm:
+    """What a page needs to take a card with Stripe.js: the script, its origin and the publishable key."""
+
+    script_url: str
+    publishable_key: str
+
+    @property
+    def origin(self):
+        parts = urlsplit(self.script_url)
+        return f"{parts.scheme}://{parts.netloc}"
+
+
+def card_form():
+    """The browser card form's settings, or None when a page cannot take a card (no secret
+    or no publishable key)."""
+    config = current_app.config
+    if not configured() or not config.get("STRIPE_PUBLISHABLE_KEY"):
+        return None
+    return CardForm(script_url=config["STRIPE_JS_URL"], publishable_key=config["STRIPE_PUBLISHABLE_KEY"])
 
 
 def derived_key(*parts):

@@ -182,6 +182,36 @@ def pay_by_card(redemption, payment_method, *, now=None):
     return _apply_payment(redemption.id, payment, now, raise_declined=True)
 
 
+def card_action_secret(redemption):
+    """The client secret the card holder's browser needs to confirm a pending online card
+    payment with their bank (Stripe.js), or None: nothing to confirm, or Stripe did not answer."""
+    if (
+        redemption.payment_method != STRIPE
+        or redemption.payment_status != "pending"
+        or redemption.status != "reserved"
+        or not redemption.payment_reference
+    ):
+        return None
+    try:
+        payment = gateway.retrieve_payment(redemption.payment_reference)
+    except PaymentUnavailable:
+        return None
+    return payment.client_secret if payment.requires_action else None
+
+
+def check_card_payment(redemption, *, now=None):
+    """What became of a pending card payment, asked by the card holder after their bank's
+    step: Stripe's answer is applied as its webhook event would be. Paid: the voucher is
+    usable; still waiting: unchanged; declined or failed authentication: the hold is
+    released and ``PaymentDeclined`` raised."""
+    now = now or utcnow()
+    waiting = redemption.payment_method == STRIPE and redemption.payment_status == "pending"
+    if not waiting or not redemption.payment_reference:
+        return redemption
+    payment = gateway.retrieve_payment(redemption.payment_reference)
+    return _apply_payment(redemption.id, payment, now, raise_declined=True)
+
+
 def _cancel_quietly(redemption):
     """Cancel the redemption's PaymentIntent if it has one: ``failed`` when nothing can be
     charged any more, ``pending`` when Stripe could not say."""

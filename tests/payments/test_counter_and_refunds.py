@@ -13,8 +13,8 @@ from points_service.perks import payments
 from points_service.perks import service as perks
 from points_service.worklist import service as worklist
 from tests.builders.perks import phone_scan, request_key, stars
-from tests.payments.conftest import DECLINED, SUCCEEDS
 from tests.perks.helpers import count_entries
+from tests.stripe_mock import DECLINED, SUCCEEDS
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from points_service.perks import service as perks
 from points_service.perks.errors import VoucherNotUsable
 from tests.builders.perks import request_key, stars
 from tests.ledger.helpers import lots_of
-from tests.payments.conftest import DECLINED, NEEDS_AUTHENTICATION, SUCCEEDS
+from tests.stripe_mock import DECLINED, NEEDS_AUTHENTICATION, SUCCEEDS
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from points_service.perks import payments
 from points_service.perks import service as perks
 from points_service.timeutil import utcnow
 from tests.builders.perks import request_key, stars
-from tests.payments.conftest import SUCCEEDS
+from tests.stripe_mock import SUCCEEDS
 
 
 @pytest.fixture

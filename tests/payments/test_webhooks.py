@@ -14,7 +14,7 @@ from points_service.payments.models import PaymentEvent
 from points_service.perks import service as perks
 from points_service.perks.payments import PAYMENT_WINDOW_MINUTES
 from tests.builders.perks import request_key, stars
-from tests.payments.conftest import NEEDS_AUTHENTICATION, WEBHOOK_SECRET
+from tests.stripe_mock import NEEDS_AUTHENTICATION, WEBHOOK_SECRET
 
 URL = "/payments/stripe/webhook"
 

@@ -1,4 +1,5 @@
-"""A Stripe mock (``localstripe``) for the card payment tests.
+"""A Stripe mock (``localstripe``) for the card payment tests (``tests/payments`` and the
+browser's card payment test import its fixtures).
 
 One mock process serves the session; each test starts from an empty mock (its data is
 flushed) and finds the app pointed at it. A test may stop the mock to prove what happens
@@ -19,6 +20,7 @@ import stripe
 from points_service.checks import run_all_checks
 
 SECRET_KEY = "sk_test_volunteer_points"
+PUBLISHABLE_KEY = "pk_test_volunteer_points"
 WEBHOOK_SECRET = "whsec_test_volunteer_points"
 START_TIMEOUT_SECONDS = 30
 SUCCEEDS = "4242424242424242"
@@ -50,6 +52,11 @@ class StripeMock:
     @property
     def url(self):
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def script_url(self):
+        """The mock's own Stripe.js (a fake card form that talks to the mock)."""
+        return f"{self.url}/js.stripe.com/v3/"
 
     @property
     def running(self):
@@ -87,9 +94,9 @@ class StripeMock:
     def client(self):
         return stripe.StripeClient(SECRET_KEY, base_addresses={"api": self.url}, max_network_retries=0)
 
-    def card(self, number):
+    def card(self, number, exp_month=12, exp_year=2034, cvc="123"):
         """A PaymentMethod for a test card, as Stripe.js would create it in the browser."""
-        params = {"type": "card", "card": {"number": number, "exp_month": 12, "exp_year": 2034, "cvc": "123"}}
+        params = {"type": "card", "card": {"number": number, "exp_month": exp_month, "exp_year": exp_year, "cvc": cvc}}
         return self.client().v1.payment_methods.create(params).id
 
     def payment_intents(self):
@@ -120,7 +127,11 @@ def stripe_mock(stripe_mock_process, app):
         stripe_mock_process.start()
     stripe_mock_process.flush()
     app.config.update(
-        STRIPE_SECRET_KEY=SECRET_KEY, STRIPE_API_BASE=stripe_mock_process.url, STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET
+        STRIPE_SECRET_KEY=SECRET_KEY,
+        STRIPE_API_BASE=stripe_mock_process.url,
+        STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET,
+        STRIPE_PUBLISHABLE_KEY=PUBLISHABLE_KEY,
+        STRIPE_JS_URL=stripe_mock_process.script_url,
     )
     return stripe_mock_process
 
