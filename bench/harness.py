@@ -159,12 +159,17 @@ class Server:
     def __init__(self, database_url, app="wsgi:app", workers=4, **extra):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.process = subprocess.Popen(
-            [GUNICORN, "--bind", f"127.0.0.1:{self.port}", "--workers", str(workers), "--timeout", "30"]
-            + ["--backlog", "2048", "--log-level", "warning", app],
-            cwd=ROOT,
-            env=bench_environment(database_url, **extra),
-        )
+        # The app logs one line per request: kept in a file, not on the bench's screen.
+        self.log = Path(tempfile.gettempdir()) / f"points-bench-server-{self.port}.log"
+        with open(self.log, "w") as log:
+            self.process = subprocess.Popen(
+                [GUNICORN, "--bind", f"127.0.0.1:{self.port}", "--workers", str(workers), "--timeout", "30"]
+                + ["--backlog", "2048", "--log-level", "warning", app],
+                cwd=ROOT,
+                env=bench_environment(database_url, **extra),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         atexit.register(self.stop)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:

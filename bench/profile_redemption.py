@@ -19,8 +19,12 @@ import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from generate import code_nonce
 
 from points_service import create_app
+from points_service.accounts.member_codes import totp_of
 
 OUT = Path(__file__).resolve().parent / "results" / "profile-redemption.txt"
 
@@ -31,10 +35,15 @@ def profile(fixture, count):
     members = Path(fixture["members_file"]).read_text().split()
     headers = {"Authorization": "Bearer " + fixture["token"]}
 
+    def phone_scan(index):
+        """The member number and the rotating code the member's phone shows now."""
+        number = (index * 7) % len(members)
+        return members[number] + totp_of(app.config["SECRET_KEY"], code_nonce(number)).now()
+
     def redeem(index):
         response = client.post(
             "/api/v1/redemptions",
-            json={"member_no": members[(index * 7) % len(members)], "perk_id": fixture["open_perk_id"]},
+            json={"member_no": phone_scan(index), "perk_id": fixture["open_perk_id"]},
             headers={**headers, "Idempotency-Key": str(uuid.uuid4())},
         )
         assert response.status_code == 201, response.get_data(as_text=True)
