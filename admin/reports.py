@@ -18,6 +18,7 @@ from flask_login import current_user
 
 from points_service.errors import NotFound, ValidationError
 from points_service.exports import export_response
+from points_service.replicas import replica_reads
 from points_service.reports import service as figures
 from points_service.rules import service as rules
 
@@ -198,6 +199,7 @@ def _reports(dashboard, names):
 
 
 @bp.get("/reports")
+@replica_reads
 def reports():
     organization, months = _selection()
     dashboard = figures.build_dashboard(current_user, organization, months)
@@ -213,6 +215,7 @@ def reports():
 
 
 @bp.get("/reports/<name>.<any(csv, xlsx):fmt>")
+@replica_reads
 def reports_export(name, fmt):
     if name not in REPORTS:
         abort(404)

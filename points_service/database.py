@@ -18,8 +18,9 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from .config import ConfigurationError
 from .errors import OutcomeUnknown
 from .extensions import db
+from .replicas import WRITE_TRANSACTION
 
-_WRITE_OPTION = "points_write_transaction"
+_WRITE_OPTION = WRITE_TRANSACTION
 _LOCKED_ROWS = "points_locked_rows"
 _COMMITTED = "points_committed"
 _BUSY_TIMEOUT_MS = 30000
@@ -88,9 +89,9 @@ def write_transaction(*, bookkeeping=False):
         return
     if session.in_transaction():
         session.commit()
-    session.connection(execution_options={_WRITE_OPTION: True})
-    session.info[_WRITE_OPTION] = 1
+    session.info[_WRITE_OPTION] = 1  # from here on every statement goes to the primary
     try:
+        session.connection(execution_options={_WRITE_OPTION: True})
         yield session
         session.flush()  # a failure here is known: nothing was committed
         _commit(session, bookkeeping)

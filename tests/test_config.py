@@ -30,3 +30,11 @@ def test_the_migration_url_is_empty_by_default_and_uses_the_psycopg_driver(monke
     monkeypatch.setenv("MIGRATION_DATABASE_URL", "postgres://owner:p@db/points")
     app = create_app({"SECRET_KEY": "x"})
     assert app.config["MIGRATION_DATABASE_URL"] == "postgresql+psycopg://owner:p@db/points"
+
+
+def test_a_read_replica_is_a_postgresql_standby_and_refused_beside_sqlite(monkeypatch):
+    monkeypatch.setenv("DATABASE_REPLICA_URL", "postgres://u:p@standby/points")
+    with pytest.raises(ConfigurationError, match="DATABASE_REPLICA_URL"):
+        create_app({"SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    app = create_app({"SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": "postgresql://u:p@primary/points"})
+    assert app.config["DATABASE_REPLICA_URL"] == "postgresql+psycopg://u:p@standby/points"

@@ -6,6 +6,9 @@ ports, a temporary folder, stopped however the test ends).
   load and the standby promoted; clients retry failed requests with the same
   Idempotency-Key. Every answered redemption exists exactly once, a retry of each key
   replays its answer, and ``points verify`` is clean.
+- Read replica: with the standby's replay paused (a replica lagging behind), a history
+  read from the replica shows the older state, while every balance check reads the
+  primary: a volunteer cannot spend the same points twice.
 """
 
 import http.client
@@ -21,8 +24,11 @@ from sqlalchemy import func, select
 
 from points_service import create_app
 from points_service.extensions import db
+from points_service.ledger import service as ledger
+from points_service.ledger.errors import InsufficientPoints
 from points_service.ledger.models import LedgerEntry
 from points_service.perks.models import Redemption
+from points_service.replicas import reading_from_replica, replica_engine
 from tests.builders import Builder
 from tests.conftest import BASE_CONFIG, ON_POSTGRESQL
 from tests.servers import gunicorn_server, postgresql_bin, postgresql_pair
@@ -66,7 +72,7 @@ def _counter_with_volunteers(build, count, points):
     clerk = build.counter_clerk(district)
     headers = build.bearer(clerk, role="counter", organization=district)
     volunteers = [build.volunteer(points=points) for _ in range(count)]
-    return headers, [redemption_body(volunteer, perk) for volunteer in volunteers]
+    return headers, volunteers, [redemption_body(volunteer, perk) for volunteer in volunteers]
 
 
 class Counter:
@@ -113,7 +119,7 @@ def _wait_until(condition, seconds):
 
 def test_redemptions_ride_through_a_failover_and_each_answered_one_exists_exactly_once(pair, primary_app, tmp_path):
     build = Builder(primary_app)
-    headers, bodies = _counter_with_volunteers(build, count=4, points=1000)
+    headers, _volunteers, bodies = _counter_with_volunteers(build, count=4, points=1000)
     db.session.remove()
     url = pair.url("primary", "standby", target_session_attrs="read-write")
     requests_per_counter = 10
@@ -178,3 +184,56 @@ def test_redemptions_ride_through_a_failover_and_each_answered_one_exists_exactl
     )
     assert verify.returncode == 0, verify.stdout + verify.stderr
     assert verify.stdout.strip().endswith("entries: 0 discrepancies")
+
+
+@pytest.fixture
+def lagging_replica_app(pair, primary_app):
+    """The app reading the primary, and the standby as its read replica, whose replay
+    ``pause()`` stops (as a replica that lags) and ``resume()`` lets catch up."""
+    app = create_app(
+        {**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": pair.url("primary"), "DATABASE_REPLICA_URL": pair.url("standby")}
+    )
+
+    def pause():
+        pair.wait_for_replay()
+        pair.sql("standby", "SELECT pg_wal_replay_pause()")
+        _wait_until(lambda: pair.sql("standby", "SELECT pg_get_wal_replay_pause_state()")[0][0] == "paused", 20)
+
+    def resume():
+        pair.sql("standby", "SELECT pg_wal_replay_resume()")
+        pair.wait_for_replay()
+
+    app.pause_replica, app.resume_replica = pause, resume
+    with app.app_context():
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+        replica_engine(app).dispose()
+
+
+def test_a_lagging_replica_shows_an_older_history_but_never_lets_a_volunteer_spend_twice(lagging_replica_app):
+    app = lagging_replica_app
+    build = Builder(app)
+    headers, (volunteer,), (body,) = _counter_with_volunteers(build, count=1, points=COST + 5)
+    own = build.bearer(volunteer)
+    client = app.test_client()
+    history = f"/api/v1/members/{volunteer.volunteer.member_no}/entries"
+    app.pause_replica()
+
+    spent = client.post("/api/v1/redemptions", json=body, headers={**headers, "Idempotency-Key": "first"})
+    again = client.post("/api/v1/redemptions", json=body, headers={**headers, "Idempotency-Key": "second"})
+    lagging = client.get(history, headers=own)
+
+    assert spent.status_code == 201, spent.json
+    assert spent.json["balance_after"] == 5
+    assert again.status_code == 409, again.json  # the primary's 5 points, not the replica's 15
+    assert again.json["error"]["details"]["reasons"] == ["not_enough_points"]
+    assert lagging.status_code == 200, lagging.json
+    assert [entry["balance_after"] for entry in lagging.json["entries"]] == [COST + 5]  # the replica's older view
+    with reading_from_replica(), pytest.raises(InsufficientPoints):
+        ledger.spend_points(build.account(volunteer).id, COST, reason="test spending")  # the primary's balance
+
+    app.resume_replica()
+    caught_up = client.get(history, headers=own)
+    assert [entry["balance_after"] for entry in caught_up.json["entries"]] == [5, COST + 5]
+    assert db.session.scalar(select(func.count(Redemption.id))) == 1
