@@ -20,6 +20,7 @@ from points_service import authz
 from points_service.errors import NotFound, PointsError, ValidationError
 from points_service.exports import export_response
 from points_service.perks import payments
+from points_service.replicas import replica_reads
 from points_service.reports import service as figures
 from points_service.rules import service as rules
 
@@ -200,6 +201,7 @@ def _reports(dashboard, names):
 
 
 @bp.get("/reports")
+@replica_reads
 def reports():
     organization, months = _selection()
     dashboard = figures.build_dashboard(current_user, organization, months)
@@ -215,6 +217,7 @@ def reports():
 
 
 @bp.get("/reports/<name>.<any(csv, xlsx):fmt>")
+@replica_reads
 def reports_export(name, fmt):
     if name not in REPORTS:
         abort(404)

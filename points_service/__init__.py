@@ -74,9 +74,11 @@ def select_locale():
 
 def register_extensions(app):
     from .database import configure_sqlite
+    from .replicas import init_replica
 
     configure_sqlite(app.config["SQLITE_BUSY_TIMEOUT_MS"])
     db.init_app(app)
+    init_replica(app)
     migrate.init_app(
         app,
         db,

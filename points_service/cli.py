@@ -189,6 +189,15 @@ def expire_command():
         click.echo(line)
 
 
+@points_cli.command("expiry-notices")
+@records_actor
+def expiry_notices_command():
+    """Tell volunteers of points that expire within their warning period, once (run it from cron)."""
+    from .notices.expiring import leave_expiry_notices
+
+    click.echo(f"left {leave_expiry_notices()} notices of points about to expire")
+
+
 @points_cli.command("idempotency-purge")
 @records_actor
 def idempotency_purge_command():

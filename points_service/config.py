@@ -38,6 +38,8 @@ def load_config(instance_path, overrides=None):
         "ENV": "production" if production else "development",
         "SECRET_KEY": secret_key,
         "SQLALCHEMY_DATABASE_URI": _normalise_database_url(env.get("DATABASE_URL") or default_db),
+        # A PostgreSQL read replica for the views that opt in (replicas.py); empty: all read the primary.
+        "DATABASE_REPLICA_URL": env.get("DATABASE_REPLICA_URL", ""),
         # The tables' owner, for ``flask db upgrade`` only; empty: migrate with DATABASE_URL.
         "MIGRATION_DATABASE_URL": env.get("MIGRATION_DATABASE_URL", ""),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
@@ -117,6 +119,15 @@ def load_config(instance_path, overrides=None):
     config.update(overrides)
     config["SQLALCHEMY_DATABASE_URI"] = _normalise_database_url(config["SQLALCHEMY_DATABASE_URI"])
     config["MIGRATION_DATABASE_URL"] = _normalise_database_url(config["MIGRATION_DATABASE_URL"] or "")
+    config["DATABASE_REPLICA_URL"] = _normalise_database_url(config["DATABASE_REPLICA_URL"] or "")
+    if config["DATABASE_REPLICA_URL"] and not (
+        config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql")
+        and config["DATABASE_REPLICA_URL"].startswith("postgresql")
+    ):
+        raise ConfigurationError(
+            "DATABASE_REPLICA_URL is a PostgreSQL standby of the PostgreSQL database in DATABASE_URL: "
+            "with SQLite, leave it empty."
+        )
     if not 0 <= config["IDEMPOTENCY_WAIT_SECONDS"] < config["REQUEST_TIMEOUT_SECONDS"]:
         raise ConfigurationError(
             "IDEMPOTENCY_WAIT_SECONDS must be at least 0 and less than REQUEST_TIMEOUT_SECONDS: "

@@ -18,8 +18,9 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from .config import ConfigurationError
 from .errors import OutcomeUnknown
 from .extensions import db
+from .replicas import WRITE_TRANSACTION
 
-_WRITE_OPTION = "points_write_transaction"
+_WRITE_OPTION = WRITE_TRANSACTION
 _LOCKED_ROWS = "points_locked_rows"
 _MEMO = "points_transaction_memo"
 _COMMITTED = "points_committed"
@@ -93,12 +94,12 @@ def write_transaction(*, bookkeeping=False, join_reads=False):
             session.info[_WRITE_OPTION] = depth
         return
     joined = join_reads and session.in_transaction() and _reads_current_state(session)
-    if not joined:
-        if session.in_transaction():
-            session.commit()
-        session.connection(execution_options={_WRITE_OPTION: True})
-    session.info[_WRITE_OPTION] = 1
+    if not joined and session.in_transaction():
+        session.commit()
+    session.info[_WRITE_OPTION] = 1  # from here on every statement goes to the primary
     try:
+        if not joined:
+            session.connection(execution_options={_WRITE_OPTION: True})
         yield session
         session.flush()  # a failure here is known: nothing was committed
         _commit(session, bookkeeping)

@@ -38,3 +38,11 @@ def test_stripe_js_is_stripes_own_by_default_and_a_url_that_is_not_web_is_refuse
     monkeypatch.setenv("STRIPE_JS_URL", "javascript:alert(1)")
     with pytest.raises(ConfigurationError, match="STRIPE_JS_URL"):
         create_app({"SECRET_KEY": "x"})
+
+
+def test_a_read_replica_is_a_postgresql_standby_and_refused_beside_sqlite(monkeypatch):
+    monkeypatch.setenv("DATABASE_REPLICA_URL", "postgres://u:p@standby/points")
+    with pytest.raises(ConfigurationError, match="DATABASE_REPLICA_URL"):
+        create_app({"SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    app = create_app({"SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": "postgresql://u:p@primary/points"})
+    assert app.config["DATABASE_REPLICA_URL"] == "postgresql+psycopg://u:p@standby/points"

@@ -9,7 +9,16 @@ import subprocess
 from points_service.cli import points_cli
 
 DEPLOY = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "deploy")
-SCHEDULED = {"expire", "honor-draft-due", "reports-rebuild", "idempotency-purge", "backup", "verify", "calendar-status"}
+SCHEDULED = {
+    "expire",
+    "expiry-notices",
+    "honor-draft-due",
+    "reports-rebuild",
+    "idempotency-purge",
+    "backup",
+    "verify",
+    "calendar-status",
+}
 
 
 def _unit(name):

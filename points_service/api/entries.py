@@ -3,7 +3,8 @@
 Each entry has its signed points, the balance after it and its reason (translated).
 Paged with an opaque ``cursor`` (the ``next_cursor`` of the previous page) and ``limit``.
 Staff with ``ledger.view`` over the member's home organization may read it, and so may
-the volunteer themself.
+the volunteer themself. It may read from the read replica (``replicas.py``), so an entry
+written a moment ago may appear a moment later.
 """
 
 from flask_login import current_user
@@ -11,6 +12,7 @@ from flask_login import current_user
 from .. import authz
 from ..accounts.service import volunteer_by_member_number
 from ..ledger import service as ledger
+from ..replicas import replica_reads
 from . import error_responses
 from .auth import acts_as_volunteer, limit_code_lookups, resource_blueprint
 from .schemas import MEMBER_NO_PARAMETER, LedgerPageSchema, PageQuerySchema
@@ -20,6 +22,7 @@ blp = resource_blueprint("entries", __name__, "/members", "A member's points his
 
 @blp.route("/<string:member_no>/entries", parameters=[MEMBER_NO_PARAMETER])
 @limit_code_lookups
+@replica_reads
 @blp.arguments(PageQuerySchema, location="query")
 @blp.response(200, LedgerPageSchema)
 @error_responses(blp, 401, 403, 404, 429)

@@ -2,10 +2,12 @@
 
 No token is needed: a published roll is public by design (names masked as the roll
 says, no volunteer ids). Drafts are not found. The honor service decides all of it.
+Both may read from the read replica (``replicas.py``).
 """
 
 from ..honor import service as honor
 from ..organizations.service import get_organization
+from ..replicas import replica_reads
 from . import error_responses
 from .auth import resource_blueprint
 from .schemas import HonorRollPageSchema, HonorRollQuerySchema, HonorRollSchema
@@ -18,6 +20,7 @@ PUBLIC = {"security": []}
 
 
 @blp.route("", methods=["GET"])
+@replica_reads
 @blp.doc(**PUBLIC)
 @blp.arguments(HonorRollQuerySchema, location="query")
 @blp.response(200, HonorRollPageSchema)
@@ -35,6 +38,7 @@ def list_honor_rolls(query):
 
 
 @blp.route("/<id:roll_id>", methods=["GET"])
+@replica_reads
 @blp.doc(**PUBLIC)
 @blp.response(200, HonorRollSchema)
 @error_responses(blp, 404, 429)

@@ -11,7 +11,9 @@ class Notice(db.Model):
     """A message for one person: what happened (``kind``) and its facts (``params``).
 
     The words are not stored: the page says them in the reader's language from the kind
-    and the facts, so a notice reads right after the reader switches language.
+    and the facts, so a notice reads right after the reader switches language. A notice
+    that a job leaves has a ``key`` naming what it tells about, unique, so the job never
+    leaves it twice.
     """
 
     __tablename__ = "notices"
@@ -21,6 +23,7 @@ class Notice(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     kind: Mapped[str] = mapped_column(String(40))
     params: Mapped[dict] = mapped_column(JSON)
+    key: Mapped[str | None] = mapped_column(String(120), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     read_at: Mapped[datetime | None]
 

@@ -21,6 +21,8 @@ KINDS = {
     "activity.changed",
     # a place came free and the person moved up from the waiting list: params {activity_id, title}
     "activity.place_confirmed",
+    # some of the person's points expire soon (expiring.py): params {points, expires_at, timezone}
+    "points.expiring",
 }
 SHOWN = 20
 

@@ -2,7 +2,7 @@
 
 Thin: the honor service reads the published snapshot; drafts are simply not found. The
 poster shows exactly what the roll's page shows; drawing it costs more, so it is
-rate-limited per client.
+rate-limited per client. They may read from the read replica (``replicas.py``).
 """
 
 from flask import Blueprint, Response, render_template, request
@@ -10,6 +10,7 @@ from flask import Blueprint, Response, render_template, request
 from ..extensions import limiter
 from ..honor import service as honor
 from ..honor.poster import render_honor_poster
+from ..replicas import replica_reads
 from .forms import whole_number
 
 bp = Blueprint("honor", __name__, url_prefix="/honor")
@@ -18,6 +19,7 @@ PAGE_SIZE = 50
 
 
 @bp.route("/")
+@replica_reads
 def index():
     before = whole_number(request.args, "before", "before", required=False)
     rows = honor.list_published_honor_rolls(before_id=before, limit=PAGE_SIZE + 1)
@@ -27,6 +29,7 @@ def index():
 
 
 @bp.route("/<id:roll_id>")
+@replica_reads
 def roll(roll_id):
     honor_roll = honor.get_published_honor_roll(roll_id)
     return render_template(
@@ -39,6 +42,7 @@ def roll(roll_id):
 
 @bp.get("/<id:roll_id>/poster.pdf")
 @limiter.limit("20 per minute")
+@replica_reads
 def poster(roll_id):
     honor_roll = honor.get_published_honor_roll(roll_id)
     return Response(

@@ -21,6 +21,7 @@ from ..extensions import limiter
 from ..ledger import service as ledger
 from ..myaccount import service as myaccount
 from ..notices import service as notices
+from ..replicas import replica_reads
 from ..rules import service as rules
 from ..timeutil import to_local, to_utc, utcnow
 from .forms import within_calendar
@@ -214,6 +215,7 @@ def checkin_typed():
 
 @bp.route("/records")
 @login_required
+@replica_reads
 def records():
     _profile()
     return render_template("volunteer/records.html", records=activities.my_records(current_user, limit=200))
