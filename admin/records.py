@@ -17,6 +17,7 @@ from points_service.activities import service as activities
 from points_service.activities.approval import BulkDecisionRefused
 from points_service.errors import PointsError
 from points_service.exports import FORMATS, export_response
+from points_service.i18n import sentence
 from points_service.rules import service as rules
 
 from . import bp
@@ -58,7 +59,7 @@ def _outcome_message(outcome):
         parts.append(_("%(n)s rejected", n=len(decisions.rejected)))
     if decisions.excluded:
         parts.append(_("%(n)s left pending", n=len(decisions.excluded)))
-    message = ", ".join(parts) + "."
+    message = sentence(parts)
     if outcome.truncated:
         message += " " + _(
             "Only the oldest %(n)s records on this filter were in this action; the rest are still waiting.",

@@ -7,7 +7,8 @@ apart from it and never translated: passed through ``gettext`` it could match a 
 id, and in a template ``_()`` marks its result as safe HTML.
 """
 
-from flask_babel import gettext
+from babel.lists import format_list
+from flask_babel import get_locale, gettext
 
 
 def N_(message):
@@ -19,3 +20,25 @@ def stored_text(message_id):
     """The translation of a message id the server stored (``N_``), as plain text that a
     template escapes like any other value."""
     return gettext(message_id) if message_id else ""
+
+
+def _in_chinese():
+    locale = get_locale()
+    return locale is not None and locale.language == "zh"
+
+
+def list_text(items, style="standard"):
+    """Items as one list in the page's language: "A, B, and C" or "A、B和C" (``style="or"``:
+    "A, B, or C" / "A、B或C")."""
+    items = [str(item) for item in items]
+    if not items:
+        return ""
+    return format_list(items, style=style, locale=get_locale() or "en")
+
+
+def sentence(parts):
+    """Clauses as one sentence in the page's language: "3 approved, 1 rejected." or
+    "3 条已批准，1 条已驳回。"."""
+    if _in_chinese():
+        return "，".join(str(part) for part in parts) + "。"
+    return ", ".join(str(part) for part in parts) + "."

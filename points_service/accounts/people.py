@@ -31,6 +31,7 @@ from ..codes import is_valid_member_number, normalise_code
 from ..database import lock, lock_one, write_transaction
 from ..errors import Conflict, NotFound, PermissionDenied, ValidationError
 from ..extensions import db
+from ..i18n import list_text
 from ..organizations.models import Organization
 from ..organizations.service import organization_paths
 from . import service as accounts
@@ -153,7 +154,7 @@ def _check_last_administrator(actor, user, organizations, confirmed):
                 " levels above can manage it. Confirm to go ahead."
             ),
             details={"field": "confirm", "organization_ids": [o.id for o in alone_here]},
-            places=", ".join(o.name for o in alone_here),
+            places=list_text(o.name for o in alone_here),
         )
 
 

@@ -42,6 +42,7 @@ from ..changes import service as changes
 from ..database import lock_one, write_transaction
 from ..errors import Conflict, NotFound, ValidationError
 from ..extensions import db
+from ..i18n import list_text
 from ..organizations.models import Organization
 from ..organizations.settings import setting
 from ..timeutil import local_midnight_utc, to_local, utcnow
@@ -105,7 +106,7 @@ def _authorize(actor, organization):
 
 def _check_choice(value, choices, field, message):
     if value not in choices:
-        raise ValidationError(message, details={"field": field}, choices=", ".join(choices))
+        raise ValidationError(message, details={"field": field}, choices=list_text(choices, style="or"))
     return value
 
 

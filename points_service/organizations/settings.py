@@ -29,6 +29,7 @@ from ..codes import normalise_typed
 from ..database import lock_one, write_transaction
 from ..errors import ValidationError
 from ..extensions import db
+from ..i18n import list_text
 from ..timeutil import utcnow
 from .models import Organization, OrganizationSetting
 from .service import set_organization_timezone
@@ -232,7 +233,7 @@ def _checked(item, value):
         raise ValidationError(
             _l("%(setting)s must be one of: %(choices)s."),
             setting=item.label,
-            choices=", ".join(str(label) for _value, label in item.choices),
+            choices=list_text((label for _value, label in item.choices), style="or"),
             details={"field": item.key},
         )
     return value

@@ -47,7 +47,7 @@ from ..codes import classify_code, new_voucher_code, normalise_typed
 from ..database import lock_one, note_locked, write_transaction
 from ..errors import Conflict, IdempotencyConflict, PermissionDenied, ValidationError
 from ..extensions import db
-from ..i18n import N_
+from ..i18n import N_, list_text
 from ..idempotency_keys import require_client_key
 from ..inputs import EARLIEST_TIME, LATEST_TIME
 from ..ledger import service as ledger
@@ -1505,7 +1505,7 @@ def settle_refund(actor, redemption_id, method, note, *, now=None):
         raise _invalid(
             _l("Choose how the money was handed back: %(choices)s."),
             "method",
-            choices=", ".join(payments.REFUND_METHODS),
+            choices=list_text(payments.REFUND_METHODS, style="or"),
         )
     text = note.strip() if isinstance(note, str) else ""
     if not 1 <= len(text) <= 255 or any(ord(character) < 32 for character in text):

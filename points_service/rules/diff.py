@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
+from ..i18n import list_text
 from .engine import format_percent
 
 MULTIPLIER_FIELDS = ("weekend_percent", "holiday_percent", "night_percent", "urgent_percent")
@@ -92,7 +93,7 @@ def diff_configs(before, after) -> list[FieldChange]:
 def rounding_words(rounding):
     """A rounding rule in words: "rounded down to a multiple of 30 minutes"."""
     if rounding["mode"] == "table":
-        rows = ", ".join(
+        rows = list_text(
             _("up to %(up_to)s min counts %(credit)s min", up_to=row["up_to_minutes"], credit=row["credit_minutes"])
             for row in rounding["table"]
         )
@@ -157,11 +158,11 @@ def value_words(path, value) -> str:
     if leaf == "milestones":
         if not value:
             return _("none")
-        return ", ".join(_("%(hours)s h: +%(points)s", hours=hours, points=points) for hours, points in value)
+        return list_text(_("%(hours)s h: +%(points)s", hours=hours, points=points) for hours, points in value)
     if leaf == "expiry":
         return expiry_words(_thaw(value))
     if leaf == "star_thresholds_hours":
-        return ", ".join(_("%(stars)s★ %(hours)s h", stars=stars, hours=hours) for stars, hours in enumerate(value, 1))
+        return list_text(_("%(stars)s★ %(hours)s h", stars=stars, hours=hours) for stars, hours in enumerate(value, 1))
     return str(value)
 
 

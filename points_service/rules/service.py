@@ -40,6 +40,7 @@ from ..changes.models import ChangeRequest
 from ..database import lock_one, write_transaction
 from ..errors import Conflict, PermissionDenied, ValidationError
 from ..extensions import db
+from ..i18n import list_text
 from ..organizations.models import Organization
 from ..timeutil import to_local, utcnow
 from . import calendar, engine
@@ -1357,7 +1358,7 @@ def _explain_step(step):
             points=_points(step["points"]),
         )
     if kind == "multiplier":
-        parts = ", ".join(
+        parts = list_text(
             _(
                 "%(what)s ×%(factor)s",
                 what=_multiplier_words(item["kind"]),

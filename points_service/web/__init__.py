@@ -3,7 +3,7 @@
 from flask import current_app
 from flask_babel import format_date, format_datetime, get_locale
 
-from ..i18n import stored_text
+from ..i18n import list_text, stored_text
 from ..timeutil import to_local
 
 
@@ -67,5 +67,6 @@ def register_web(app):
     app.add_template_filter(localdate)
     app.add_template_filter(stored_text)
     app.add_template_global(colon)
+    app.add_template_filter(list_text)
     for name in WEB_MODULES:
         app.register_blueprint(import_module(f"{__name__}.{name}").bp)

@@ -28,6 +28,7 @@ from ..changes import service as changes
 from ..codes import normalise_typed
 from ..errors import PointsError, ValidationError
 from ..extensions import login_manager
+from ..i18n import sentence
 from ..inputs import MAX_ID
 from ..myaccount import resets
 from ..perks import payments
@@ -331,7 +332,7 @@ def _decisions_message(decisions):
         parts.append(_("%(n)s rejected", n=len(decisions.rejected)))
     if decisions.excluded:
         parts.append(_("%(n)s left pending", n=len(decisions.excluded)))
-    message = ", ".join(parts) + "."
+    message = sentence(parts)
     if decisions.skipped:
         message += " " + _(
             "%(n)s records you entered or performed yourself need another person's approval.",

@@ -127,8 +127,8 @@ def test_a_period_that_has_not_ended_is_refused_clearly_and_nothing_is_written(c
     [
         ("size", "0", "Size must be a whole number from 1 to 100."),
         ("size", "ten", "Size must be a whole number from 1 to 100."),
-        ("metric", "minutes", "The metric must be one of: hours, points."),
-        ("period_kind", "week", "The period must be one of: month, quarter, year."),
+        ("metric", "minutes", "The metric must be one of: hours or points."),
+        ("period_kind", "week", "The period must be one of: month, quarter, or year."),
     ],
 )
 def test_a_bad_definition_is_refused_naming_the_field(client, auth, author, city, field, value, message):

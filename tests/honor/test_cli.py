@@ -92,7 +92,7 @@ def test_bad_input_exits_with_the_message(build, runner, tree):
         ]
     )
     assert result.exit_code == 2
-    assert "month, quarter, year" in result.output
+    assert "month, quarter, or year" in result.output
     build.staff("admin", tree["city"], username="asker")
     missing = runner.invoke(args=["points", "honor-publish", "42", "--actor", "asker"])
     assert missing.exit_code == 2 and "does not exist" in missing.output
