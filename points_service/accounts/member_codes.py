@@ -178,17 +178,19 @@ def parse_credential(text):
 
 def _judge(row, credential, seconds):
     """``"ok"``, ``"expired"`` or ``"wrong"`` for a typed code or PIN."""
-    if len(credential) == CODE_DIGITS:
-        totp = _totp(row.code_nonce)
-        made = [totp.at(seconds - back * STEP_SECONDS) for back in range(RECENT_STEPS)]
-        if any(hmac.compare_digest(code, credential) for code in made[:ACCEPTED_STEPS]):
-            return "ok"
-        expired = any(hmac.compare_digest(code, credential) for code in made[ACCEPTED_STEPS:])
-    else:
-        expired = False
+    totp = _totp(row.code_nonce) if len(credential) == CODE_DIGITS else None
+
+    def made(steps_back):
+        return any(hmac.compare_digest(totp.at(seconds - back * STEP_SECONDS), credential) for back in steps_back)
+
+    # The usual case first: a current code costs two HMACs; the older ones only when that fails.
+    if totp is not None and made(range(ACCEPTED_STEPS)):
+        return "ok"
     if row.pin_hash is not None and hash_matches(row.pin_hash, credential):
         return "ok"
-    return "expired" if expired else "wrong"
+    if totp is not None and made(range(ACCEPTED_STEPS, RECENT_STEPS)):
+        return "expired"
+    return "wrong"
 
 
 class WrongCredential(Exception):
