@@ -151,3 +151,62 @@ def test_downgrade_then_upgrade_again_works(migration_app):
     downgrade(directory=MIGRATIONS, revision="base")
     upgrade(directory=MIGRATIONS)
     assert "ledger_entries" in inspect(db.engine).get_table_names()
+
+
+def test_the_honor_figures_are_filled_from_the_records_on_upgrade(migration_app):
+    from sqlalchemy import select
+
+    from points_service.accounts.service import create_volunteer, hash_password
+    from points_service.activities.models import ServiceRecord
+    from points_service.organizations.service import create_organization
+    from points_service.reports.aggregates import rebuild_monthly_figures
+    from points_service.reports.models import HonorMonth
+
+    upgrade(directory=MIGRATIONS)
+    city = create_organization("City", "city")
+    street = create_organization("Street", "street", create_organization("District", "district", city))
+    community = create_organization("Community", "community", street)
+    user = create_volunteer(
+        name="Wang Wu",
+        mobile="13800000001",
+        home=community,
+        password_hash=hash_password("correct-horse-7"),
+        consent_version="test",
+    )
+    for day, status in ((1, "approved"), (2, "approved"), (40, "approved"), (3, "rejected")):
+        started = datetime(2026, 1, 1, 2) + timedelta(days=day)
+        db.session.add(
+            ServiceRecord(
+                volunteer_id=user.volunteer.id,
+                organization_id=community.id if day != 2 else street.id,
+                category="elderly_care",
+                started_at=started,
+                ended_at=started + timedelta(hours=1),
+                minutes=60,
+                verified_minutes=60,
+                points=10,
+                awarded_points=10,
+                approved_at=started,
+                rejection_reason="not here" if status == "rejected" else None,
+                status=status,
+                source="import",
+                created_at=started,
+                updated_at=started,
+            )
+        )
+    db.session.commit()
+    rebuild_monthly_figures(None)
+
+    def figures():
+        rows = db.session.execute(select(HonorMonth)).scalars()
+        found = sorted((row.organization_id, row.month, row.volunteer_id, row.minutes, row.points) for row in rows)
+        db.session.rollback()  # no lock held while the migrations drop and create the table
+        return found
+
+    rebuilt = figures()
+    downgrade(directory=MIGRATIONS, revision="-1")
+    upgrade(directory=MIGRATIONS)
+
+    assert figures() == rebuilt
+    assert len(rebuilt) == 4 + 4  # January at the community's four levels, February's at four
+    assert (city.id, datetime(2026, 1, 1).date(), user.volunteer.id, 120, 20) in rebuilt

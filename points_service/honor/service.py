@@ -3,10 +3,12 @@
 A roll ranks the volunteers of an organization subtree by what their **approved**
 service records started within one local period brought: credited minutes
 (``verified_minutes``, the ``hours`` metric) or the points the records hold now
-(``points``). ``compute_honor_roll`` does it with one aggregate query, served by the
-``service_records (status, started_at)`` index so that it reads one period's approved
-records, never the whole history. Public pages and the API read only the published
-snapshot (a few rows), never the records.
+(``points``). ``compute_honor_roll`` reads the best values of the period off the honor
+figures (each volunteer's minutes and points per month and subtree, kept with every
+approval, reversal and re-rate: ``reports.models.HonorMonth``), so a city of a million
+volunteers is ranked as fast as a district; it never adds up the period's records.
+Public pages and the API read only the published snapshot (a few rows), never the
+records.
 
 A draft may be computed (and recomputed, each time a new ``version``) while its period
 runs, as a preview. Publishing freezes it, and needs a second person (DESIGN.md
@@ -26,6 +28,7 @@ unchanged data gives the same order.
 """
 
 from datetime import date, datetime, timedelta
+from typing import NamedTuple
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -45,6 +48,7 @@ from ..extensions import db
 from ..i18n import list_text
 from ..organizations.models import Organization
 from ..organizations.settings import setting
+from ..reports.models import HonorMonth
 from ..timeutil import local_midnight_utc, to_local, utcnow
 from .models import (
     MAX_EXCLUSION_REASON,
@@ -172,45 +176,95 @@ def period_has_ended(roll, now=None):
 # -- computing -------------------------------------------------------------------------------
 
 
-def _ranking_query(organization, period_kind, period_start, metric, size, *, leave_out=(), with_opted_out=False):
-    """The one aggregate query: top ``size`` volunteers of the subtree in the period.
+class Ranked(NamedTuple):
+    volunteer_id: int
+    name: str
+    home_community: str
+    opted_out: bool
+    value: int
+    reached_at: datetime | None
 
-    ``leave_out`` names volunteer profiles excluded from the draft; ``with_opted_out``
-    ranks those who opted out of public lists too (for the reviewer's "left out" list)."""
-    starts, ends = period_bounds(period_kind, period_start, organization.timezone)
-    value_column = ServiceRecord.verified_minutes if metric == "hours" else ServiceRecord.points
-    value = func.sum(func.coalesce(value_column, 0)).label("value")
-    reached_at = func.max(ServiceRecord.ended_at).label("reached_at")
-    record_place = aliased(Organization)
+
+def _period_months(period_kind, period_start):
+    months = {"month": 1, "quarter": 3, "year": 12}[period_kind]
+    index = period_start.year * 12 + period_start.month - 1
+    return [date((index + step) // 12, (index + step) % 12 + 1, 1) for step in range(months)]
+
+
+def _totals_query(organization, months, metric, *, leave_out, with_opted_out):
+    """Each volunteer's value in the subtree over ``months``, from the honor figures."""
+    column = HonorMonth.minutes if metric == "hours" else HonorMonth.points
     home = aliased(Organization)
-    conditions = [
-        ServiceRecord.status == "approved",
-        ServiceRecord.started_at >= starts,
-        ServiceRecord.started_at < ends,
-        record_place.path.startswith(organization.path),
-    ]
+    conditions = [HonorMonth.organization_id == organization.id]
+    if len(months) == 1:
+        value = column
+        conditions += [HonorMonth.month == months[0], column > 0]
+    else:
+        value = func.sum(column)
+        conditions.append(HonorMonth.month.in_(months))
     if not with_opted_out:
         conditions.append(VolunteerProfile.public_listing_opt_out.is_(False))
     if leave_out:
-        conditions.append(ServiceRecord.volunteer_id.not_in(sorted(leave_out)))
-    return (
+        conditions.append(HonorMonth.volunteer_id.not_in(sorted(leave_out)))
+    query = (
         select(
-            ServiceRecord.volunteer_id,
+            HonorMonth.volunteer_id,
             User.name,
             home.name.label("home_community"),
             VolunteerProfile.public_listing_opt_out.label("opted_out"),
-            value,
-            reached_at,
+            value.label("value"),
         )
-        .join(record_place, record_place.id == ServiceRecord.organization_id)
-        .join(VolunteerProfile, VolunteerProfile.id == ServiceRecord.volunteer_id)
+        .join(VolunteerProfile, VolunteerProfile.id == HonorMonth.volunteer_id)
         .join(User, User.id == VolunteerProfile.user_id)
         .join(home, home.id == VolunteerProfile.home_organization_id)
         .where(and_(*conditions))
-        .group_by(ServiceRecord.volunteer_id, User.name, home.name, VolunteerProfile.public_listing_opt_out)
-        .having(value > 0)
-        .order_by(value.desc(), reached_at.asc(), ServiceRecord.volunteer_id.asc())
-        .limit(size)
+    )
+    if len(months) > 1:
+        query = query.group_by(
+            HonorMonth.volunteer_id, User.name, home.name, VolunteerProfile.public_listing_opt_out
+        ).having(value > 0)
+    return query, value
+
+
+def _ranking(organization, period_kind, period_start, metric, size, *, leave_out=(), with_opted_out=False):
+    """The top ``size`` volunteers of the subtree in the period, best first (``Ranked`` rows).
+
+    Read from the honor figures (``reports.models.HonorMonth``): the best values come off
+    an index, so the cost does not grow with the city. Everyone tied with the last place
+    is read too, and the ties are broken as the docstring above says, with the end of each
+    candidate's last record in the period (a few rows by volunteer)."""
+    months = _period_months(period_kind, period_start)
+    query, value = _totals_query(organization, months, metric, leave_out=leave_out, with_opted_out=with_opted_out)
+    best = db.session.execute(query.order_by(value.desc()).limit(size)).all()
+    if len(best) == size and best:
+        last = best[-1].value
+        tied = query.where(value == last) if len(months) == 1 else query.having(value == last)
+        best = [row for row in best if row.value > last] + db.session.execute(tied).all()
+    reached = _reached_at(organization, period_kind, period_start, [row.volunteer_id for row in best])
+    ranked = [Ranked(*row, reached_at=reached.get(row.volunteer_id)) for row in best]
+    ranked.sort(key=lambda row: (-row.value, row.reached_at or datetime.max, row.volunteer_id))
+    return ranked[:size]
+
+
+def _reached_at(organization, period_kind, period_start, volunteer_ids):
+    """{volunteer: the end of their last approved record of the period in the subtree}."""
+    if not volunteer_ids:
+        return {}
+    starts, ends = period_bounds(period_kind, period_start, organization.timezone)
+    place = aliased(Organization)
+    return dict(
+        db.session.execute(
+            select(ServiceRecord.volunteer_id, func.max(ServiceRecord.ended_at))
+            .join(place, place.id == ServiceRecord.organization_id)
+            .where(
+                ServiceRecord.volunteer_id.in_(volunteer_ids),
+                ServiceRecord.status == "approved",
+                ServiceRecord.started_at >= starts,
+                ServiceRecord.started_at < ends,
+                place.path.startswith(organization.path),
+            )
+            .group_by(ServiceRecord.volunteer_id)
+        ).all()
     )
 
 
@@ -244,10 +298,7 @@ def _check_compute_arguments(organization, period_kind, period_start, metric, si
 def _fill_entries(session, roll, organization):
     """(Re)write the draft's entries from the ranking, leaving out its exclusions: ranks close up."""
     leave_out = {exclusion.volunteer_id for exclusion in roll.exclusions}
-    query = _ranking_query(
-        organization, roll.period_kind, roll.period_start, roll.metric, roll.size, leave_out=leave_out
-    )
-    rows = session.execute(query).all()
+    rows = _ranking(organization, roll.period_kind, roll.period_start, roll.metric, roll.size, leave_out=leave_out)
     roll.entries.extend(
         HonorRollEntry(
             rank=rank,
@@ -424,7 +475,7 @@ def left_out_for_opting_out(roll):
     if roll.status != "draft":
         return []
     leave_out = {exclusion.volunteer_id for exclusion in roll.exclusions}
-    query = _ranking_query(
+    rows = _ranking(
         roll.organization,
         roll.period_kind,
         roll.period_start,
@@ -440,7 +491,7 @@ def left_out_for_opting_out(roll):
             "value": int(row.value),
             "home_community": row.home_community,
         }
-        for rank, row in enumerate(db.session.execute(query).all(), start=1)
+        for rank, row in enumerate(rows, start=1)
         if row.opted_out
     ]
 

@@ -16,9 +16,9 @@ redemptions and ledger entries (after a migration, or to check them).
 
 from collections import defaultdict
 
-from sqlalchemy import delete, event, insert, select, text
+from sqlalchemy import Date, cast, delete, event, func, insert, select, text
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from ..accounts.models import VolunteerProfile
 from ..activities.models import ServiceRecord
@@ -30,7 +30,16 @@ from ..ledger.models import LedgerEntry, PointsAccount
 from ..organizations.models import Organization
 from ..perks.models import Redemption
 from ..timeutil import to_local
-from .models import MONTHLY_TABLES, ActiveMonth, CounterMonth, ExpiryMonth, PerkMonth, ServiceMonth, VolunteerMonth
+from .models import (
+    MONTHLY_TABLES,
+    ActiveMonth,
+    CounterMonth,
+    ExpiryMonth,
+    HonorMonth,
+    PerkMonth,
+    ServiceMonth,
+    VolunteerMonth,
+)
 
 _PENDING = "points_report_changes"
 _BATCH = 500
@@ -45,6 +54,7 @@ _KEYS = {
     PerkMonth: ("organization_id", "month", "perk_id"),
     CounterMonth: ("organization_id", "month"),
     ExpiryMonth: ("organization_id", "month"),
+    HonorMonth: ("organization_id", "month", "volunteer_id"),
 }
 _TOTALS = {
     ServiceMonth: ("records", "minutes", "points"),
@@ -53,6 +63,7 @@ _TOTALS = {
     PerkMonth: ("redemptions", "points"),
     CounterMonth: ("redemptions", "points"),
     ExpiryMonth: ("points",),
+    HonorMonth: ("minutes", "points"),
 }
 
 
@@ -83,6 +94,7 @@ def count_service_record(record, sign):
         points=sign * (record.points or 0),
     )
     _add(VolunteerMonth, (record.volunteer.home_organization_id, month, record.volunteer_id), records=sign)
+    _count_for_honor(record, minutes=sign * (record.verified_minutes or 0), points=sign * (record.points or 0))
 
 
 def count_rerate(record, *, minutes, points):
@@ -90,6 +102,14 @@ def count_rerate(record, *, minutes, points):
     if minutes or points:
         month = month_of(record.started_at, record.organization.timezone)
         _add(ServiceMonth, (record.organization_id, month, record.category), minutes=minutes, points=points)
+        _count_for_honor(record, minutes=minutes, points=points)
+
+
+def _count_for_honor(record, *, minutes, points):
+    """The record's minutes and points in the honor figures of its place and every node above."""
+    for scope_id in record.organization.ancestor_ids:
+        month = month_of(record.started_at, _organization(scope_id).timezone)
+        _add(HonorMonth, (scope_id, month, record.volunteer_id), minutes=minutes, points=points)
 
 
 def _organization(organization_id):
@@ -282,6 +302,61 @@ def _expiry_rows(in_scope):
     return {ExpiryMonth: [{"organization_id": o, "month": m, "points": p} for (o, m), p in expired.items()]}
 
 
+def _honor_rows(in_scope, subtree_ids):
+    """The honor figures from the approved records, added up here (SQLite): the rows of
+    the nodes in ``subtree_ids`` (every node when None)."""
+    timezones = dict(db.session.execute(select(Organization.id, Organization.timezone)).all())
+    honor = defaultdict(lambda: [0, 0])
+    for path, started_at, volunteer_id, minutes, points in _streamed(
+        select(
+            Organization.path,
+            ServiceRecord.started_at,
+            ServiceRecord.volunteer_id,
+            ServiceRecord.verified_minutes,
+            ServiceRecord.points,
+        )
+        .join(Organization, Organization.id == ServiceRecord.organization_id)
+        .where(ServiceRecord.status == "approved", in_scope(ServiceRecord.organization_id))
+    ):
+        months = {}
+        for scope_id in (int(part) for part in path.strip("/").split("/")):
+            if subtree_ids is not None and scope_id not in subtree_ids:
+                continue
+            timezone = timezones[scope_id]
+            if timezone not in months:
+                months[timezone] = month_of(started_at, timezone)
+            totals = honor[(scope_id, months[timezone], volunteer_id)]
+            totals[0] += minutes or 0
+            totals[1] += points or 0
+    return [
+        {"organization_id": o, "month": m, "volunteer_id": v, "minutes": n, "points": p}
+        for (o, m, v), (n, p) in honor.items()
+    ]
+
+
+def _insert_honor_rows_in_postgresql(session, in_scope):
+    """The honor figures added up by PostgreSQL itself (a city's millions of records
+    never pass through Python): each record joined to every node above its place."""
+    place, scope = aliased(Organization), aliased(Organization)
+    local_start = func.timezone(scope.timezone, func.timezone("UTC", ServiceRecord.started_at))
+    month = cast(func.date_trunc("month", local_start), Date).label("month")
+    rows = (
+        select(
+            scope.id,
+            month,
+            ServiceRecord.volunteer_id,
+            func.sum(func.coalesce(ServiceRecord.verified_minutes, 0)),
+            func.sum(func.coalesce(ServiceRecord.points, 0)),
+        )
+        .join(place, place.id == ServiceRecord.organization_id)
+        .join(scope, place.path.startswith(scope.path))
+        .where(ServiceRecord.status == "approved", in_scope(scope.id))
+        .group_by(scope.id, month, ServiceRecord.volunteer_id)
+    )
+    columns = ["organization_id", "month", "volunteer_id", "minutes", "points"]
+    return session.execute(insert(HonorMonth).from_select(columns, rows)).rowcount
+
+
 def rebuild_monthly_figures(actor, organization=None):
     """Recompute the monthly figures of ``organization``'s subtree (everywhere when None)
     from the raw tables, in one unit of work, audited. Returns {table name: rows written}.
@@ -291,18 +366,21 @@ def rebuild_monthly_figures(actor, organization=None):
     the rebuild reads (it committed before), never both or neither.
     """
     if organization is None:
+        subtree_ids = None
 
         def in_scope(column):
             return column.is_not(None)
     else:
         subtree = select(Organization.id).where(Organization.path.startswith(organization.path))
+        subtree_ids = set(db.session.execute(subtree).scalars())
 
         def in_scope(column):
             return column.in_(subtree)
 
     written = {}
     with write_transaction() as session:
-        if session.connection().dialect.name == "postgresql":
+        in_postgresql = session.connection().dialect.name == "postgresql"
+        if in_postgresql:
             names = ", ".join(model.__tablename__ for model in MONTHLY_TABLES)
             session.execute(text(f"LOCK TABLE {names} IN EXCLUSIVE MODE"))
         for model in MONTHLY_TABLES:
@@ -313,7 +391,13 @@ def rebuild_monthly_figures(actor, organization=None):
             **_redemption_rows(in_scope),
             **_expiry_rows(in_scope),
         }
+        if in_postgresql:
+            written[HonorMonth.__tablename__] = _insert_honor_rows_in_postgresql(session, in_scope)
+        else:
+            rows[HonorMonth] = _honor_rows(in_scope, subtree_ids)
         for model in MONTHLY_TABLES:
+            if model not in rows:
+                continue
             values = rows[model]
             for start in range(0, len(values), _BATCH * 10):
                 session.execute(insert(model), values[start : start + _BATCH * 10])

@@ -12,7 +12,10 @@ recomputes them from the raw tables. Which organization a figure belongs to:
   (so a district counts a volunteer who served in two of its communities once);
 - redemptions by perk: the volunteer's home organization, in the month of the purchase;
 - redemptions by counter: the counter that handed the perk over, in the month it did;
-- expired points: the volunteer's home organization, in the month they expired.
+- expired points: the volunteer's home organization, in the month they expired;
+- a volunteer's service for the honor rolls: every organization above the record's, up
+  to the root (the record's own included), in the month the service started in that
+  organization's time zone; an honor roll of a subtree ranks that subtree's rows.
 
 A figure counts what stands now: a reversed record or an undone redemption is taken
 out of the month it was counted in.
@@ -119,5 +122,29 @@ class ExpiryMonth(db.Model):
         return f"<ExpiryMonth {self.organization_id} {self.month} {self.points}>"
 
 
+class HonorMonth(db.Model):
+    """A volunteer's approved minutes and points in a month, in an organization's subtree.
+
+    One row per organization above the record's place (so the city, its district, the
+    street and the community each have one), which is what lets an honor roll of any
+    subtree read its best volunteers off an index instead of adding up a month of records.
+    """
+
+    __tablename__ = "report_honor_months"
+    __table_args__ = (
+        Index("ix_report_honor_months_minutes", "organization_id", "month", "minutes"),
+        Index("ix_report_honor_months_points", "organization_id", "month", "points"),
+    )
+
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), primary_key=True)
+    month: Mapped[date] = mapped_column(primary_key=True)
+    volunteer_id: Mapped[int] = mapped_column(ForeignKey("volunteer_profiles.id"), primary_key=True)
+    minutes: Mapped[int] = mapped_column(BigInteger, default=0)
+    points: Mapped[int] = mapped_column(BigInteger, default=0)
+
+    def __repr__(self):
+        return f"<HonorMonth {self.organization_id} {self.month} volunteer={self.volunteer_id} {self.minutes}min>"
+
+
 # The tables of monthly figures, in the order their rows are locked when changed.
-MONTHLY_TABLES = (ServiceMonth, VolunteerMonth, ActiveMonth, PerkMonth, CounterMonth, ExpiryMonth)
+MONTHLY_TABLES = (ServiceMonth, VolunteerMonth, ActiveMonth, PerkMonth, CounterMonth, ExpiryMonth, HonorMonth)

@@ -7,18 +7,20 @@ from sqlalchemy import select
 from points_service.activities.models import ServiceRecord
 from points_service.extensions import db
 from points_service.ledger.models import LedgerEntry, PointsAccount
+from points_service.organizations.models import Organization
 from points_service.perks.models import Redemption
 from points_service.reports.models import (
     ActiveMonth,
     CounterMonth,
     ExpiryMonth,
+    HonorMonth,
     PerkMonth,
     ServiceMonth,
     VolunteerMonth,
 )
 from points_service.timeutil import to_local
 
-FIGURES = ("service", "volunteers", "active", "perks", "counters", "expired")
+FIGURES = ("service", "volunteers", "active", "perks", "counters", "expired", "honor")
 
 
 def _month(moment, timezone):
@@ -45,6 +47,9 @@ def stored_figures():
         figures["counters"][(row.organization_id, row.month, "points")] += row.points
     for row in db.session.execute(select(ExpiryMonth)).scalars():
         figures["expired"][(row.organization_id, row.month)] += row.points
+    for row in db.session.execute(select(HonorMonth)).scalars():
+        figures["honor"][(row.organization_id, row.month, row.volunteer_id, "minutes")] += row.minutes
+        figures["honor"][(row.organization_id, row.month, row.volunteer_id, "points")] += row.points
     return _without_zeros(figures)
 
 
@@ -58,6 +63,11 @@ def raw_figures():
         figures["service"][key + ("points",)] += record.points
         home = record.volunteer.home_organization_id
         figures["volunteers"][(home, key[1], record.volunteer_id)] += 1
+        for scope_id in record.organization.ancestor_ids:  # the place and every node above it
+            scope = db.session.get(Organization, scope_id)
+            honor = (scope_id, _month(record.started_at, scope.timezone), record.volunteer_id)
+            figures["honor"][honor + ("minutes",)] += record.verified_minutes
+            figures["honor"][honor + ("points",)] += record.points
     for organization_id, month, _volunteer_id in figures["volunteers"]:
         figures["active"][(organization_id, month)] += 1
     for redemption in db.session.execute(select(Redemption)).scalars():
