@@ -45,7 +45,7 @@ from ..accounts.service import mask_name, volunteer_by_member_number
 from ..audit.service import record_audit
 from ..codes import classify_code, new_voucher_code, normalise_typed
 from ..database import lock_one, note_locked, write_transaction
-from ..errors import Conflict, IdempotencyConflict, PermissionDenied, ValidationError
+from ..errors import Conflict, IdempotencyConflict, PermissionDenied, PointsError, ValidationError
 from ..extensions import db
 from ..i18n import N_, list_text
 from ..idempotency_keys import require_client_key
@@ -928,9 +928,12 @@ def _replayed(key, fingerprint):
     return redemption
 
 
-def _once(replayed, operation):
-    """Run a keyed write; a race on its key becomes a replay (``replayed()``) or a refusal, never a second write."""
-    if not db.session.info.get(_WRITING):  # inside a unit of work, the check under the lock replays
+def _once(replayed, operation, *, look_first=True):
+    """Run a keyed write; a race on its key becomes a replay (``replayed()``) or a refusal, never a second write.
+
+    ``look_first`` False: the operation itself looks for a replay where it is refused,
+    and the key's unique index refuses its second write, so nothing is read before it."""
+    if look_first and not db.session.info.get(_WRITING):  # inside a unit of work, the check under the lock replays
         replay = replayed()
         if replay is not None:
             return replay
@@ -972,10 +975,22 @@ def _perk_to_sell(perk_id):
     return perk
 
 
+def _next_redemption_id():
+    """SQL for the id the next redemption takes, drawn under the account's lock before it
+    is written: its ledger entry (which names it as its cause) is written first, and the
+    redemption then names its entry in its own INSERT, with no second write to either.
+    PostgreSQL draws from the table's sequence; SQLite, whose writers hold the database's
+    write lock from ``BEGIN IMMEDIATE``, takes the one after the highest."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return func.nextval(func.pg_get_serial_sequence(Redemption.__tablename__, "id"))
+    return select(func.coalesce(func.max(Redemption.id), 0) + 1).scalar_subquery()
+
+
 def _member_account_and_perk(code, perk_id):
     """What a counter redemption reads, in one query: the member's profile (with user and
-    home organization), their account locked, the perk with its owner and venues, and the
-    member's spending credential (code secret and PIN; None before the first use).
+    home organization), their account locked, the perk with its owner and venues, the
+    member's spending credential (code secret and PIN; None before the first use), and
+    the id of the redemption to write.
 
     A number merged into another profile, a deleted account or an unknown perk take the
     longer way (``volunteer_by_member_number``, ``_perk_to_sell``), which says what is wrong.
@@ -984,7 +999,7 @@ def _member_account_and_perk(code, perk_id):
     if _whole(perk_id, 1, 2**62):
         found = (
             db.session.execute(
-                select(VolunteerProfile, PointsAccount, Perk, MemberCredential)
+                select(VolunteerProfile, PointsAccount, Perk, MemberCredential, _next_redemption_id())
                 .join(PointsAccount, PointsAccount.volunteer_id == VolunteerProfile.id)
                 .join(User, User.id == VolunteerProfile.user_id)
                 .join(Perk, Perk.id == perk_id)
@@ -1004,10 +1019,10 @@ def _member_account_and_perk(code, perk_id):
     if found is None:
         profile = volunteer_by_member_number(code)
         account = _lock_account_of(profile.id)
-        return profile, account, _perk_to_sell(perk_id), member_codes.credential_row(profile.id)
-    profile, account, perk, spending = found
+        return profile, account, _perk_to_sell(perk_id), member_codes.credential_row(profile.id), None
+    profile, account, perk, spending, redemption_id = found
     note_locked(PointsAccount, account.id)
-    return profile, account, perk, spending
+    return profile, account, perk, spending, redemption_id
 
 
 def _take_stock(perk, quantity, check):
@@ -1050,29 +1065,28 @@ def _purchase(
     ttl=None,
     account=None,
     perk=None,
+    redemption_id=None,
 ):
-    """Lock the account; replay the key, or check eligibility and take points and stock.
+    """Lock the account; check eligibility and take points and stock, or replay the key.
 
     The account's lock serialises everything one volunteer does, so their balance and
     their per-period limits hold; the perk's row is written only where it has a counted
     stock (``_take_stock``), so redemptions of one perk without stock never queue on it,
     and then after the points are taken, so a popular perk's row is held for the few
     statements before the commit only.
-    ``account`` (locked) and ``perk`` may be passed when the caller read them already.
+
+    Nothing is read to find a replay on the way to the writes: the key's unique index
+    refuses a second redemption (``_once`` then replays it), and a purchase refused
+    before it wrote anything (no longer eligible, say, because the first one took the
+    points) looks for the redemption of its key then, so a retry gets what the first
+    request got. ``account`` (locked), ``perk`` and ``redemption_id`` (from
+    ``_next_redemption_id``) may be passed when the caller read them already.
     Returns ``(redemption, written)``; ``written`` is False for a replay. Runs inside the
     caller's unit of work.
     """
     if account is None:
         account = _lock_account_of(profile.id)
-    replay = _replayed(key, fingerprint)
-    if replay is not None:
-        return replay, False
-    if perk is None:
-        perk = _perk_to_sell(perk_id)
-    if counter_org is not None and not perk.is_honored_at(counter_org):
-        raise NotHonoredHere(perk=perk.name)
-    ledger.expire_account(account.id, now)
-    balance = account.balance
+    balance = account.balance  # after the due lots expired below; checked again for a stock read again
 
     def check(perk):
         used = _used_in_period(profile.id, [perk], now).get(perk.id, 0) if perk.limit_period else 0
@@ -1091,19 +1105,49 @@ def _purchase(
                 reasons[0].template, details={"reasons": [reason.code for reason in reasons]}, **reasons[0].params
             )
 
-    check(perk)
+    try:
+        if perk is None:
+            perk = _perk_to_sell(perk_id)
+        if counter_org is not None and not perk.is_honored_at(counter_org):
+            raise NotHonoredHere(perk=perk.name)
+        ledger.expire_account(account.id, now)
+        balance = account.balance
+        check(perk)
+    except PointsError:
+        replay = _replayed(key, fingerprint)
+        if replay is None:
+            raise
+        return replay, False
+    if redemption_id is None:
+        redemption_id = db.session.execute(select(_next_redemption_id())).scalar_one()
+    points = perk.points_cost * quantity
+    entry = ledger.spend_points(
+        account.id,
+        points,
+        reason=N_("Perk redeemed"),
+        note=perk.name,
+        cause_type="redemption",
+        cause_id=redemption_id,
+        actor_id=actor_id,
+        idempotency_key=key,
+        details={"perk_id": perk.id, "quantity": quantity},
+        now=now,
+        key_is_new=True,  # the entry's unique key refuses a second one; ``_once`` replays it
+    )
     redemption = Redemption(
+        id=redemption_id,
         perk=perk,
         volunteer=profile,
         account_id=account.id,
         quantity=quantity,
-        points=perk.points_cost * quantity,
+        points=points,
         copay_amount=perk.copay_amount * quantity,
         copay_currency=perk.copay_currency,
         payment_status="none",
         channel=channel,
         idempotency_key=key,
         fingerprint=fingerprint,
+        redeem_entry=entry,
         created_by_id=actor_id,
         created_at=now,
     )
@@ -1121,24 +1165,9 @@ def _purchase(
         redemption.fulfilled_by_id = actor_id
     db.session.add(redemption)
     db.session.flush()
-    entry = ledger.spend_points(
-        account.id,
-        redemption.points,
-        reason=N_("Perk redeemed"),
-        note=perk.name,
-        cause_type="redemption",
-        cause_id=redemption.id,
-        actor_id=actor_id,
-        idempotency_key=key,
-        details={"perk_id": perk.id, "quantity": quantity},
-        now=now,
-        key_is_new=True,  # no redemption has the key, and a redemption's entry is written with it
-    )
     if perk.stock is not None:  # last: the perk's row stays locked from here to the commit only
         _take_stock(perk, quantity, check)
-    redemption.redeem_entry = entry
     reports.count_redemption(redemption, 1)
-    db.session.flush()
     return redemption, True
 
 
@@ -1182,8 +1211,16 @@ def redeem_perk(
 
     def purchase():
         with write_transaction():
-            profile, account, perk, spending = _member_account_and_perk(code, perk_id)
-            member_codes.check_spend(profile, spending, credential, now)
+            try:
+                profile, account, perk, spending, redemption_id = _member_account_and_perk(code, perk_id)
+                member_codes.check_spend(profile, spending, credential, now)
+            except (PointsError, member_codes.WrongCredential):
+                # a retry after the code changed, or the member's number was merged: what
+                # the first request got, and no wrong try counted
+                replay = _replayed(key, fingerprint)
+                if replay is None:
+                    raise
+                return replay
             redemption, written = _purchase(
                 profile,
                 perk_id,
@@ -1197,6 +1234,7 @@ def redeem_perk(
                 counter_org=counter_org,
                 account=account,
                 perk=perk,
+                redemption_id=redemption_id,
             )
             if written:
                 payments.collect_at_counter(redemption, by_card=card_payment_method is not None)
@@ -1210,7 +1248,7 @@ def redeem_perk(
                 )
         return redemption
 
-    redemption = _once(lambda: _replayed(key, fingerprint), operation)
+    redemption = _once(lambda: _replayed(key, fingerprint), operation, look_first=False)
     return payments.pay_by_card(redemption, card_payment_method, now=now)
 
 
@@ -1336,7 +1374,7 @@ def reserve_perk(
                 payments.hold_for_card_payment(redemption, now)
         return redemption
 
-    redemption = _once(lambda: _replayed(key, fingerprint), operation)
+    redemption = _once(lambda: _replayed(key, fingerprint), operation, look_first=False)
     return payments.pay_by_card(redemption, payment_method, now=now)
 
 
