@@ -44,7 +44,7 @@ from ..accounts.models import MemberCredential, User, VolunteerProfile
 from ..accounts.service import mask_name, volunteer_by_member_number
 from ..audit.service import record_audit
 from ..codes import classify_code, new_voucher_code, normalise_typed
-from ..database import lock_one, note_locked, write_transaction
+from ..database import lock_one, note_locked, note_stamps, stamp_columns, write_transaction
 from ..errors import Conflict, IdempotencyConflict, PermissionDenied, PointsError, ValidationError
 from ..extensions import db
 from ..i18n import N_, list_text
@@ -832,9 +832,10 @@ def counter_lookup(actor, counter_org, code, *, level_of, now=None):
 
 def _member_and_balance(code, now):
     """The member's profile (with user and home organization) and spendable balance, in one
-    query; a merged number or a deleted account take the longer way, which says what is wrong."""
+    query that also reads the caches' stamps (``database.stamp_columns``); a merged number
+    or a deleted account take the longer way, which says what is wrong."""
     found = db.session.execute(
-        select(VolunteerProfile, PointsAccount.balance - ledger.due_points(PointsAccount.id, now))
+        select(VolunteerProfile, PointsAccount.balance - ledger.due_points(PointsAccount.id, now), *stamp_columns())
         .join(PointsAccount, PointsAccount.volunteer_id == VolunteerProfile.id)
         .join(User, User.id == VolunteerProfile.user_id)
         .where(
@@ -845,6 +846,7 @@ def _member_and_balance(code, now):
         .options(joinedload(VolunteerProfile.user).lazyload(User.memberships))
     ).first()
     if found is not None:
+        note_stamps(found)
         return found[0], int(found[1])
     profile = volunteer_by_member_number(code)
     return profile, _spendable_balance(ledger.account_of_volunteer(profile.id), now)
@@ -989,8 +991,9 @@ def _next_redemption_id():
 def _member_account_and_perk(code, perk_id):
     """What a counter redemption reads, in one query: the member's profile (with user and
     home organization), their account locked, the perk with its owner and venues, the
-    member's spending credential (code secret and PIN; None before the first use), and
-    the id of the redemption to write.
+    member's spending credential (code secret and PIN; None before the first use), the
+    id of the redemption to write, and the stamps of the caches a redemption consults
+    (the star thresholds: ``database.stamp_columns``).
 
     A number merged into another profile, a deleted account or an unknown perk take the
     longer way (``volunteer_by_member_number``, ``_perk_to_sell``), which says what is wrong.
@@ -999,7 +1002,7 @@ def _member_account_and_perk(code, perk_id):
     if _whole(perk_id, 1, 2**62):
         found = (
             db.session.execute(
-                select(VolunteerProfile, PointsAccount, Perk, MemberCredential, _next_redemption_id())
+                select(VolunteerProfile, PointsAccount, Perk, MemberCredential, _next_redemption_id(), *stamp_columns())
                 .join(PointsAccount, PointsAccount.volunteer_id == VolunteerProfile.id)
                 .join(User, User.id == VolunteerProfile.user_id)
                 .join(Perk, Perk.id == perk_id)
@@ -1020,8 +1023,9 @@ def _member_account_and_perk(code, perk_id):
         profile = volunteer_by_member_number(code)
         account = _lock_account_of(profile.id)
         return profile, account, _perk_to_sell(perk_id), member_codes.credential_row(profile.id), None
-    profile, account, perk, spending, redemption_id = found
+    profile, account, perk, spending, redemption_id = found[:5]
     note_locked(PointsAccount, account.id)
+    note_stamps(found)
     return profile, account, perk, spending, redemption_id
 
 

@@ -25,10 +25,10 @@ from points_service.extensions import db
 from tests.builders import PASSWORD
 from tests.builders.perks import phone_scan
 
-REDEMPTION_BUDGET = 13
+REDEMPTION_BUDGET = 12
 STOCKED_REDEMPTION_BUDGET = REDEMPTION_BUDGET + 1  # the conditional UPDATE of the stock
-LOOKUP_BUDGET = 6
-COUNTER_PAGE_LOOKUP_BUDGET = 10
+LOOKUP_BUDGET = 4
+COUNTER_PAGE_LOOKUP_BUDGET = 9
 
 _TRANSACTION_CONTROL = re.compile(r"^\s*(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE)\b", re.IGNORECASE)
 
