@@ -30,7 +30,7 @@ from ..ledger.models import LedgerEntry, PointsAccount
 from ..organizations.models import Organization
 from ..perks.models import Redemption
 from ..timeutil import to_local
-from .models import MONTHLY_TABLES, ActiveMonth, CounterMonth, ExpiryMonth, PerkMonth, ServiceMonth, VolunteerMonth
+from .models import MONTHLY_TABLES, ActiveMonth, ExpiryMonth, RedemptionMonth, ServiceMonth, VolunteerMonth
 
 _PENDING = "points_report_changes"
 _BATCH = 500
@@ -42,16 +42,14 @@ _KEYS = {
     ServiceMonth: ("organization_id", "month", "category"),
     VolunteerMonth: ("organization_id", "month", "volunteer_id"),
     ActiveMonth: ("organization_id", "month"),
-    PerkMonth: ("organization_id", "month", "perk_id"),
-    CounterMonth: ("organization_id", "month"),
+    RedemptionMonth: ("organization_id", "month", "perk_id"),
     ExpiryMonth: ("organization_id", "month"),
 }
 _TOTALS = {
     ServiceMonth: ("records", "minutes", "points"),
     VolunteerMonth: ("records",),
     ActiveMonth: ("volunteers",),
-    PerkMonth: ("redemptions", "points"),
-    CounterMonth: ("redemptions", "points"),
+    RedemptionMonth: ("redemptions", "points", "counter_redemptions", "counter_points"),
     ExpiryMonth: ("points",),
 }
 
@@ -100,7 +98,7 @@ def count_redemption(redemption, sign):
     """A redemption made (``sign`` 1) or undone (-1; call it before its status changes)."""
     home = redemption.volunteer.home_organization
     month = month_of(redemption.created_at, home.timezone)
-    _add(PerkMonth, (home.id, month, redemption.perk_id), redemptions=sign, points=sign * redemption.points)
+    _add(RedemptionMonth, (home.id, month, redemption.perk_id), redemptions=sign, points=sign * redemption.points)
     if redemption.status == "fulfilled" and redemption.counter_organization_id is not None:
         _count_at_counter(redemption, sign)
 
@@ -113,7 +111,12 @@ def count_handover(redemption):
 def _count_at_counter(redemption, sign):
     counter = _organization(redemption.counter_organization_id)
     month = month_of(redemption.fulfilled_at, counter.timezone)
-    _add(CounterMonth, (counter.id, month), redemptions=sign, points=sign * redemption.points)
+    _add(
+        RedemptionMonth,
+        (counter.id, month, redemption.perk_id),
+        counter_redemptions=sign,
+        counter_points=sign * redemption.points,
+    )
 
 
 @ledger.on_points_expired
@@ -240,32 +243,37 @@ def _volunteer_rows(in_scope):
 
 
 def _redemption_rows(in_scope):
-    perks, counters = defaultdict(lambda: [0, 0]), defaultdict(lambda: [0, 0])
+    redemptions = defaultdict(lambda: [0, 0, 0, 0])
     for home_id, timezone, created_at, perk_id, points in _streamed(
         select(Organization.id, Organization.timezone, Redemption.created_at, Redemption.perk_id, Redemption.points)
         .join(VolunteerProfile, VolunteerProfile.id == Redemption.volunteer_id)
         .join(Organization, Organization.id == VolunteerProfile.home_organization_id)
         .where(Redemption.status.in_(HELD), in_scope(Organization.id))
     ):
-        totals = perks[(home_id, month_of(created_at, timezone), perk_id)]
+        totals = redemptions[(home_id, month_of(created_at, timezone), perk_id)]
         totals[0] += 1
         totals[1] += points
-    for counter_id, timezone, fulfilled_at, points in _streamed(
-        select(Organization.id, Organization.timezone, Redemption.fulfilled_at, Redemption.points)
+    for counter_id, timezone, fulfilled_at, perk_id, points in _streamed(
+        select(Organization.id, Organization.timezone, Redemption.fulfilled_at, Redemption.perk_id, Redemption.points)
         .join(Organization, Organization.id == Redemption.counter_organization_id)
         .where(Redemption.status == "fulfilled", in_scope(Organization.id))
     ):
-        totals = counters[(counter_id, month_of(fulfilled_at, timezone))]
-        totals[0] += 1
-        totals[1] += points
+        totals = redemptions[(counter_id, month_of(fulfilled_at, timezone), perk_id)]
+        totals[2] += 1
+        totals[3] += points
     return {
-        PerkMonth: [
-            {"organization_id": o, "month": m, "perk_id": k, "redemptions": n, "points": p}
-            for (o, m, k), (n, p) in perks.items()
-        ],
-        CounterMonth: [
-            {"organization_id": o, "month": m, "redemptions": n, "points": p} for (o, m), (n, p) in counters.items()
-        ],
+        RedemptionMonth: [
+            {
+                "organization_id": o,
+                "month": m,
+                "perk_id": k,
+                "redemptions": n,
+                "points": p,
+                "counter_redemptions": cn,
+                "counter_points": cp,
+            }
+            for (o, m, k), (n, p, cn, cp) in redemptions.items()
+        ]
     }
 
 

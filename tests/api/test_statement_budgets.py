@@ -25,7 +25,7 @@ from points_service.extensions import db
 from tests.builders import PASSWORD
 from tests.builders.perks import phone_scan
 
-REDEMPTION_BUDGET = 12
+REDEMPTION_BUDGET = 11
 STOCKED_REDEMPTION_BUDGET = REDEMPTION_BUDGET + 1  # the conditional UPDATE of the stock
 LOOKUP_BUDGET = 4
 COUNTER_PAGE_LOOKUP_BUDGET = 9
