@@ -189,11 +189,29 @@ def register_stamp(name, expression):
     current while that value is the same checks it with ``stamp(name)``, without a
     query of its own."""
     _STAMPS[name] = expression
+    _STAMP_COLUMNS.clear()
+
+
+_STAMP_COLUMNS = []
 
 
 def stamp_columns():
-    """The registered stamps, as labelled columns to add to a query's select list."""
-    return [expression().label(name) for name, expression in _STAMPS.items()]
+    """The registered stamps, as labelled columns to add to a query's select list
+    (built once: a statement that reuses them keeps its cache key)."""
+    if not _STAMP_COLUMNS:
+        _STAMP_COLUMNS.extend(expression().label(name) for name, expression in _STAMPS.items())
+    return list(_STAMP_COLUMNS)
+
+
+def prepared(cache, build):
+    """The statement ``build()`` makes, built once per database dialect and kept in
+    ``cache`` (a dict): a hot path that passes its values as bound parameters neither
+    constructs it nor computes its cache key again."""
+    dialect = db.session.get_bind().dialect.name
+    statement = cache.get(dialect)
+    if statement is None:
+        statement = cache[dialect] = build()
+    return statement
 
 
 def note_stamps(row):

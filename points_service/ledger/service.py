@@ -216,8 +216,7 @@ def _take_from_lots(account, entry, points, now, first_lot_id=None):
         lot.remaining -= taken
         left -= taken
         db.session.add(LotMovement(entry_id=entry.id, lot_id=lot.id, amount=taken))
-    db.session.flush()
-    return points - left
+    return points - left  # written with the unit of work's next flush
 
 
 # Told of every expiry in its unit of work: ``listener(account, points, moment)``. The

@@ -33,7 +33,7 @@ from datetime import date, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -44,7 +44,7 @@ from ..accounts.models import MemberCredential, User, VolunteerProfile
 from ..accounts.service import mask_name, volunteer_by_member_number
 from ..audit.service import record_audit
 from ..codes import classify_code, new_voucher_code, normalise_typed
-from ..database import lock_one, note_locked, note_stamps, stamp_columns, write_transaction
+from ..database import lock_one, note_locked, note_stamps, prepared, stamp_columns, write_transaction
 from ..errors import Conflict, IdempotencyConflict, PermissionDenied, PointsError, ValidationError
 from ..extensions import db
 from ..i18n import N_, list_text
@@ -830,21 +830,33 @@ def counter_lookup(actor, counter_org, code, *, level_of, now=None):
     return VoucherView(redemption=redemption, masked_name=mask_name(redemption.volunteer.user.name))
 
 
-def _member_and_balance(code, now):
-    """The member's profile (with user and home organization) and spendable balance, in one
-    query that also reads the caches' stamps (``database.stamp_columns``); a merged number
-    or a deleted account take the longer way, which says what is wrong."""
-    found = db.session.execute(
-        select(VolunteerProfile, PointsAccount.balance - ledger.due_points(PointsAccount.id, now), *stamp_columns())
+_MEMBER_AND_BALANCE = {}
+
+
+def _member_and_balance_statement():
+    return (
+        select(
+            VolunteerProfile,
+            PointsAccount.balance - ledger.due_points(PointsAccount.id, bindparam("now")),
+            *stamp_columns(),
+        )
         .join(PointsAccount, PointsAccount.volunteer_id == VolunteerProfile.id)
         .join(User, User.id == VolunteerProfile.user_id)
         .where(
-            VolunteerProfile.member_no == code,
+            VolunteerProfile.member_no == bindparam("code"),
             VolunteerProfile.merged_into_id.is_(None),
             User.deleted_at.is_(None),
         )
         .options(joinedload(VolunteerProfile.user).lazyload(User.memberships))
-    ).first()
+    )
+
+
+def _member_and_balance(code, now):
+    """The member's profile (with user and home organization) and spendable balance, in one
+    query that also reads the caches' stamps (``database.stamp_columns``); a merged number
+    or a deleted account take the longer way, which says what is wrong."""
+    statement = prepared(_MEMBER_AND_BALANCE, _member_and_balance_statement)
+    found = db.session.execute(statement, {"code": code, "now": now}).first()
     if found is not None:
         note_stamps(found)
         return found[0], int(found[1])
@@ -988,6 +1000,27 @@ def _next_redemption_id():
     return select(func.coalesce(func.max(Redemption.id), 0) + 1).scalar_subquery()
 
 
+_MEMBER_ACCOUNT_AND_PERK = {}
+
+
+def _member_account_and_perk_statement():
+    return (
+        select(VolunteerProfile, PointsAccount, Perk, MemberCredential, _next_redemption_id(), *stamp_columns())
+        .join(PointsAccount, PointsAccount.volunteer_id == VolunteerProfile.id)
+        .join(User, User.id == VolunteerProfile.user_id)
+        .join(Perk, Perk.id == bindparam("perk_id"))
+        .outerjoin(MemberCredential, MemberCredential.volunteer_id == VolunteerProfile.id)
+        .where(
+            VolunteerProfile.member_no == bindparam("code"),
+            VolunteerProfile.merged_into_id.is_(None),
+            User.deleted_at.is_(None),
+        )
+        .options(joinedload(VolunteerProfile.user).lazyload(User.memberships), *_PERK_WITH_PLACES)
+        .with_for_update(of=PointsAccount)
+        .execution_options(populate_existing=True)
+    )
+
+
 def _member_account_and_perk(code, perk_id):
     """What a counter redemption reads, in one query: the member's profile (with user and
     home organization), their account locked, the perk with its owner and venues, the
@@ -1000,25 +1033,8 @@ def _member_account_and_perk(code, perk_id):
     """
     found = None
     if _whole(perk_id, 1, 2**62):
-        found = (
-            db.session.execute(
-                select(VolunteerProfile, PointsAccount, Perk, MemberCredential, _next_redemption_id(), *stamp_columns())
-                .join(PointsAccount, PointsAccount.volunteer_id == VolunteerProfile.id)
-                .join(User, User.id == VolunteerProfile.user_id)
-                .join(Perk, Perk.id == perk_id)
-                .outerjoin(MemberCredential, MemberCredential.volunteer_id == VolunteerProfile.id)
-                .where(
-                    VolunteerProfile.member_no == code,
-                    VolunteerProfile.merged_into_id.is_(None),
-                    User.deleted_at.is_(None),
-                )
-                .options(joinedload(VolunteerProfile.user).lazyload(User.memberships), *_PERK_WITH_PLACES)
-                .with_for_update(of=PointsAccount)
-                .execution_options(populate_existing=True)
-            )
-            .unique()
-            .first()
-        )
+        statement = prepared(_MEMBER_ACCOUNT_AND_PERK, _member_account_and_perk_statement)
+        found = db.session.execute(statement, {"code": code, "perk_id": perk_id}).unique().first()
     if found is None:
         profile = volunteer_by_member_number(code)
         account = _lock_account_of(profile.id)
@@ -1138,10 +1154,12 @@ def _purchase(
         now=now,
         key_is_new=True,  # the entry's unique key refuses a second one; ``_once`` replays it
     )
-    redemption = Redemption(
+    redemption = Redemption(  # the ids as well as the objects: read before the next flush
         id=redemption_id,
         perk=perk,
+        perk_id=perk.id,
         volunteer=profile,
+        volunteer_id=profile.id,
         account_id=account.id,
         quantity=quantity,
         points=points,
@@ -1152,6 +1170,7 @@ def _purchase(
         idempotency_key=key,
         fingerprint=fingerprint,
         redeem_entry=entry,
+        redeem_entry_id=entry.id,
         created_by_id=actor_id,
         created_at=now,
     )
@@ -1167,8 +1186,7 @@ def _purchase(
         redemption.counter_organization_id = counter_org.id
         redemption.fulfilled_at = now
         redemption.fulfilled_by_id = actor_id
-    db.session.add(redemption)
-    db.session.flush()
+    db.session.add(redemption)  # written with the next flush, with the lots and the audit event
     if perk.stock is not None:  # last: the perk's row stays locked from here to the commit only
         _take_stock(perk, quantity, check)
     reports.count_redemption(redemption, 1)

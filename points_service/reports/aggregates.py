@@ -133,23 +133,38 @@ def count_expired(account, points, moment):
 # -- writing them with the unit of work -----------------------------------------------------
 
 
+_UPSERTS = {}
+
+
+def _upsert_statement(dialect_name, model):
+    """``INSERT ... ON CONFLICT DO UPDATE SET n = n + excluded.n ... RETURNING`` for the
+    table, built once per dialect; the rows are its parameters (one statement for them all)."""
+    statement = _UPSERTS.get((dialect_name, model))
+    if statement is None:
+        table, keys, totals = model.__table__, _KEYS[model], _TOTALS[model]
+        statement = (postgresql.insert if dialect_name == "postgresql" else sqlite.insert)(table)
+        statement = statement.on_conflict_do_update(
+            index_elements=list(keys), set_={name: table.c[name] + statement.excluded[name] for name in totals}
+        ).returning(*(table.c[name] for name in keys + totals))
+        _UPSERTS[(dialect_name, model)] = statement
+    return statement
+
+
 def _upsert(session, model, rows):
     """Add ``rows`` ({key: {total: amount}}) to the table's rows, in key order; returns
     the rows' keys and totals after the change."""
-    table, keys, totals = model.__table__, _KEYS[model], _TOTALS[model]
+    keys = _KEYS[model]
     values = [
         {**dict(zip(keys, key, strict=True)), **amounts}
         for key, amounts in sorted(rows.items())
         if any(amounts.values())
     ]
-    insert_into = postgresql.insert if session.connection().dialect.name == "postgresql" else sqlite.insert
+    if not values:
+        return []
+    statement = _upsert_statement(session.connection().dialect.name, model)
     after = []
     for start in range(0, len(values), _BATCH):
-        statement = insert_into(table).values(values[start : start + _BATCH])
-        statement = statement.on_conflict_do_update(
-            index_elements=list(keys), set_={name: table.c[name] + statement.excluded[name] for name in totals}
-        ).returning(*(table.c[name] for name in keys + totals))
-        after += session.execute(statement).all()
+        after += session.execute(statement, values[start : start + _BATCH]).all()
     return after
 
 
