@@ -10,10 +10,10 @@ import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import String, case, cast, func, select, union
+from sqlalchemy import String, bindparam, case, cast, func, select, union
 from sqlalchemy.exc import IntegrityError
 
-from ..database import lock_by_id, lock_one, transaction_memo, write_transaction
+from ..database import lock_by_id, lock_one, prepared, transaction_memo, write_transaction
 from ..extensions import db
 from ..i18n import N_
 from ..idempotency_keys import check_stored_key
@@ -230,6 +230,22 @@ def on_points_expired(listener):
     return listener
 
 
+_LOTS_TO_EXPIRE_OR_SPEND = {}
+
+
+def _lots_to_expire_or_spend():
+    """The account's lots due to expire at ``now`` and those open, in spending order (built once)."""
+    return (
+        select(PointsLot)
+        .where(
+            PointsLot.account_id == bindparam("account_id"),
+            PointsLot.expired_at.is_(None),
+            (PointsLot.remaining > 0) | (PointsLot.expires_at <= bindparam("now")),
+        )
+        .order_by(*_SPENDING_ORDER)
+    )
+
+
 def _expire_due(account, now):
     """Expire the account's lots whose time has come; one ``expire`` entry for them all.
 
@@ -242,19 +258,8 @@ def _expire_due(account, now):
     known = memo.get((_OPEN_LOTS, account.id))
     if known is not None and known[0] == now:
         return None
-    lots = (
-        db.session.execute(
-            select(PointsLot)
-            .where(
-                PointsLot.account_id == account.id,
-                PointsLot.expired_at.is_(None),
-                (PointsLot.remaining > 0) | (PointsLot.expires_at <= now),
-            )
-            .order_by(*_SPENDING_ORDER)
-        )
-        .scalars()
-        .all()
-    )
+    statement = prepared(_LOTS_TO_EXPIRE_OR_SPEND, _lots_to_expire_or_spend)
+    lots = db.session.execute(statement, {"account_id": account.id, "now": now}).scalars().all()
     due = sorted(
         (lot for lot in lots if lot.expires_at is not None and lot.expires_at <= now),
         key=lambda lot: (lot.earned_at, lot.id),

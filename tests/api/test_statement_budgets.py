@@ -7,8 +7,8 @@ for the counter page), in a fresh session as in production, and must stay within
 budgets below. Transaction control (BEGIN, COMMIT) is not counted: SQLite sends BEGIN
 as a statement, PostgreSQL's driver does not.
 
-What a redemption of a perk without stock or limit sends (11; 42 before they were counted,
-15 before this listing): the token with its holder's roles; the member, their account
+What a redemption of a perk without stock or limit sends (11; 42 before they were first
+counted, then 15): the token with its holder's roles; the member, their account
 (locked), the perk, the member's code secret, the id of the redemption to write and the
 stamp of the published rule sets (the star thresholds are kept per process while it holds)
 in one query; the account's open lots; then the writes: the ledger entry, the account, the
