@@ -393,9 +393,9 @@ def spend_points(
 ):
     """Debit ``points`` from the lots that expire soonest first (a ``redeem`` entry).
 
-    ``key_is_new``: the caller, in this unit of work and under the account's lock, found
-    nothing done with ``idempotency_key`` (its own record of the key), so no entry is
-    looked up; the key's unique index still refuses a second entry."""
+    ``key_is_new``: the caller replays its own record of ``idempotency_key`` (a
+    redemption), so no entry is looked up; the key's unique index refuses a second
+    entry, and the caller turns that refusal into its replay."""
     points = _check_points(points)
     reason = _check_reason(reason)
     note = _check_note(note)

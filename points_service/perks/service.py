@@ -1106,7 +1106,6 @@ def _purchase(
     """
     if account is None:
         account = _lock_account_of(profile.id)
-    balance = account.balance  # after the due lots expired below; checked again for a stock read again
 
     def check(perk):
         used = _used_in_period(profile.id, [perk], now).get(perk.id, 0) if perk.limit_period else 0
@@ -1131,7 +1130,7 @@ def _purchase(
         if counter_org is not None and not perk.is_honored_at(counter_org):
             raise NotHonoredHere(perk=perk.name)
         ledger.expire_account(account.id, now)
-        balance = account.balance
+        balance = account.balance  # what ``check`` weighs, also when a short stock is read again
         check(perk)
     except PointsError:
         replay = _replayed(key, fingerprint)
