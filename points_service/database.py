@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from sqlalchemy import event, inspect, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.orm import Session
 
 from .config import ConfigurationError
 from .errors import OutcomeUnknown
@@ -174,6 +175,60 @@ def transaction_memo():
     if not session.info.get(_WRITE_OPTION):
         return {}
     return session.info.setdefault(_MEMO, {})
+
+
+# -- stamps: a cache's check read along with a hot path's first query ---------------------
+
+_STAMPS = {}
+_STAMPS_READ = "points_stamps_read"
+
+
+def register_stamp(name, expression):
+    """Have the hot queries that select ``stamp_columns()`` read ``expression()`` (a
+    scalar subquery) along with what they load: a domain whose per-process cache is
+    current while that value is the same checks it with ``stamp(name)``, without a
+    query of its own."""
+    _STAMPS[name] = expression
+    _STAMP_COLUMNS.clear()
+
+
+_STAMP_COLUMNS = []
+
+
+def stamp_columns():
+    """The registered stamps, as labelled columns to add to a query's select list
+    (built once: a statement that reuses them keeps its cache key)."""
+    if not _STAMP_COLUMNS:
+        _STAMP_COLUMNS.extend(expression().label(name) for name, expression in _STAMPS.items())
+    return list(_STAMP_COLUMNS)
+
+
+def prepared(cache, build):
+    """The statement ``build()`` makes, built once per database dialect and kept in
+    ``cache`` (a dict): a hot path that passes its values as bound parameters neither
+    constructs it nor computes its cache key again."""
+    dialect = db.session.get_bind().dialect.name
+    statement = cache.get(dialect)
+    if statement is None:
+        statement = cache[dialect] = build()
+    return statement
+
+
+def note_stamps(row):
+    """Keep the stamps read in ``row`` (a result row of a query with ``stamp_columns()``)
+    for the rest of the session's transaction."""
+    db.session().info[_STAMPS_READ] = {name: getattr(row, name) for name in _STAMPS}
+
+
+def stamp(name):
+    """The stamp ``name`` read in this transaction by a hot query, or None."""
+    return db.session().info.get(_STAMPS_READ, {}).get(name)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_stamps(session, transaction):
+    if transaction.parent is None:
+        session.info.pop(_STAMPS_READ, None)
 
 
 def lock_one(model, *criteria):

@@ -5,7 +5,7 @@ adding up a month of records. Filled here from the approved records (PostgreSQL 
 them up itself; SQLite through Python), so the rolls are right right after the upgrade.
 
 Revision ID: 7181f48cc7d3
-Revises: 3e9a41c7d2b8
+Revises: b4d81f2c6e97
 Create Date: 2026-12-03 10:29:16.790169
 
 """
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "7181f48cc7d3"
-down_revision = "3e9a41c7d2b8"
+down_revision = "b4d81f2c6e97"
 branch_labels = None
 depends_on = None
 

@@ -244,21 +244,25 @@ def idempotent_in_one_transaction(view):
     return _follow_protocol(view, required=True, one_transaction=True)
 
 
+_INSERT_COMPLETE = insert(IdempotentRequest)  # the values are its parameters: built once
+
+
 def _record(principal, key, method_path, request_hash, response):
     """Store the response of a request that ran in one transaction (a row inserted complete)."""
     now = utcnow()
     db.session.execute(
-        insert(IdempotentRequest).values(
-            principal=principal,
-            key=key,
-            method_path=method_path,
-            request_hash=request_hash,
-            owner=secrets.token_hex(16),
-            claimed_at=now,
-            status_code=response.status_code,
-            response_body=response.get_data(as_text=True),
-            completed_at=now,
-        )
+        _INSERT_COMPLETE,
+        {
+            "principal": principal,
+            "key": key,
+            "method_path": method_path,
+            "request_hash": request_hash,
+            "owner": secrets.token_hex(16),
+            "claimed_at": now,
+            "status_code": response.status_code,
+            "response_body": response.get_data(as_text=True),
+            "completed_at": now,
+        },
     )
 
 

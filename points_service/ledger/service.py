@@ -10,10 +10,10 @@ import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import String, case, cast, func, select, union
+from sqlalchemy import String, bindparam, case, cast, func, select, union
 from sqlalchemy.exc import IntegrityError
 
-from ..database import lock_by_id, lock_one, transaction_memo, write_transaction
+from ..database import lock_by_id, lock_one, prepared, transaction_memo, write_transaction
 from ..extensions import db
 from ..i18n import N_
 from ..idempotency_keys import check_stored_key
@@ -216,8 +216,7 @@ def _take_from_lots(account, entry, points, now, first_lot_id=None):
         lot.remaining -= taken
         left -= taken
         db.session.add(LotMovement(entry_id=entry.id, lot_id=lot.id, amount=taken))
-    db.session.flush()
-    return points - left
+    return points - left  # written with the unit of work's next flush
 
 
 # Told of every expiry in its unit of work: ``listener(account, points, moment)``. The
@@ -229,6 +228,22 @@ def on_points_expired(listener):
     """Call ``listener(account, points, moment)`` whenever points of an account expire."""
     _expiry_listeners.append(listener)
     return listener
+
+
+_LOTS_TO_EXPIRE_OR_SPEND = {}
+
+
+def _lots_to_expire_or_spend():
+    """The account's lots due to expire at ``now`` and those open, in spending order (built once)."""
+    return (
+        select(PointsLot)
+        .where(
+            PointsLot.account_id == bindparam("account_id"),
+            PointsLot.expired_at.is_(None),
+            (PointsLot.remaining > 0) | (PointsLot.expires_at <= bindparam("now")),
+        )
+        .order_by(*_SPENDING_ORDER)
+    )
 
 
 def _expire_due(account, now):
@@ -243,19 +258,8 @@ def _expire_due(account, now):
     known = memo.get((_OPEN_LOTS, account.id))
     if known is not None and known[0] == now:
         return None
-    lots = (
-        db.session.execute(
-            select(PointsLot)
-            .where(
-                PointsLot.account_id == account.id,
-                PointsLot.expired_at.is_(None),
-                (PointsLot.remaining > 0) | (PointsLot.expires_at <= now),
-            )
-            .order_by(*_SPENDING_ORDER)
-        )
-        .scalars()
-        .all()
-    )
+    statement = prepared(_LOTS_TO_EXPIRE_OR_SPEND, _lots_to_expire_or_spend)
+    lots = db.session.execute(statement, {"account_id": account.id, "now": now}).scalars().all()
     due = sorted(
         (lot for lot in lots if lot.expires_at is not None and lot.expires_at <= now),
         key=lambda lot: (lot.earned_at, lot.id),
@@ -389,9 +393,9 @@ def spend_points(
 ):
     """Debit ``points`` from the lots that expire soonest first (a ``redeem`` entry).
 
-    ``key_is_new``: the caller, in this unit of work and under the account's lock, found
-    nothing done with ``idempotency_key`` (its own record of the key), so no entry is
-    looked up; the key's unique index still refuses a second entry."""
+    ``key_is_new``: the caller replays its own record of ``idempotency_key`` (a
+    redemption), so no entry is looked up; the key's unique index refuses a second
+    entry, and the caller turns that refusal into its replay."""
     points = _check_points(points)
     reason = _check_reason(reason)
     note = _check_note(note)

@@ -33,7 +33,7 @@ from datetime import date, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -44,8 +44,8 @@ from ..accounts.models import MemberCredential, User, VolunteerProfile
 from ..accounts.service import mask_name, volunteer_by_member_number
 from ..audit.service import record_audit
 from ..codes import classify_code, new_voucher_code, normalise_typed
-from ..database import lock_one, note_locked, write_transaction
-from ..errors import Conflict, IdempotencyConflict, PermissionDenied, ValidationError
+from ..database import lock_one, note_locked, note_stamps, prepared, stamp_columns, write_transaction
+from ..errors import Conflict, IdempotencyConflict, PermissionDenied, PointsError, ValidationError
 from ..extensions import db
 from ..i18n import N_, list_text
 from ..idempotency_keys import require_client_key
@@ -830,21 +830,35 @@ def counter_lookup(actor, counter_org, code, *, level_of, now=None):
     return VoucherView(redemption=redemption, masked_name=mask_name(redemption.volunteer.user.name))
 
 
-def _member_and_balance(code, now):
-    """The member's profile (with user and home organization) and spendable balance, in one
-    query; a merged number or a deleted account take the longer way, which says what is wrong."""
-    found = db.session.execute(
-        select(VolunteerProfile, PointsAccount.balance - ledger.due_points(PointsAccount.id, now))
+_MEMBER_AND_BALANCE = {}
+
+
+def _member_and_balance_statement():
+    return (
+        select(
+            VolunteerProfile,
+            PointsAccount.balance - ledger.due_points(PointsAccount.id, bindparam("now")),
+            *stamp_columns(),
+        )
         .join(PointsAccount, PointsAccount.volunteer_id == VolunteerProfile.id)
         .join(User, User.id == VolunteerProfile.user_id)
         .where(
-            VolunteerProfile.member_no == code,
+            VolunteerProfile.member_no == bindparam("code"),
             VolunteerProfile.merged_into_id.is_(None),
             User.deleted_at.is_(None),
         )
         .options(joinedload(VolunteerProfile.user).lazyload(User.memberships))
-    ).first()
+    )
+
+
+def _member_and_balance(code, now):
+    """The member's profile (with user and home organization) and spendable balance, in one
+    query that also reads the caches' stamps (``database.stamp_columns``); a merged number
+    or a deleted account take the longer way, which says what is wrong."""
+    statement = prepared(_MEMBER_AND_BALANCE, _member_and_balance_statement)
+    found = db.session.execute(statement, {"code": code, "now": now}).first()
     if found is not None:
+        note_stamps(found)
         return found[0], int(found[1])
     profile = volunteer_by_member_number(code)
     return profile, _spendable_balance(ledger.account_of_volunteer(profile.id), now)
@@ -928,9 +942,12 @@ def _replayed(key, fingerprint):
     return redemption
 
 
-def _once(replayed, operation):
-    """Run a keyed write; a race on its key becomes a replay (``replayed()``) or a refusal, never a second write."""
-    if not db.session.info.get(_WRITING):  # inside a unit of work, the check under the lock replays
+def _once(replayed, operation, *, look_first=True):
+    """Run a keyed write; a race on its key becomes a replay (``replayed()``) or a refusal, never a second write.
+
+    ``look_first`` False: the operation itself looks for a replay where it is refused,
+    and the key's unique index refuses its second write, so nothing is read before it."""
+    if look_first and not db.session.info.get(_WRITING):  # inside a unit of work, the check under the lock replays
         replay = replayed()
         if replay is not None:
             return replay
@@ -972,42 +989,60 @@ def _perk_to_sell(perk_id):
     return perk
 
 
+def _next_redemption_id():
+    """SQL for the id the next redemption takes, drawn under the account's lock before it
+    is written: its ledger entry (which names it as its cause) is written first, and the
+    redemption then names its entry in its own INSERT, with no second write to either.
+    PostgreSQL draws from the table's sequence; SQLite, whose writers hold the database's
+    write lock from ``BEGIN IMMEDIATE``, takes the one after the highest."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return func.nextval(func.pg_get_serial_sequence(Redemption.__tablename__, "id"))
+    return select(func.coalesce(func.max(Redemption.id), 0) + 1).scalar_subquery()
+
+
+_MEMBER_ACCOUNT_AND_PERK = {}
+
+
+def _member_account_and_perk_statement():
+    return (
+        select(VolunteerProfile, PointsAccount, Perk, MemberCredential, _next_redemption_id(), *stamp_columns())
+        .join(PointsAccount, PointsAccount.volunteer_id == VolunteerProfile.id)
+        .join(User, User.id == VolunteerProfile.user_id)
+        .join(Perk, Perk.id == bindparam("perk_id"))
+        .outerjoin(MemberCredential, MemberCredential.volunteer_id == VolunteerProfile.id)
+        .where(
+            VolunteerProfile.member_no == bindparam("code"),
+            VolunteerProfile.merged_into_id.is_(None),
+            User.deleted_at.is_(None),
+        )
+        .options(joinedload(VolunteerProfile.user).lazyload(User.memberships), *_PERK_WITH_PLACES)
+        .with_for_update(of=PointsAccount)
+        .execution_options(populate_existing=True)
+    )
+
+
 def _member_account_and_perk(code, perk_id):
     """What a counter redemption reads, in one query: the member's profile (with user and
-    home organization), their account locked, the perk with its owner and venues, and the
-    member's spending credential (code secret and PIN; None before the first use).
+    home organization), their account locked, the perk with its owner and venues, the
+    member's spending credential (code secret and PIN; None before the first use), the
+    id of the redemption to write, and the stamps of the caches a redemption consults
+    (the star thresholds: ``database.stamp_columns``).
 
     A number merged into another profile, a deleted account or an unknown perk take the
     longer way (``volunteer_by_member_number``, ``_perk_to_sell``), which says what is wrong.
     """
     found = None
     if _whole(perk_id, 1, 2**62):
-        found = (
-            db.session.execute(
-                select(VolunteerProfile, PointsAccount, Perk, MemberCredential)
-                .join(PointsAccount, PointsAccount.volunteer_id == VolunteerProfile.id)
-                .join(User, User.id == VolunteerProfile.user_id)
-                .join(Perk, Perk.id == perk_id)
-                .outerjoin(MemberCredential, MemberCredential.volunteer_id == VolunteerProfile.id)
-                .where(
-                    VolunteerProfile.member_no == code,
-                    VolunteerProfile.merged_into_id.is_(None),
-                    User.deleted_at.is_(None),
-                )
-                .options(joinedload(VolunteerProfile.user).lazyload(User.memberships), *_PERK_WITH_PLACES)
-                .with_for_update(of=PointsAccount)
-                .execution_options(populate_existing=True)
-            )
-            .unique()
-            .first()
-        )
+        statement = prepared(_MEMBER_ACCOUNT_AND_PERK, _member_account_and_perk_statement)
+        found = db.session.execute(statement, {"code": code, "perk_id": perk_id}).unique().first()
     if found is None:
         profile = volunteer_by_member_number(code)
         account = _lock_account_of(profile.id)
-        return profile, account, _perk_to_sell(perk_id), member_codes.credential_row(profile.id)
-    profile, account, perk, spending = found
+        return profile, account, _perk_to_sell(perk_id), member_codes.credential_row(profile.id), None
+    profile, account, perk, spending, redemption_id = found[:5]
     note_locked(PointsAccount, account.id)
-    return profile, account, perk, spending
+    note_stamps(found)
+    return profile, account, perk, spending, redemption_id
 
 
 def _take_stock(perk, quantity, check):
@@ -1050,29 +1085,27 @@ def _purchase(
     ttl=None,
     account=None,
     perk=None,
+    redemption_id=None,
 ):
-    """Lock the account; replay the key, or check eligibility and take points and stock.
+    """Lock the account; check eligibility and take points and stock, or replay the key.
 
     The account's lock serialises everything one volunteer does, so their balance and
     their per-period limits hold; the perk's row is written only where it has a counted
     stock (``_take_stock``), so redemptions of one perk without stock never queue on it,
     and then after the points are taken, so a popular perk's row is held for the few
     statements before the commit only.
-    ``account`` (locked) and ``perk`` may be passed when the caller read them already.
+
+    Nothing is read to find a replay on the way to the writes: the key's unique index
+    refuses a second redemption (``_once`` then replays it), and a purchase refused
+    before it wrote anything (no longer eligible, say, because the first one took the
+    points) looks for the redemption of its key then, so a retry gets what the first
+    request got. ``account`` (locked), ``perk`` and ``redemption_id`` (from
+    ``_next_redemption_id``) may be passed when the caller read them already.
     Returns ``(redemption, written)``; ``written`` is False for a replay. Runs inside the
     caller's unit of work.
     """
     if account is None:
         account = _lock_account_of(profile.id)
-    replay = _replayed(key, fingerprint)
-    if replay is not None:
-        return replay, False
-    if perk is None:
-        perk = _perk_to_sell(perk_id)
-    if counter_org is not None and not perk.is_honored_at(counter_org):
-        raise NotHonoredHere(perk=perk.name)
-    ledger.expire_account(account.id, now)
-    balance = account.balance
 
     def check(perk):
         used = _used_in_period(profile.id, [perk], now).get(perk.id, 0) if perk.limit_period else 0
@@ -1091,19 +1124,52 @@ def _purchase(
                 reasons[0].template, details={"reasons": [reason.code for reason in reasons]}, **reasons[0].params
             )
 
-    check(perk)
-    redemption = Redemption(
+    try:
+        if perk is None:
+            perk = _perk_to_sell(perk_id)
+        if counter_org is not None and not perk.is_honored_at(counter_org):
+            raise NotHonoredHere(perk=perk.name)
+        ledger.expire_account(account.id, now)
+        balance = account.balance  # what ``check`` weighs, also when a short stock is read again
+        check(perk)
+    except PointsError:
+        replay = _replayed(key, fingerprint)
+        if replay is None:
+            raise
+        return replay, False
+    if redemption_id is None:
+        redemption_id = db.session.execute(select(_next_redemption_id())).scalar_one()
+    points = perk.points_cost * quantity
+    entry = ledger.spend_points(
+        account.id,
+        points,
+        reason=N_("Perk redeemed"),
+        note=perk.name,
+        cause_type="redemption",
+        cause_id=redemption_id,
+        actor_id=actor_id,
+        idempotency_key=key,
+        details={"perk_id": perk.id, "quantity": quantity},
+        now=now,
+        key_is_new=True,  # the entry's unique key refuses a second one; ``_once`` replays it
+    )
+    redemption = Redemption(  # the ids as well as the objects: read before the next flush
+        id=redemption_id,
         perk=perk,
+        perk_id=perk.id,
         volunteer=profile,
+        volunteer_id=profile.id,
         account_id=account.id,
         quantity=quantity,
-        points=perk.points_cost * quantity,
+        points=points,
         copay_amount=perk.copay_amount * quantity,
         copay_currency=perk.copay_currency,
         payment_status="none",
         channel=channel,
         idempotency_key=key,
         fingerprint=fingerprint,
+        redeem_entry=entry,
+        redeem_entry_id=entry.id,
         created_by_id=actor_id,
         created_at=now,
     )
@@ -1119,26 +1185,10 @@ def _purchase(
         redemption.counter_organization_id = counter_org.id
         redemption.fulfilled_at = now
         redemption.fulfilled_by_id = actor_id
-    db.session.add(redemption)
-    db.session.flush()
-    entry = ledger.spend_points(
-        account.id,
-        redemption.points,
-        reason=N_("Perk redeemed"),
-        note=perk.name,
-        cause_type="redemption",
-        cause_id=redemption.id,
-        actor_id=actor_id,
-        idempotency_key=key,
-        details={"perk_id": perk.id, "quantity": quantity},
-        now=now,
-        key_is_new=True,  # no redemption has the key, and a redemption's entry is written with it
-    )
+    db.session.add(redemption)  # written with the next flush, with the lots and the audit event
     if perk.stock is not None:  # last: the perk's row stays locked from here to the commit only
         _take_stock(perk, quantity, check)
-    redemption.redeem_entry = entry
     reports.count_redemption(redemption, 1)
-    db.session.flush()
     return redemption, True
 
 
@@ -1182,8 +1232,16 @@ def redeem_perk(
 
     def purchase():
         with write_transaction():
-            profile, account, perk, spending = _member_account_and_perk(code, perk_id)
-            member_codes.check_spend(profile, spending, credential, now)
+            try:
+                profile, account, perk, spending, redemption_id = _member_account_and_perk(code, perk_id)
+                member_codes.check_spend(profile, spending, credential, now)
+            except (PointsError, member_codes.WrongCredential):
+                # a retry after the code changed, or the member's number was merged: what
+                # the first request got, and no wrong try counted
+                replay = _replayed(key, fingerprint)
+                if replay is None:
+                    raise
+                return replay
             redemption, written = _purchase(
                 profile,
                 perk_id,
@@ -1197,6 +1255,7 @@ def redeem_perk(
                 counter_org=counter_org,
                 account=account,
                 perk=perk,
+                redemption_id=redemption_id,
             )
             if written:
                 payments.collect_at_counter(redemption, by_card=card_payment_method is not None)
@@ -1210,7 +1269,7 @@ def redeem_perk(
                 )
         return redemption
 
-    redemption = _once(lambda: _replayed(key, fingerprint), operation)
+    redemption = _once(lambda: _replayed(key, fingerprint), operation, look_first=False)
     return payments.pay_by_card(redemption, card_payment_method, now=now)
 
 
@@ -1336,7 +1395,7 @@ def reserve_perk(
                 payments.hold_for_card_payment(redemption, now)
         return redemption
 
-    redemption = _once(lambda: _replayed(key, fingerprint), operation)
+    redemption = _once(lambda: _replayed(key, fingerprint), operation, look_first=False)
     return payments.pay_by_card(redemption, payment_method, now=now)
 
 

@@ -33,10 +33,9 @@ from ..timeutil import to_local
 from .models import (
     MONTHLY_TABLES,
     ActiveMonth,
-    CounterMonth,
     ExpiryMonth,
     HonorMonth,
-    PerkMonth,
+    RedemptionMonth,
     ServiceMonth,
     VolunteerMonth,
 )
@@ -51,8 +50,7 @@ _KEYS = {
     ServiceMonth: ("organization_id", "month", "category"),
     VolunteerMonth: ("organization_id", "month", "volunteer_id"),
     ActiveMonth: ("organization_id", "month"),
-    PerkMonth: ("organization_id", "month", "perk_id"),
-    CounterMonth: ("organization_id", "month"),
+    RedemptionMonth: ("organization_id", "month", "perk_id"),
     ExpiryMonth: ("organization_id", "month"),
     HonorMonth: ("organization_id", "month", "volunteer_id"),
 }
@@ -60,8 +58,7 @@ _TOTALS = {
     ServiceMonth: ("records", "minutes", "points"),
     VolunteerMonth: ("records",),
     ActiveMonth: ("volunteers",),
-    PerkMonth: ("redemptions", "points"),
-    CounterMonth: ("redemptions", "points"),
+    RedemptionMonth: ("redemptions", "points", "counter_redemptions", "counter_points"),
     ExpiryMonth: ("points",),
     HonorMonth: ("minutes", "points"),
 }
@@ -120,7 +117,7 @@ def count_redemption(redemption, sign):
     """A redemption made (``sign`` 1) or undone (-1; call it before its status changes)."""
     home = redemption.volunteer.home_organization
     month = month_of(redemption.created_at, home.timezone)
-    _add(PerkMonth, (home.id, month, redemption.perk_id), redemptions=sign, points=sign * redemption.points)
+    _add(RedemptionMonth, (home.id, month, redemption.perk_id), redemptions=sign, points=sign * redemption.points)
     if redemption.status == "fulfilled" and redemption.counter_organization_id is not None:
         _count_at_counter(redemption, sign)
 
@@ -133,7 +130,12 @@ def count_handover(redemption):
 def _count_at_counter(redemption, sign):
     counter = _organization(redemption.counter_organization_id)
     month = month_of(redemption.fulfilled_at, counter.timezone)
-    _add(CounterMonth, (counter.id, month), redemptions=sign, points=sign * redemption.points)
+    _add(
+        RedemptionMonth,
+        (counter.id, month, redemption.perk_id),
+        counter_redemptions=sign,
+        counter_points=sign * redemption.points,
+    )
 
 
 @ledger.on_points_expired
@@ -150,23 +152,38 @@ def count_expired(account, points, moment):
 # -- writing them with the unit of work -----------------------------------------------------
 
 
+_UPSERTS = {}
+
+
+def _upsert_statement(dialect_name, model):
+    """``INSERT ... ON CONFLICT DO UPDATE SET n = n + excluded.n ... RETURNING`` for the
+    table, built once per dialect; the rows are its parameters (one statement for them all)."""
+    statement = _UPSERTS.get((dialect_name, model))
+    if statement is None:
+        table, keys, totals = model.__table__, _KEYS[model], _TOTALS[model]
+        statement = (postgresql.insert if dialect_name == "postgresql" else sqlite.insert)(table)
+        statement = statement.on_conflict_do_update(
+            index_elements=list(keys), set_={name: table.c[name] + statement.excluded[name] for name in totals}
+        ).returning(*(table.c[name] for name in keys + totals))
+        _UPSERTS[(dialect_name, model)] = statement
+    return statement
+
+
 def _upsert(session, model, rows):
     """Add ``rows`` ({key: {total: amount}}) to the table's rows, in key order; returns
     the rows' keys and totals after the change."""
-    table, keys, totals = model.__table__, _KEYS[model], _TOTALS[model]
+    keys = _KEYS[model]
     values = [
         {**dict(zip(keys, key, strict=True)), **amounts}
         for key, amounts in sorted(rows.items())
         if any(amounts.values())
     ]
-    insert_into = postgresql.insert if session.connection().dialect.name == "postgresql" else sqlite.insert
+    if not values:
+        return []
+    statement = _upsert_statement(session.connection().dialect.name, model)
     after = []
     for start in range(0, len(values), _BATCH):
-        statement = insert_into(table).values(values[start : start + _BATCH])
-        statement = statement.on_conflict_do_update(
-            index_elements=list(keys), set_={name: table.c[name] + statement.excluded[name] for name in totals}
-        ).returning(*(table.c[name] for name in keys + totals))
-        after += session.execute(statement).all()
+        after += session.execute(statement, values[start : start + _BATCH]).all()
     return after
 
 
@@ -260,32 +277,37 @@ def _volunteer_rows(in_scope):
 
 
 def _redemption_rows(in_scope):
-    perks, counters = defaultdict(lambda: [0, 0]), defaultdict(lambda: [0, 0])
+    redemptions = defaultdict(lambda: [0, 0, 0, 0])
     for home_id, timezone, created_at, perk_id, points in _streamed(
         select(Organization.id, Organization.timezone, Redemption.created_at, Redemption.perk_id, Redemption.points)
         .join(VolunteerProfile, VolunteerProfile.id == Redemption.volunteer_id)
         .join(Organization, Organization.id == VolunteerProfile.home_organization_id)
         .where(Redemption.status.in_(HELD), in_scope(Organization.id))
     ):
-        totals = perks[(home_id, month_of(created_at, timezone), perk_id)]
+        totals = redemptions[(home_id, month_of(created_at, timezone), perk_id)]
         totals[0] += 1
         totals[1] += points
-    for counter_id, timezone, fulfilled_at, points in _streamed(
-        select(Organization.id, Organization.timezone, Redemption.fulfilled_at, Redemption.points)
+    for counter_id, timezone, fulfilled_at, perk_id, points in _streamed(
+        select(Organization.id, Organization.timezone, Redemption.fulfilled_at, Redemption.perk_id, Redemption.points)
         .join(Organization, Organization.id == Redemption.counter_organization_id)
         .where(Redemption.status == "fulfilled", in_scope(Organization.id))
     ):
-        totals = counters[(counter_id, month_of(fulfilled_at, timezone))]
-        totals[0] += 1
-        totals[1] += points
+        totals = redemptions[(counter_id, month_of(fulfilled_at, timezone), perk_id)]
+        totals[2] += 1
+        totals[3] += points
     return {
-        PerkMonth: [
-            {"organization_id": o, "month": m, "perk_id": k, "redemptions": n, "points": p}
-            for (o, m, k), (n, p) in perks.items()
-        ],
-        CounterMonth: [
-            {"organization_id": o, "month": m, "redemptions": n, "points": p} for (o, m), (n, p) in counters.items()
-        ],
+        RedemptionMonth: [
+            {
+                "organization_id": o,
+                "month": m,
+                "perk_id": k,
+                "redemptions": n,
+                "points": p,
+                "counter_redemptions": cn,
+                "counter_points": cp,
+            }
+            for (o, m, k), (n, p, cn, cp) in redemptions.items()
+        ]
     }
 
 

@@ -77,35 +77,29 @@ class ActiveMonth(db.Model):
         return f"<ActiveMonth {self.organization_id} {self.month} {self.volunteers}>"
 
 
-class PerkMonth(db.Model):
-    """Redemptions of a perk by volunteers of an organization in a month (not undone)."""
+class RedemptionMonth(db.Model):
+    """Redemptions of a perk in a month, not undone, counted from two sides: by volunteers
+    of an organization (their home) in the month they were made (``redemptions``,
+    ``points``), and handed over at the organization's counter in the month they were
+    (``counter_redemptions``, ``counter_points``). A redemption at a counter changes its
+    two rows with one statement."""
 
-    __tablename__ = "report_perk_months"
-    __table_args__ = (Index("ix_report_perk_months_month", "month", "organization_id"),)
+    __tablename__ = "report_redemption_months"
+    __table_args__ = (Index("ix_report_redemption_months_month", "month", "organization_id"),)
 
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), primary_key=True)
     month: Mapped[date] = mapped_column(primary_key=True)
     perk_id: Mapped[int] = mapped_column(ForeignKey("perks.id"), primary_key=True)
     redemptions: Mapped[int] = mapped_column(default=0)
     points: Mapped[int] = mapped_column(BigInteger, default=0)
+    counter_redemptions: Mapped[int] = mapped_column(default=0)
+    counter_points: Mapped[int] = mapped_column(BigInteger, default=0)
 
     def __repr__(self):
-        return f"<PerkMonth {self.organization_id} {self.month} perk={self.perk_id} {self.redemptions}>"
-
-
-class CounterMonth(db.Model):
-    """Perks handed over at a counter in a month (not voided)."""
-
-    __tablename__ = "report_counter_months"
-    __table_args__ = (Index("ix_report_counter_months_month", "month", "organization_id"),)
-
-    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), primary_key=True)
-    month: Mapped[date] = mapped_column(primary_key=True)
-    redemptions: Mapped[int] = mapped_column(default=0)
-    points: Mapped[int] = mapped_column(BigInteger, default=0)
-
-    def __repr__(self):
-        return f"<CounterMonth {self.organization_id} {self.month} {self.redemptions}>"
+        return (
+            f"<RedemptionMonth {self.organization_id} {self.month} perk={self.perk_id}"
+            f" {self.redemptions} made, {self.counter_redemptions} at the counter>"
+        )
 
 
 class ExpiryMonth(db.Model):
@@ -147,4 +141,4 @@ class HonorMonth(db.Model):
 
 
 # The tables of monthly figures, in the order their rows are locked when changed.
-MONTHLY_TABLES = (ServiceMonth, VolunteerMonth, ActiveMonth, PerkMonth, CounterMonth, ExpiryMonth, HonorMonth)
+MONTHLY_TABLES = (ServiceMonth, VolunteerMonth, ActiveMonth, RedemptionMonth, ExpiryMonth, HonorMonth)

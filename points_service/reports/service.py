@@ -22,7 +22,7 @@ from ..ledger.models import PointsAccount, PointsLot
 from ..organizations.models import Organization
 from ..perks.models import Perk
 from ..timeutil import to_local, utcnow
-from .models import ActiveMonth, CounterMonth, ExpiryMonth, PerkMonth, ServiceMonth
+from .models import ActiveMonth, ExpiryMonth, RedemptionMonth, ServiceMonth
 
 PERMISSION = "report.view"
 DEFAULT_MONTHS = 12
@@ -175,9 +175,9 @@ def _by_month(model, organization, months):
 
 def _redemptions_by_perk(organization, months):
     rows = db.session.execute(
-        _monthly(PerkMonth, organization, months)
-        .join(Perk, Perk.id == PerkMonth.perk_id)
-        .with_only_columns(Perk.id, Perk.name, func.sum(PerkMonth.redemptions), func.sum(PerkMonth.points))
+        _monthly(RedemptionMonth, organization, months)
+        .join(Perk, Perk.id == RedemptionMonth.perk_id)
+        .with_only_columns(Perk.id, Perk.name, func.sum(RedemptionMonth.redemptions), func.sum(RedemptionMonth.points))
         .group_by(Perk.id, Perk.name)
     ).all()
     figures = [(perk_id, name, int(count), int(points)) for perk_id, name, count, points in rows if count or points]
@@ -186,9 +186,12 @@ def _redemptions_by_perk(organization, months):
 
 def _redemptions_by_counter(organization, months):
     rows = db.session.execute(
-        _monthly(CounterMonth, organization, months)
+        _monthly(RedemptionMonth, organization, months)
         .with_only_columns(
-            Organization.id, Organization.name, func.sum(CounterMonth.redemptions), func.sum(CounterMonth.points)
+            Organization.id,
+            Organization.name,
+            func.sum(RedemptionMonth.counter_redemptions),
+            func.sum(RedemptionMonth.counter_points),
         )
         .group_by(Organization.id, Organization.name)
     ).all()
@@ -282,7 +285,7 @@ def build_dashboard(actor, organization, months, now=None):
         service=service,
         perks=_redemptions_by_perk(organization, months),
         counters=_redemptions_by_counter(organization, months),
-        redeemed=_by_month(PerkMonth, organization, months),
+        redeemed=_by_month(RedemptionMonth, organization, months),
         expired=_by_month(ExpiryMonth, organization, months),
         outstanding=points_outstanding(organization, now),
         expiring=points_expiring(organization, now),

@@ -29,7 +29,7 @@ from importlib import metadata
 from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, or_, select
+from sqlalchemy import String, case, cast, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from .. import authz
@@ -37,7 +37,7 @@ from ..accounts.models import User
 from ..audit.service import record_audit
 from ..changes import service as change_requests
 from ..changes.models import ChangeRequest
-from ..database import lock_one, write_transaction
+from ..database import lock_one, register_stamp, stamp, write_transaction
 from ..errors import Conflict, PermissionDenied, ValidationError
 from ..extensions import db
 from ..i18n import list_text
@@ -1471,15 +1471,65 @@ def explain_award(breakdown: list[dict]) -> list[str]:
 # -- star levels ---------------------------------------------------------------------
 
 
+def _published_stamp():
+    """A value that changes with every publication or retirement of a rule set: each
+    moves a set one step along draft -> published -> retired (the weighted count grows
+    by one), and the latest dates tell one database from another."""
+    weight = case((RuleSet.status == "published", 1), (RuleSet.status == "retired", 2), else_=0)
+    return (
+        select(
+            cast(func.coalesce(func.sum(weight), 0), String)
+            + ":"
+            + func.coalesce(cast(func.max(RuleSet.published_at), String), "")
+            + ":"
+            + func.coalesce(cast(func.max(RuleSet.retired_at), String), "")
+        )
+        .where(RuleSet.status != "draft")
+        .scalar_subquery()
+    )
+
+
+register_stamp("rule_sets", _published_stamp)
+
+# (stamp, {organization id: [(effective_from, version, star thresholds)]}): the published
+# sets' star thresholds, read again when the stamp read by this request differs.
+_published_thresholds = (None, {})
+
+
+def _thresholds_by_organization():
+    global _published_thresholds
+    current = stamp("rule_sets")
+    if current is None:
+        current = db.session.execute(select(_published_stamp())).scalar_one()
+    known, table = _published_thresholds
+    if known == current:
+        return table
+    table = defaultdict(list)
+    for organization_id, effective_from, version, config in db.session.execute(
+        select(RuleSet.organization_id, RuleSet.effective_from, RuleSet.version, RuleSet.config).where(
+            RuleSet.status == "published"
+        )
+    ):
+        thresholds = tuple(config.get("star_thresholds_hours") or NATIONAL_STAR_THRESHOLDS_HOURS)
+        table[organization_id].append((effective_from, version, thresholds))
+    _published_thresholds = (current, dict(table))  # read after the stamp: never older than it
+    return _published_thresholds[1]
+
+
 def star_thresholds(organization, on_date=None):
-    """Star thresholds in hours that apply to ``organization`` (national ones by default)."""
+    """Star thresholds in hours that apply to ``organization`` (national ones by default):
+    those of the set ``applicable_rule_set`` finds, from a per-process table of the
+    published sets that is read again after any publication or retirement."""
     if organization is None:
         return list(NATIONAL_STAR_THRESHOLDS_HOURS)
     on_date = on_date or to_local(utcnow(), organization.timezone).date()
-    rule_set = applicable_rule_set(organization, on_date)
-    if rule_set is None:
-        return list(NATIONAL_STAR_THRESHOLDS_HOURS)
-    return list(rule_set.config.get("star_thresholds_hours") or NATIONAL_STAR_THRESHOLDS_HOURS)
+    table = _thresholds_by_organization()
+    best = None
+    for depth, organization_id in enumerate(organization.ancestor_ids):
+        for effective_from, version, thresholds in table.get(organization_id, ()):
+            if effective_from <= on_date and (best is None or (depth, effective_from, version) > best[0]):
+                best = ((depth, effective_from, version), thresholds)
+    return list(best[1] if best is not None else NATIONAL_STAR_THRESHOLDS_HOURS)
 
 
 def star_level(lifetime_minutes: int, organization, thresholds=None) -> StarLevel:

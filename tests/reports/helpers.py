@@ -11,10 +11,9 @@ from points_service.organizations.models import Organization
 from points_service.perks.models import Redemption
 from points_service.reports.models import (
     ActiveMonth,
-    CounterMonth,
     ExpiryMonth,
     HonorMonth,
-    PerkMonth,
+    RedemptionMonth,
     ServiceMonth,
     VolunteerMonth,
 )
@@ -39,12 +38,11 @@ def stored_figures():
         figures["volunteers"][(row.organization_id, row.month, row.volunteer_id)] += row.records
     for row in db.session.execute(select(ActiveMonth)).scalars():
         figures["active"][(row.organization_id, row.month)] += row.volunteers
-    for row in db.session.execute(select(PerkMonth)).scalars():
+    for row in db.session.execute(select(RedemptionMonth)).scalars():
         figures["perks"][(row.organization_id, row.month, row.perk_id, "redemptions")] += row.redemptions
         figures["perks"][(row.organization_id, row.month, row.perk_id, "points")] += row.points
-    for row in db.session.execute(select(CounterMonth)).scalars():
-        figures["counters"][(row.organization_id, row.month, "redemptions")] += row.redemptions
-        figures["counters"][(row.organization_id, row.month, "points")] += row.points
+        figures["counters"][(row.organization_id, row.month, "redemptions")] += row.counter_redemptions
+        figures["counters"][(row.organization_id, row.month, "points")] += row.counter_points
     for row in db.session.execute(select(ExpiryMonth)).scalars():
         figures["expired"][(row.organization_id, row.month)] += row.points
     for row in db.session.execute(select(HonorMonth)).scalars():
