@@ -15,7 +15,8 @@ perks are made by the services (as an administrator would). Volunteers, their ac
 approved service records with their earn entries and points lots are written in bulk:
 ``COPY`` on PostgreSQL, batched INSERTs on SQLite, with ids assigned here so that each
 account's entries chain (``points verify`` is clean afterwards). The monthly report
-figures are then rebuilt from the raw tables (``rebuild_monthly_figures``).
+figures and the points held per home organization are then rebuilt from the raw tables
+(``rebuild_monthly_figures``, ``rebuild_organization_balances``).
 
 Writes a JSON fixture (``--out``): the token, perk ids, the file of member numbers and
 how many rows per second the bulk load wrote.
@@ -48,6 +49,7 @@ from points_service.ledger.models import LedgerEntry, PointsAccount, PointsLot
 from points_service.organizations.service import create_organization
 from points_service.perks import service as perks
 from points_service.reports.aggregates import rebuild_monthly_figures
+from points_service.reports.balances import rebuild_organization_balances
 from points_service.rules import service as rules
 from points_service.timeutil import utcnow
 
@@ -336,6 +338,7 @@ def generate(scale, out):
         analyze_seconds = _vacuum_analyze(writer.postgresql)
         started = time.perf_counter()
         rebuild_monthly_figures(None)
+        rebuild_organization_balances(None)
         rebuild_seconds = time.perf_counter() - started
         if writer.postgresql:
             db.session.execute(text("ANALYZE"))

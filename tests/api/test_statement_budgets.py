@@ -7,12 +7,12 @@ for the counter page), in a fresh session as in production, and must stay within
 budgets below. Transaction control (BEGIN, COMMIT) is not counted: SQLite sends BEGIN
 as a statement, PostgreSQL's driver does not.
 
-What a redemption of a perk without stock or limit sends (15; 42 before they were counted): the token with its
+What a redemption of a perk without stock or limit sends (16; 42 before they were counted): the token with its
 holder's roles; the member, their account (locked), the perk and the member's code secret in one query; the
 rule set for the star level; the redemption's key (a replay?); the account's open lots;
 the ledger's key; then the writes: redemption, ledger entry, account, lot movement,
-lot, the redemption's entry, the audit event, the monthly report figures, and the
-stored response of the Idempotency-Key, all in one transaction.
+lot, the redemption's entry, the audit event, the monthly report figures, the points held
+by the member's home organization, and the stored response of the Idempotency-Key, all in one transaction.
 """
 
 import re
@@ -25,7 +25,7 @@ from points_service.extensions import db
 from tests.builders import PASSWORD
 from tests.builders.perks import phone_scan
 
-REDEMPTION_BUDGET = 15
+REDEMPTION_BUDGET = 16
 STOCKED_REDEMPTION_BUDGET = REDEMPTION_BUDGET + 1  # the conditional UPDATE of the stock
 LOOKUP_BUDGET = 6
 COUNTER_PAGE_LOOKUP_BUDGET = 10
