@@ -83,15 +83,19 @@ def rebuild_organization_balances(actor, organization=None):
         if session.connection().dialect.name == "postgresql":
             session.execute(text(f"LOCK TABLE {OrganizationBalance.__tablename__} IN EXCLUSIVE MODE"))
         session.execute(delete(OrganizationBalance).where(OrganizationBalance.organization_id.in_(homes)))
-        written = session.execute(
-            insert(OrganizationBalance).from_select(
-                ["organization_id", "points"],
-                select(VolunteerProfile.home_organization_id, func.sum(PointsAccount.balance))
-                .join(PointsAccount, PointsAccount.volunteer_id == VolunteerProfile.id)
-                .where(VolunteerProfile.home_organization_id.in_(homes))
-                .group_by(VolunteerProfile.home_organization_id),
-            )
-        ).rowcount
+        written = len(
+            session.execute(
+                insert(OrganizationBalance)
+                .from_select(
+                    ["organization_id", "points"],
+                    select(VolunteerProfile.home_organization_id, func.sum(PointsAccount.balance))
+                    .join(PointsAccount, PointsAccount.volunteer_id == VolunteerProfile.id)
+                    .where(VolunteerProfile.home_organization_id.in_(homes))
+                    .group_by(VolunteerProfile.home_organization_id),
+                )
+                .returning(OrganizationBalance.organization_id)
+            ).all()
+        )
         record_audit(
             actor,
             "reports.rebuild_balances",
