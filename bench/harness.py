@@ -66,7 +66,7 @@ class Cluster:
     def start(self):
         options = (
             f"-p {self.port} -k {self.dir} -c listen_addresses='' -c max_connections=200 "
-            "-c shared_buffers=256MB -c synchronous_commit=on"
+            "-c shared_buffers=256MB -c synchronous_commit=on -c max_wal_size=8GB"
         )
         self._run(
             "pg_ctl", "-D", str(self.dir / "data"), "-l", str(self.dir / "server.log"), "-w", "-o", options, "start"

@@ -716,13 +716,16 @@ def calendar_rerate_command(year, organization):
 @records_actor
 @click.option("--org", "organization", default=None, help="only this organization's subtree (default: everywhere)")
 def reports_rebuild_command(organization):
-    """Recompute the reports' monthly figures from the records, redemptions and ledger
-    (run once after upgrading to the release that added them); safe to run any time."""
+    """Recompute the reports' monthly figures and the points held per home organization
+    from the records, redemptions, ledger and accounts; safe to run any time."""
     from .organizations.service import find_organization
     from .reports.aggregates import rebuild_monthly_figures
+    from .reports.balances import rebuild_organization_balances
 
     try:
-        written = rebuild_monthly_figures(None, find_organization(organization) if organization else None)
+        node = find_organization(organization) if organization else None
+        written = rebuild_monthly_figures(None, node)
+        written["report_organization_balances"] = rebuild_organization_balances(None, node)
     except PointsError as error:
         _fail(error)
     for table, rows in written.items():

@@ -142,3 +142,17 @@ class HonorMonth(db.Model):
 
 # The tables of monthly figures, in the order their rows are locked when changed.
 MONTHLY_TABLES = (ServiceMonth, VolunteerMonth, ActiveMonth, RedemptionMonth, ExpiryMonth, HonorMonth)
+
+
+class OrganizationBalance(db.Model):
+    """Points the volunteers whose home is an organization hold now: the sum of their
+    accounts' balances, changed in the unit of work that changes a balance (``balances``),
+    so points outstanding add up one row per organization instead of every account."""
+
+    __tablename__ = "report_organization_balances"
+
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), primary_key=True)
+    points: Mapped[int] = mapped_column(BigInteger, default=0)
+
+    def __repr__(self):
+        return f"<OrganizationBalance {self.organization_id} {self.points}>"

@@ -22,7 +22,7 @@ from ..ledger.models import PointsAccount, PointsLot
 from ..organizations.models import Organization
 from ..perks.models import Perk
 from ..timeutil import to_local, utcnow
-from .models import ActiveMonth, ExpiryMonth, RedemptionMonth, ServiceMonth
+from .models import ActiveMonth, ExpiryMonth, OrganizationBalance, RedemptionMonth, ServiceMonth
 
 PERMISSION = "report.view"
 DEFAULT_MONTHS = 12
@@ -209,13 +209,13 @@ def _volunteers_of(organization):
 
 
 def points_outstanding(organization, now=None):
-    """What the scheme owes the subtree's volunteers now: their balances, less points whose
-    time is up but which the expiry job has not yet taken."""
+    """What the scheme owes the subtree's volunteers now: their balances (one row per home
+    organization, ``balances``), less points whose time is up but which the expiry job has
+    not yet taken."""
     now = now or utcnow()
     balances = (
-        select(func.coalesce(func.sum(PointsAccount.balance), 0))
-        .join(VolunteerProfile, VolunteerProfile.id == PointsAccount.volunteer_id)
-        .join(Organization, Organization.id == VolunteerProfile.home_organization_id)
+        select(func.coalesce(func.sum(OrganizationBalance.points), 0))
+        .join(Organization, Organization.id == OrganizationBalance.organization_id)
         .where(_in_subtree(organization))
         .scalar_subquery()
     )

@@ -7,13 +7,14 @@ for the counter page), in a fresh session as in production, and must stay within
 budgets below. Transaction control (BEGIN, COMMIT) is not counted: SQLite sends BEGIN
 as a statement, PostgreSQL's driver does not.
 
-What a redemption of a perk without stock or limit sends (11; 42 before they were first
+What a redemption of a perk without stock or limit sends (12; 42 before they were first
 counted, then 15): the token with its holder's roles; the member, their account
 (locked), the perk, the member's code secret, the id of the redemption to write and the
 stamp of the published rule sets (the star thresholds are kept per process while it holds)
 in one query; the account's open lots; then the writes: the ledger entry, the account, the
 lot movement, the lot, the redemption (naming its entry), the audit event, the stored
-response of the Idempotency-Key and the monthly report figures (one table, both sides),
+response of the Idempotency-Key, the monthly report figures (one table, both sides) and
+the points held by the member's home organization (the dashboard's points outstanding),
 all in one transaction. Nothing is read to find a replay: the key's unique index refuses
 a second redemption, and a refused retry looks for the first one then.
 
@@ -31,7 +32,7 @@ from points_service.extensions import db
 from tests.builders import PASSWORD
 from tests.builders.perks import phone_scan
 
-REDEMPTION_BUDGET = 11
+REDEMPTION_BUDGET = 12
 STOCKED_REDEMPTION_BUDGET = REDEMPTION_BUDGET + 1  # the conditional UPDATE of the stock
 LOOKUP_BUDGET = 4
 COUNTER_PAGE_LOOKUP_BUDGET = 9
