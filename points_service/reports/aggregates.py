@@ -11,12 +11,14 @@ locks on these shared rows short and never in a cycle; each row is an
 transactions apply one after the other on PostgreSQL and SQLite alike.
 
 ``rebuild_monthly_figures`` recomputes the figures of a subtree from the records,
-redemptions and ledger entries (after a migration, or to check them).
+redemptions and ledger entries (after a migration, or to check them): on PostgreSQL with
+one ``INSERT ... SELECT`` per table, so a city's twenty million records are added up by
+the database; on SQLite row by row here.
 """
 
 from collections import defaultdict
 
-from sqlalchemy import Date, cast, delete, event, func, insert, select, text
+from sqlalchemy import Date, cast, delete, event, func, insert, literal, select, text, union_all
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
@@ -356,27 +358,142 @@ def _honor_rows(in_scope, subtree_ids):
     ]
 
 
-def _insert_honor_rows_in_postgresql(session, in_scope):
-    """The honor figures added up by PostgreSQL itself (a city's millions of records
-    never pass through Python): each record joined to every node above its place."""
-    place, scope = aliased(Organization), aliased(Organization)
-    local_start = func.timezone(scope.timezone, func.timezone("UTC", ServiceRecord.started_at))
-    month = cast(func.date_trunc("month", local_start), Date).label("month")
-    rows = (
+def _local_month(moment, timezone):
+    """SQL for ``month_of``: the first day of the local month of a naive UTC ``moment``."""
+    return cast(func.date_trunc("month", func.timezone(timezone, func.timezone("UTC", moment))), Date)
+
+
+def _insert_in_postgresql(session, in_scope, model, columns, rows):
+    """Insert ``rows`` into ``model``'s table; returns how many rows of the scope it holds
+    (the driver reports no row count for an ``INSERT ... SELECT`` built this way)."""
+    session.execute(insert(model).from_select(columns, rows))
+    return session.execute(select(func.count()).select_from(model).where(in_scope(model.organization_id))).scalar_one()
+
+
+def _rebuild_in_postgresql(session, in_scope):
+    """The figures added up by PostgreSQL itself, one ``INSERT ... SELECT`` per table (a
+    city's millions of records never pass through Python); the same rows as the Python
+    path (``_service_rows`` and the others), which SQLite uses. Returns {table: rows}."""
+    record_place, home, scope = aliased(Organization), aliased(Organization), aliased(Organization)
+    approved = ServiceRecord.status == "approved"
+    written = {}
+
+    month = _local_month(ServiceRecord.started_at, record_place.timezone).label("month")
+    written[ServiceMonth] = _insert_in_postgresql(
+        session,
+        in_scope,
+        ServiceMonth,
+        ["organization_id", "month", "category", "records", "minutes", "points"],
+        select(
+            ServiceRecord.organization_id,
+            month,
+            ServiceRecord.category,
+            func.count(),
+            func.sum(func.coalesce(ServiceRecord.verified_minutes, 0)),
+            func.sum(func.coalesce(ServiceRecord.points, 0)),
+        )
+        .join(record_place, record_place.id == ServiceRecord.organization_id)
+        .where(approved, in_scope(ServiceRecord.organization_id))
+        .group_by(ServiceRecord.organization_id, month, ServiceRecord.category),
+    )
+    written[VolunteerMonth] = _insert_in_postgresql(
+        session,
+        in_scope,
+        VolunteerMonth,
+        ["organization_id", "month", "volunteer_id", "records"],
+        select(VolunteerProfile.home_organization_id, month, ServiceRecord.volunteer_id, func.count())
+        .join(VolunteerProfile, VolunteerProfile.id == ServiceRecord.volunteer_id)
+        .join(record_place, record_place.id == ServiceRecord.organization_id)
+        .where(approved, in_scope(VolunteerProfile.home_organization_id))
+        .group_by(VolunteerProfile.home_organization_id, month, ServiceRecord.volunteer_id),
+    )
+    written[ActiveMonth] = _insert_in_postgresql(
+        session,
+        in_scope,
+        ActiveMonth,
+        ["organization_id", "month", "volunteers"],
+        select(VolunteerMonth.organization_id, VolunteerMonth.month, func.count())
+        .where(VolunteerMonth.records > 0, in_scope(VolunteerMonth.organization_id))
+        .group_by(VolunteerMonth.organization_id, VolunteerMonth.month),
+    )
+
+    made = _local_month(Redemption.created_at, home.timezone)
+    handed_over = _local_month(Redemption.fulfilled_at, record_place.timezone)
+    both_sides = union_all(
+        select(
+            home.id.label("organization_id"),
+            made.label("month"),
+            Redemption.perk_id.label("perk_id"),
+            literal(1).label("redemptions"),
+            Redemption.points.label("points"),
+            literal(0).label("counter_redemptions"),
+            literal(0).label("counter_points"),
+        )
+        .join(VolunteerProfile, VolunteerProfile.id == Redemption.volunteer_id)
+        .join(home, home.id == VolunteerProfile.home_organization_id)
+        .where(Redemption.status.in_(HELD), in_scope(home.id)),
+        select(
+            record_place.id,
+            handed_over,
+            Redemption.perk_id,
+            literal(0),
+            literal(0),
+            literal(1),
+            Redemption.points,
+        )
+        .join(record_place, record_place.id == Redemption.counter_organization_id)
+        .where(Redemption.status == "fulfilled", in_scope(record_place.id)),
+    ).subquery()
+    written[RedemptionMonth] = _insert_in_postgresql(
+        session,
+        in_scope,
+        RedemptionMonth,
+        ["organization_id", "month", "perk_id", "redemptions", "points", "counter_redemptions", "counter_points"],
+        select(
+            both_sides.c.organization_id,
+            both_sides.c.month,
+            both_sides.c.perk_id,
+            func.sum(both_sides.c.redemptions),
+            func.sum(both_sides.c.points),
+            func.sum(both_sides.c.counter_redemptions),
+            func.sum(both_sides.c.counter_points),
+        ).group_by(both_sides.c.organization_id, both_sides.c.month, both_sides.c.perk_id),
+    )
+
+    expired = _local_month(LedgerEntry.created_at, home.timezone).label("month")
+    written[ExpiryMonth] = _insert_in_postgresql(
+        session,
+        in_scope,
+        ExpiryMonth,
+        ["organization_id", "month", "points"],
+        select(home.id, expired, func.sum(-LedgerEntry.delta))
+        .join(PointsAccount, PointsAccount.id == LedgerEntry.account_id)
+        .join(VolunteerProfile, VolunteerProfile.id == PointsAccount.volunteer_id)
+        .join(home, home.id == VolunteerProfile.home_organization_id)
+        .where(LedgerEntry.kind == "expire", in_scope(home.id))
+        .group_by(home.id, expired),
+    )
+
+    # the honor figures: each record joined to every node above its place, in that node's zone
+    honor_month = _local_month(ServiceRecord.started_at, scope.timezone).label("month")
+    written[HonorMonth] = _insert_in_postgresql(
+        session,
+        in_scope,
+        HonorMonth,
+        ["organization_id", "month", "volunteer_id", "minutes", "points"],
         select(
             scope.id,
-            month,
+            honor_month,
             ServiceRecord.volunteer_id,
             func.sum(func.coalesce(ServiceRecord.verified_minutes, 0)),
             func.sum(func.coalesce(ServiceRecord.points, 0)),
         )
-        .join(place, place.id == ServiceRecord.organization_id)
-        .join(scope, place.path.startswith(scope.path))
-        .where(ServiceRecord.status == "approved", in_scope(scope.id))
-        .group_by(scope.id, month, ServiceRecord.volunteer_id)
+        .join(record_place, record_place.id == ServiceRecord.organization_id)
+        .join(scope, record_place.path.startswith(scope.path))
+        .where(approved, in_scope(scope.id))
+        .group_by(scope.id, honor_month, ServiceRecord.volunteer_id),
     )
-    columns = ["organization_id", "month", "volunteer_id", "minutes", "points"]
-    return session.execute(insert(HonorMonth).from_select(columns, rows)).rowcount
+    return {model.__tablename__: count for model, count in written.items()}
 
 
 def rebuild_monthly_figures(actor, organization=None):
@@ -407,23 +524,21 @@ def rebuild_monthly_figures(actor, organization=None):
             session.execute(text(f"LOCK TABLE {names} IN EXCLUSIVE MODE"))
         for model in MONTHLY_TABLES:
             session.execute(delete(model).where(in_scope(model.organization_id)))
-        rows = {
-            **_service_rows(in_scope),
-            **_volunteer_rows(in_scope),
-            **_redemption_rows(in_scope),
-            **_expiry_rows(in_scope),
-        }
         if in_postgresql:
-            written[HonorMonth.__tablename__] = _insert_honor_rows_in_postgresql(session, in_scope)
+            written = _rebuild_in_postgresql(session, in_scope)
         else:
-            rows[HonorMonth] = _honor_rows(in_scope, subtree_ids)
-        for model in MONTHLY_TABLES:
-            if model not in rows:
-                continue
-            values = rows[model]
-            for start in range(0, len(values), _BATCH * 10):
-                session.execute(insert(model), values[start : start + _BATCH * 10])
-            written[model.__tablename__] = len(values)
+            rows = {
+                **_service_rows(in_scope),
+                **_volunteer_rows(in_scope),
+                **_redemption_rows(in_scope),
+                **_expiry_rows(in_scope),
+                HonorMonth: _honor_rows(in_scope, subtree_ids),
+            }
+            for model in MONTHLY_TABLES:
+                values = rows[model]
+                for start in range(0, len(values), _BATCH * 10):
+                    session.execute(insert(model), values[start : start + _BATCH * 10])
+                written[model.__tablename__] = len(values)
         record_audit(
             actor,
             "reports.rebuild",
