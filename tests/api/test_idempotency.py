@@ -2,7 +2,6 @@
 
 import threading
 
-import pytest
 from sqlalchemy import func, select
 
 from points_service.extensions import db
@@ -10,16 +9,6 @@ from points_service.ledger import service as ledger
 from points_service.ledger.models import LedgerEntry
 from points_service.perks.models import Perk, Redemption
 from tests.builders.perks import phone_scan
-
-
-@pytest.fixture
-def district(build):
-    return build.tree()["districts"][0]
-
-
-@pytest.fixture
-def headers(build, district):
-    return build.bearer(build.counter_clerk(district), role="counter", organization=district)
 
 
 def _redemptions():

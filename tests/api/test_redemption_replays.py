@@ -6,7 +6,6 @@ refusal path, which looks then."""
 
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import delete, func, select
 
 from points_service.api.models import IdempotentRequest
@@ -14,16 +13,6 @@ from points_service.extensions import db
 from points_service.perks.models import Redemption
 from points_service.timeutil import utcnow
 from tests.builders.perks import phone_scan
-
-
-@pytest.fixture
-def district(build):
-    return build.tree()["districts"][0]
-
-
-@pytest.fixture
-def headers(build, district):
-    return build.bearer(build.counter_clerk(district), role="counter", organization=district)
 
 
 def _forget_stored_responses():

@@ -14,16 +14,6 @@ from tests.builders.rules import rules_config
 
 
 @pytest.fixture
-def district(build):
-    return build.tree()["districts"][0]
-
-
-@pytest.fixture
-def headers(build, district):
-    return build.bearer(build.counter_clerk(district), role="counter", organization=district)
-
-
-@pytest.fixture
 def member(build):
     volunteer = build.volunteer(points=10)
     db.session.execute(

@@ -64,16 +64,6 @@ def _within(statements, budget):
 
 
 @pytest.fixture
-def district(build):
-    return build.tree()["districts"][0]
-
-
-@pytest.fixture
-def headers(build, district):
-    return build.bearer(build.counter_clerk(district), role="counter", organization=district)
-
-
-@pytest.fixture
 def member(build):
     volunteer = build.volunteer(points=500)
     return volunteer.volunteer.member_no

@@ -1,17 +1,5 @@
-import pytest
-
 from points_service.perks import service as perks
 from tests.builders.perks import request_key, stars
-
-
-@pytest.fixture
-def district(build):
-    return build.tree()["districts"][0]
-
-
-@pytest.fixture
-def headers(build, district):
-    return build.bearer(build.counter_clerk(district), role="counter", organization=district)
 
 
 def _reserved(build, points=50):
