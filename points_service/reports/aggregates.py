@@ -43,6 +43,7 @@ from .models import (
 )
 
 _PENDING = "points_report_changes"
+REBUILD_WORK_MEM = "256MB"
 _BATCH = 500
 # Redemptions that hold their points: counted until voided or expired.
 HELD = ("reserved", "fulfilled")
@@ -522,6 +523,8 @@ def rebuild_monthly_figures(actor, organization=None):
         if in_postgresql:
             names = ", ".join(model.__tablename__ for model in MONTHLY_TABLES)
             session.execute(text(f"LOCK TABLE {names} IN EXCLUSIVE MODE"))
+            # the sums of a city are large hash tables: room for them in memory, for this transaction only
+            session.execute(text(f"SET LOCAL work_mem = '{REBUILD_WORK_MEM}'"))
         for model in MONTHLY_TABLES:
             session.execute(delete(model).where(in_scope(model.organization_id)))
         if in_postgresql:
