@@ -49,6 +49,7 @@ from ..i18n import list_text
 from ..organizations.models import Organization
 from ..organizations.settings import setting
 from ..reports.models import HonorMonth
+from ..reports.service import add_months
 from ..timeutil import local_midnight_utc, to_local, utcnow
 from .models import (
     MAX_EXCLUSION_REASON,
@@ -149,10 +150,11 @@ def _check_period_start(period_kind, period_start, organization, now):
     return period_start
 
 
+_PERIOD_MONTHS = {"month": 1, "quarter": 3, "year": 12}
+
+
 def next_period_start(period_kind, period_start):
-    months = {"month": 1, "quarter": 3, "year": 12}[period_kind]
-    index = period_start.year * 12 + period_start.month - 1 + months
-    return date(index // 12, index % 12 + 1, 1)
+    return add_months(period_start, _PERIOD_MONTHS[period_kind])
 
 
 def period_bounds(period_kind, period_start, timezone):
@@ -186,9 +188,7 @@ class Ranked(NamedTuple):
 
 
 def _period_months(period_kind, period_start):
-    months = {"month": 1, "quarter": 3, "year": 12}[period_kind]
-    index = period_start.year * 12 + period_start.month - 1
-    return [date((index + step) // 12, (index + step) % 12 + 1, 1) for step in range(months)]
+    return [add_months(period_start, step) for step in range(_PERIOD_MONTHS[period_kind])]
 
 
 def _totals_query(organization, months, metric, *, leave_out, with_opted_out):
