@@ -21,7 +21,7 @@ from points_service.honor import service as honor
 from points_service.organizations.service import create_organization
 from points_service.perks import service as perks
 from points_service.rules import service as rules
-from points_service.timeutil import to_local, utcnow
+from points_service.timeutil import local_midnight_utc, to_local, utcnow
 from tests.builders import PASSWORD
 from tests.builders.perks import redeem_with_code, request_key, stars
 from tests.builders.rules import CATEGORIES, rules_config
@@ -129,7 +129,10 @@ def world(build):
         "voided": voided,
         "reserved": reserved,
         "roll": roll,
-        "import_start": base + timedelta(hours=8),
+        # Three days back at 10:00 local: clear of the records above, and the imported hour never
+        # crosses midnight whatever time of day the suite runs.
+        "import_start": local_midnight_utc(to_local(utcnow(), home.timezone).date() - timedelta(days=3), home.timezone)
+        + timedelta(hours=10),
     }
 
 
