@@ -25,6 +25,7 @@ _WRITE_OPTION = WRITE_TRANSACTION
 _LOCKED_ROWS = "points_locked_rows"
 _MEMO = "points_transaction_memo"
 _COMMITTED = "points_committed"
+_LAST_STEPS = "points_last_steps"
 _BUSY_TIMEOUT_MS = 30000
 
 
@@ -103,14 +104,30 @@ def write_transaction(*, bookkeeping=False, join_reads=False):
             session.connection(execution_options={_WRITE_OPTION: True})
         yield session
         session.flush()  # a failure here is known: nothing was committed
+        for step in session.info.pop(_LAST_STEPS, ()):
+            step()
         _commit(session, bookkeeping)
     except BaseException:
         session.rollback()
         raise
     finally:
         session.info[_WRITE_OPTION] = 0
+        session.info.pop(_LAST_STEPS, None)
         session.info.pop(_LOCKED_ROWS, None)
         session.info.pop(_MEMO, None)
+
+
+def last_in_transaction(step):
+    """Run ``step()`` at the end of the current write transaction, after everything else it
+    writes and just before its commit; an error it raises rolls the whole unit of work back.
+
+    For a write that takes a lock many transactions want (a popular perk's stock row): taken
+    last, it is held for the commit only. Outside a write transaction ``step`` runs now."""
+    session = db.session()
+    if not session.info.get(_WRITE_OPTION):
+        step()
+        return
+    session.info.setdefault(_LAST_STEPS, []).append(step)
 
 
 def _reads_current_state(session):

@@ -18,8 +18,8 @@ Invariants (DESIGN.md section 4):
   with ``stock >= 0`` and ``balance >= 0`` checks. A redemption locks the account (which
   also guards the volunteer's per-period limits) and writes the perk's row only when it
   has a counted stock: one conditional ``UPDATE ... SET stock = stock - n WHERE stock >= n``
-  after the points are taken, so a perk without stock is never a queue and a popular
-  one is held only for the last statements of each redemption.
+  as the unit of work's last write before its commit, so a perk without stock is never a
+  queue and a popular one is held only for each redemption's commit.
 
 The star level of a volunteer comes from the rules domain, which this one does not
 import: callers pass ``level_of(profile)`` returning an object with ``stars``.
@@ -44,7 +44,15 @@ from ..accounts.models import MemberCredential, User, VolunteerProfile
 from ..accounts.service import mask_name, volunteer_by_member_number
 from ..audit.service import record_audit
 from ..codes import classify_code, new_voucher_code, normalise_typed
-from ..database import lock_one, note_locked, note_stamps, prepared, stamp_columns, write_transaction
+from ..database import (
+    last_in_transaction,
+    lock_one,
+    note_locked,
+    note_stamps,
+    prepared,
+    stamp_columns,
+    write_transaction,
+)
 from ..errors import Conflict, IdempotencyConflict, PermissionDenied, PointsError, ValidationError
 from ..extensions import db
 from ..i18n import N_, list_text
@@ -1092,8 +1100,8 @@ def _purchase(
     The account's lock serialises everything one volunteer does, so their balance and
     their per-period limits hold; the perk's row is written only where it has a counted
     stock (``_take_stock``), so redemptions of one perk without stock never queue on it,
-    and then after the points are taken, so a popular perk's row is held for the few
-    statements before the commit only.
+    and then as the last write of the unit of work (``last_in_transaction``), so a popular
+    perk's row is held for the commit only; a short stock found then rolls it all back.
 
     Nothing is read to find a replay on the way to the writes: the key's unique index
     refuses a second redemption (``_once`` then replays it), and a purchase refused
@@ -1186,8 +1194,8 @@ def _purchase(
         redemption.fulfilled_at = now
         redemption.fulfilled_by_id = actor_id
     db.session.add(redemption)  # written with the next flush, with the lots and the audit event
-    if perk.stock is not None:  # last: the perk's row stays locked from here to the commit only
-        _take_stock(perk, quantity, check)
+    if perk.stock is not None:  # last: the perk's row stays locked for the commit only
+        last_in_transaction(lambda: _take_stock(perk, quantity, check))
     reports.count_redemption(redemption, 1)
     return redemption, True
 

@@ -105,6 +105,10 @@ def test_a_redemption_of_a_perk_with_stock_and_a_limit_adds_only_the_stock_updat
     assert response.status_code == 201, response.json
     _within(statements, STOCKED_REDEMPTION_BUDGET + 1)  # + the redemptions of the limit's period
     assert sum(text.startswith("UPDATE perks") for text in statements) == 1
+    # the perk's row is locked by the last write of the work: only the report figures,
+    # written as the transaction commits, come after it
+    after = statements[[text.startswith("UPDATE perks") for text in statements].index(True) + 1 :]
+    assert all(re.match(r"INSERT INTO report_\w+ ", text) for text in after), after
 
 
 def test_a_member_lookup_stays_within_its_statement_budget_however_many_perks(client, build, headers, member):
