@@ -8,6 +8,8 @@ with gunicorn (4 sync workers) and drives it with wrk (32 connections):
   TPC-B (``pgbench -c 32 -j 2``) on the same cluster in the same run;
 - ``GET /api/v1/members/{no}``; its ceiling is a bare Flask endpoint running one SELECT,
   served the same way (``bare.py``);
+- for context, a naive Flask spend served the same way (``bare.py``: one conditional
+  UPDATE and one INSERT, none of the guarantees), next to pgbench;
 - the hot perk: 32 connections on one perk with a counted stock, then proof that no
   item was sold twice (items redeemed = stock taken, stock never below 0);
 - growth: the history, lookup, honor roll and dashboard pages timed at the scale below
@@ -160,10 +162,13 @@ def run(scale, seconds):
         hot = hot_perk(cluster, server, fixture, max(5, seconds // 2))
     finally:
         server.stop()
-    print("== the bare one-SELECT endpoint (the ceiling of a lookup)", flush=True)
+    print("== bare Flask: one SELECT (the ceiling of a lookup), one UPDATE + INSERT (a naive spend)", flush=True)
     bare_server = harness.Server(database_url, app="bench.bare:app")
     try:
         bare = harness.wrk(bare_server.url, "lookup.lua", [members, "/bare/", token], CONNECTIONS, seconds)
+        naive = harness.wrk(
+            bare_server.url, "lookup.lua", [members, "/bare-spend/", token, "POST"], CONNECTIONS, seconds
+        )
     finally:
         bare_server.stop()
     results.update(
@@ -177,6 +182,9 @@ def run(scale, seconds):
         lookup_statuses=lookup.get("statuses"),
         bare_rps=bare["rps"],
         lookup_ratio=_ratio(lookup["rps"], bare["rps"]),
+        naive_spend_rps=naive["rps"],
+        naive_spend_p99_ms=naive["p99_ms"],
+        naive_spend_ratio=_ratio(naive["rps"], results["pgbench_tps"]),
         hot_perk=hot,
     )
 
@@ -244,6 +252,13 @@ def table(results):
             "",
             "",
             "p99 ≤ 50 ms",
+        ),
+        (
+            "naive Flask spend (UPDATE + INSERT, no guarantees)",
+            f"{results['naive_spend_rps']:.0f} req/s, p99 {results['naive_spend_p99_ms']} ms",
+            f"pgbench TPC-B {results['pgbench_tps']:.0f} tps",
+            f"{results['naive_spend_ratio']:.0%}",
+            "context: what any Flask write reaches here",
         ),
         (
             "GET /api/v1/members/{no}",
