@@ -1,4 +1,8 @@
-"""The monthly figures as stored, and as the raw tables say they should be."""
+"""The monthly figures as stored, and as the raw tables say they should be.
+
+The figures of service, active volunteers, redemptions by perk and expired points belong
+to a place and every node above it; redemptions by perk are compared added up over their
+stripes (how a node's figure is split among its rows is the writers' business)."""
 
 from collections import Counter
 
@@ -55,26 +59,30 @@ def raw_figures():
     """The same figures computed one row at a time from records, redemptions and entries."""
     figures = {name: Counter() for name in FIGURES}
     for record in db.session.execute(select(ServiceRecord).where(ServiceRecord.status == "approved")).scalars():
-        key = (record.organization_id, _month(record.started_at, record.organization.timezone), record.category)
-        figures["service"][key + ("records",)] += 1
-        figures["service"][key + ("minutes",)] += record.verified_minutes
-        figures["service"][key + ("points",)] += record.points
+        month = _month(record.started_at, record.organization.timezone)
+        for level in record.organization.ancestor_ids:
+            key = (level, month, record.category)
+            figures["service"][key + ("records",)] += 1
+            figures["service"][key + ("minutes",)] += record.verified_minutes
+            figures["service"][key + ("points",)] += record.points
         home = record.volunteer.home_organization_id
-        figures["volunteers"][(home, key[1], record.volunteer_id)] += 1
+        figures["volunteers"][(home, month, record.volunteer_id)] += 1
         for scope_id in record.organization.ancestor_ids:  # the place and every node above it
             scope = db.session.get(Organization, scope_id)
             honor = (scope_id, _month(record.started_at, scope.timezone), record.volunteer_id)
             figures["honor"][honor + ("minutes",)] += record.verified_minutes
             figures["honor"][honor + ("points",)] += record.points
     for organization_id, month, _volunteer_id in figures["volunteers"]:
-        figures["active"][(organization_id, month)] += 1
+        for level in db.session.get(Organization, organization_id).ancestor_ids:
+            figures["active"][(level, month)] += 1
     for redemption in db.session.execute(select(Redemption)).scalars():
         if redemption.status not in ("reserved", "fulfilled"):
             continue
         home = redemption.volunteer.home_organization
-        key = (home.id, _month(redemption.created_at, home.timezone), redemption.perk_id)
-        figures["perks"][key + ("redemptions",)] += 1
-        figures["perks"][key + ("points",)] += redemption.points
+        for level in home.ancestor_ids:
+            key = (level, _month(redemption.created_at, home.timezone), redemption.perk_id)
+            figures["perks"][key + ("redemptions",)] += 1
+            figures["perks"][key + ("points",)] += redemption.points
         if redemption.status == "fulfilled":
             counter = redemption.counter_organization
             key = (counter.id, _month(redemption.fulfilled_at, counter.timezone))
@@ -83,7 +91,8 @@ def raw_figures():
     for entry in db.session.execute(select(LedgerEntry).where(LedgerEntry.kind == "expire")).scalars():
         home = db.session.get(PointsAccount, entry.account_id)
         profile_home = _home_of(home.volunteer_id)
-        figures["expired"][(profile_home.id, _month(entry.created_at, profile_home.timezone))] += -entry.delta
+        for level in profile_home.ancestor_ids:
+            figures["expired"][(level, _month(entry.created_at, profile_home.timezone))] += -entry.delta
     return _without_zeros(figures)
 
 
