@@ -543,19 +543,20 @@ def _rebuild_in_postgresql(session, in_scope):
     )
 
     made = _local_month(Redemption.created_at, home.timezone).label("month")
+    stripe = (Redemption.volunteer_id % STRIPES).label("stripe")
     by_home = (
         select(
             home.id.label("organization_id"),
             made,
             Redemption.perk_id.label("perk_id"),
-            (Redemption.volunteer_id % STRIPES).label("stripe"),
+            stripe,
             func.count().label("redemptions"),
             func.sum(Redemption.points).label("points"),
         )
         .join(VolunteerProfile, VolunteerProfile.id == Redemption.volunteer_id)
         .join(home, home.id == VolunteerProfile.home_organization_id)
         .where(Redemption.status.in_(HELD), in_scope(home.id))
-        .group_by(home.id, made, Redemption.perk_id, Redemption.volunteer_id % STRIPES)
+        .group_by(home.id, made, Redemption.perk_id, stripe)
         .subquery()
     )
     handed_over = _local_month(Redemption.fulfilled_at, record_place.timezone)
