@@ -210,3 +210,72 @@ def test_the_honor_figures_are_filled_from_the_records_on_upgrade(migration_app)
     assert figures() == rebuilt
     assert len(rebuilt) == 4 + 4  # January at the community's four levels, February's at four
     assert (city.id, datetime(2026, 1, 1).date(), user.volunteer.id, 120, 20) in rebuilt
+
+
+def test_the_report_figures_of_whole_subtrees_are_added_up_from_each_places_rows_on_upgrade(migration_app):
+    from sqlalchemy import text
+
+    from points_service.accounts.service import create_volunteer, hash_password
+    from points_service.activities.models import ServiceRecord
+    from points_service.organizations.service import create_organization
+    from points_service.reports.aggregates import rebuild_monthly_figures
+
+    upgrade(directory=MIGRATIONS)
+    city = create_organization("City", "city")
+    street = create_organization("Street", "street", create_organization("District", "district", city))
+    community = create_organization("Community", "community", street)
+    user = create_volunteer(
+        name="Wang Wu",
+        mobile="13800000001",
+        home=community,
+        password_hash=hash_password("correct-horse-7"),
+        consent_version="test",
+    )
+    for day, place in ((1, community), (2, street), (3, community)):
+        started = datetime(2026, 1, 1, 2) + timedelta(days=day)
+        db.session.add(
+            ServiceRecord(
+                volunteer_id=user.volunteer.id,
+                organization_id=place.id,
+                category="elderly_care",
+                started_at=started,
+                ended_at=started + timedelta(hours=1),
+                minutes=60,
+                verified_minutes=60,
+                points=10,
+                awarded_points=10,
+                approved_at=started,
+                status="approved",
+                source="import",
+                created_at=started,
+                updated_at=started,
+            )
+        )
+    db.session.commit()
+    rebuild_monthly_figures(None)
+    city, district, street, community = city.id, street.parent_id, street.id, community.id
+
+    def rows(table, columns):
+        db.session.remove()
+        db.engine.dispose()  # a fresh connection: it sees what the migrations just did
+        found = sorted(tuple(row) for row in db.session.execute(text(f"SELECT {columns} FROM {table}")))  # noqa: S608
+        db.session.remove()  # no lock held while the migrations change the tables
+        return found
+
+    def figures():
+        return rows("report_service_months", "organization_id, records, minutes, points"), rows(
+            "report_active_months", "organization_id, volunteers"
+        )
+
+    rebuilt = figures()
+    assert rebuilt == (
+        sorted([(city, 3, 180, 30), (district, 3, 180, 30), (street, 3, 180, 30), (community, 2, 120, 20)]),
+        sorted([(city, 1), (district, 1), (street, 1), (community, 1)]),
+    )
+    downgrade(directory=MIGRATIONS, revision="-1")
+    # before: each place's own rows
+    assert rows("report_service_months", "organization_id, records") == sorted([(street, 1), (community, 2)])
+    assert rows("report_active_months", "organization_id, volunteers") == [(community, 1)]
+    upgrade(directory=MIGRATIONS)
+
+    assert figures() == rebuilt

@@ -1,7 +1,9 @@
 """The reports dashboard's figures for an administrator's subtree.
 
-Figures over months come from the monthly tables (``models``): a few grouped queries
-over small rows, however long the history. Figures of the present moment (points
+Figures over months come from the monthly tables (``models``), which keep each node's
+figures for its whole subtree: a few grouped queries over the node's own rows (a few
+per month), however long the history and however many nodes lie below. Only the list
+of counters reads one row per counter of the subtree that handed something over. Figures of the present moment (points
 outstanding, points expiring soon, the approval backlog) come from one indexed query
 each over the current tables. Nothing here reads every record.
 """
@@ -133,10 +135,9 @@ def _in_subtree(organization):
 
 
 def _monthly(model, organization, months):
-    return (
-        select(model)
-        .join(Organization, Organization.id == model.organization_id)
-        .where(_in_subtree(organization), model.month >= months[0], model.month <= months[-1])
+    """The node's own rows of ``model`` in ``months``: its subtree's figures."""
+    return select(model).where(
+        model.organization_id == organization.id, model.month >= months[0], model.month <= months[-1]
     )
 
 
@@ -186,7 +187,14 @@ def _redemptions_by_perk(organization, months):
 
 def _redemptions_by_counter(organization, months):
     rows = db.session.execute(
-        _monthly(RedemptionMonth, organization, months)
+        select(RedemptionMonth)
+        .join(Organization, Organization.id == RedemptionMonth.organization_id)
+        .where(
+            _in_subtree(organization),
+            RedemptionMonth.month >= months[0],
+            RedemptionMonth.month <= months[-1],
+            RedemptionMonth.counter_redemptions != 0,  # the counters' rows only (their index)
+        )
         .with_only_columns(
             Organization.id,
             Organization.name,

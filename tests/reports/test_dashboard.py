@@ -79,7 +79,7 @@ def test_the_rebuild_command_reports_its_rows_and_is_audited_as_the_command_line
     result = runner.invoke(args=["points", "reports-rebuild", "--org", "Test City", "--actor", "ops"])
 
     assert result.exit_code == 0, result.output
-    assert "report_service_months: 1 rows" in result.output
+    assert "report_service_months: 4 rows" in result.output  # the community, its street, district and city
     event = db.session.execute(select(AuditEvent).where(AuditEvent.action == "reports.rebuild")).scalar_one()
     assert event.actor_label == "cli:ops"
     assert runner.invoke(args=["points", "reports-rebuild", "--org", "Nowhere"]).exit_code == 2

@@ -1,5 +1,6 @@
-"""Random mixes of approvals, reversals, redemptions, voids and expiries: the monthly
-figures always equal what the raw tables say."""
+"""Random mixes of approvals, reversals, redemptions, voids, expiries and moves of a
+street to another district: the monthly figures always equal what the raw tables say,
+and so does the dashboard of every node of the tree."""
 
 from datetime import timedelta
 
@@ -11,10 +12,13 @@ from points_service.activities import service as activities
 from points_service.errors import PointsError
 from points_service.extensions import db
 from points_service.ledger import service as ledger
+from points_service.organizations import service as organizations
+from points_service.organizations.models import Organization
 from points_service.perks import service as perks
+from points_service.reports import service as dashboard
 from points_service.timeutil import utcnow
 from tests.builders.perks import redeem_with_code, request_key, stars
-from tests.reports.helpers import raw_figures, stored_figures
+from tests.reports.helpers import dashboard_figures, raw_dashboard_figures, raw_figures, stored_figures
 
 pytestmark = pytest.mark.slow
 
@@ -34,13 +38,14 @@ OPERATIONS = st.one_of(
     st.tuples(st.just("void"), st.integers(0, 50)),
     st.tuples(st.just("cancel"), st.integers(0, 50)),
     st.tuples(st.just("expire"), st.integers(0, VOLUNTEERS - 1), st.integers(1, 9)),
+    st.tuples(st.just("move"), st.integers(0, 1), st.integers(0, 1)),  # street, to district
 )
 
 
 class World:
     def __init__(self, build):
         tree = build.tree()
-        self.build = build
+        self.build, self.tree = build, tree
         self.communities = tree["communities"]
         self.district = tree["districts"][0]
         self.volunteers = [build.volunteer(self.communities[i % 2]) for i in range(VOLUNTEERS)]
@@ -105,6 +110,16 @@ class World:
     def volunteers_index(self, redemption):
         return next(i for i, v in enumerate(self.volunteers) if v.volunteer.id == redemption.volunteer_id)
 
+    def move(self, street, district):
+        organizations.move_organization(self.admin, self.tree["streets"][street], self.tree["districts"][district])
+
+    def nodes(self):
+        return [
+            db.session.get(Organization, node.id)
+            for nodes in self.tree.values()
+            for node in (nodes if isinstance(nodes, list) else [nodes])
+        ]
+
     def expire(self, volunteer, points):
         account = self.build.account(self.volunteers[volunteer])
         now = utcnow()
@@ -130,3 +145,7 @@ def test_random_changes_keep_the_figures_equal_to_the_raw_tables(build, operatio
             db.session.rollback()  # refused (no points, already undone, ...): it must count nothing
     db.session.expire_all()
     assert stored_figures() == raw_figures()
+    for node in world.nodes():
+        months = dashboard.month_span(*dashboard.default_range(node))
+        figures = dashboard_figures(dashboard.build_dashboard(world.admin, node, months))
+        assert figures == raw_dashboard_figures(node, months), node
