@@ -149,17 +149,6 @@ class ApiToken(db.Model):
     user: Mapped[User] = relationship(foreign_keys=[user_id], lazy="joined")
     organization: Mapped[Organization | None] = relationship(lazy="joined")
 
-    def is_usable(self, now):
-        return self.revoked_at is None and self.expires_at > now
-
-    @property
-    def acts_for_its_issuer(self):
-        """True for a token of a service account, or one a person issued for themselves.
-
-        Tokens issued before that rule (an administrator's token acting as someone
-        else, or a command-line token for a person) fail this and no longer work."""
-        return self.user.is_service_account or self.created_by_id == self.user_id
-
     def __repr__(self):
         return f"<ApiToken {self.id} {self.prefix}>"
 

@@ -16,16 +16,16 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import or_, select, update
-from sqlalchemy.orm import joinedload
+from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy.orm import aliased, joinedload
 
 from .. import authz
 from ..audit.service import record_audit
-from ..database import write_transaction
+from ..database import prepared, write_transaction
 from ..errors import NotFound, PermissionDenied, ValidationError
 from ..extensions import db
 from ..organizations.models import Organization
@@ -192,38 +192,92 @@ def issue_api_token(user, *, name, role=None, organization=None, days=None, acto
     return token, plaintext
 
 
+@dataclass(frozen=True)
+class AuthenticatedToken:
+    """A usable token as the request it authenticates sees it: plain values, and the user
+    it acts as (the session's, with their role memberships and their nodes)."""
+
+    id: int
+    user: User
+    user_id: int
+    created_by_id: int | None
+    role: str | None
+    organization: Organization | None
+    expires_at: datetime
+
+
+_TOKEN_AND_HOLDER = {}
+_TOKEN_ORGANIZATION = aliased(Organization, name="token_organization")
+
+
+def _token_and_holder_statement():
+    # The holder's roles come in the same query: every API request needs them.
+    return (
+        select(
+            ApiToken.id,
+            ApiToken.token_hash,
+            ApiToken.created_by_id,
+            ApiToken.role,
+            ApiToken.expires_at,
+            ApiToken.revoked_at,
+            ApiToken.last_used_at,
+            User,
+            _TOKEN_ORGANIZATION,
+        )
+        .join(User, User.id == ApiToken.user_id)
+        .outerjoin(_TOKEN_ORGANIZATION, _TOKEN_ORGANIZATION.id == ApiToken.organization_id)
+        .where(ApiToken.token_hash == bindparam("digest"))
+        .options(joinedload(User.memberships))
+    )
+
+
+def _usable(found, now):
+    """Not revoked, not expired, its user active, and acting for its issuer: a service
+    account's token, or one a person issued for themselves. Tokens issued before that
+    rule (an administrator's token acting as someone else, or a command-line token for a
+    person) fail this and no longer work."""
+    user = found.User
+    return (
+        found.revoked_at is None
+        and found.expires_at > now
+        and user.active
+        and (user.is_service_account or found.created_by_id == user.id)
+    )
+
+
 def authenticate_token(plaintext, now=None):
-    """The usable token matching ``plaintext``, or None. Records when it was last used."""
+    """The usable token matching ``plaintext`` (an ``AuthenticatedToken``), or None.
+    Records when it was last used.
+
+    One query, built once (``database.prepared``), reads the token's values as a plain
+    row along with its user and their role memberships."""
     now = now or utcnow()
     if not isinstance(plaintext, str) or len(plaintext) != _TOKEN_LENGTH or not plaintext.startswith(TOKEN_PREFIX):
         return None
     digest = hash_token(plaintext)
-    token = (
-        db.session.execute(
-            # The holder's roles come in the same query: every API request needs them.
-            select(ApiToken)
-            .where(ApiToken.token_hash == digest)
-            .options(joinedload(ApiToken.user).joinedload(User.memberships))
-        )
-        .unique()
-        .scalar_one_or_none()
+    statement = prepared(_TOKEN_AND_HOLDER, _token_and_holder_statement)
+    found = db.session.execute(statement, {"digest": digest}).unique().one_or_none()
+    if found is None or not hmac.compare_digest(found.token_hash, digest) or not _usable(found, now):
+        return None
+    token = AuthenticatedToken(
+        id=found.id,
+        user=found.User,
+        user_id=found.User.id,
+        created_by_id=found.created_by_id,
+        role=found.role,
+        organization=found.token_organization,
+        expires_at=found.expires_at,
     )
-    if token is None or not hmac.compare_digest(token.token_hash, digest):
-        return None
-    if not token.is_usable(now) or not token.user.active or not token.acts_for_its_issuer:
-        return None
-    if token.last_used_at is None or token.last_used_at < now - LAST_USED_RESOLUTION:
-        token_id = token.id
+    if found.last_used_at is None or found.last_used_at < now - LAST_USED_RESOLUTION:
         with write_transaction(bookkeeping=True) as session:
             session.execute(
                 update(ApiToken)
                 .where(
-                    ApiToken.id == token_id,
+                    ApiToken.id == token.id,
                     or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at < now - LAST_USED_RESOLUTION),
                 )
                 .values(last_used_at=now)
             )
-        token = db.session.get(ApiToken, token_id)
     return token
 
 

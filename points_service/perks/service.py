@@ -30,10 +30,11 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import cached_property
 
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import DateTime, String, and_, bindparam, case, cast, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -664,8 +665,11 @@ def _spendable_balance(account, now):
     return account.balance - db.session.execute(select(ledger.due_points(account.id, now))).scalar_one()
 
 
-def _options(perks, profile, stars, balance, now, channel):
-    used = _used_in_period(profile.id, perks, now)
+def _options(perks, profile, stars, balance, now, channel, used=None):
+    """Each perk with its reasons, eligible ones first. ``used``: the quantity of each
+    limited perk the volunteer already had in its period, when the caller read it."""
+    if used is None:
+        used = _used_in_period(profile.id, perks, now)
     options = [
         PerkOption(
             perk=perk,
@@ -687,24 +691,137 @@ def _options(perks, profile, stars, balance, now, channel):
     return options
 
 
-def _honored_at(counter_org):
-    venues = select(PerkVenue.perk_id).where(PerkVenue.organization_id.in_(counter_org.ancestor_ids))
+@dataclass(frozen=True)
+class PerkPlace:
+    """The organization that offers a perk, as the counter's lookup reads it."""
+
+    id: int
+    name: str
+    path: str
+    timezone: str
+
+    contains = Organization.contains
+
+
+@dataclass(frozen=True, slots=True)
+class CounterPerk:
+    """A perk honored at a counter, read as a plain row (no ORM entity): the fields the
+    API and the counter page show, and what eligibility needs."""
+
+    id: int
+    organization_id: int
+    kind: str
+    name: str
+    terms: str
+    picture: str | None
+    points_cost: int
+    copay_amount: int
+    copay_currency: str
+    stock: int | None
+    limit_quantity: int | None
+    limit_period: str | None
+    min_stars: int
+    valid_from: datetime | None
+    valid_until: datetime | None
+    active: bool
+    venue_ids: tuple
+    organization: PerkPlace
+
+
+_COUNTER_PERK_COLUMNS = (
+    Perk.id,
+    Perk.organization_id,
+    Perk.kind,
+    Perk.name,
+    Perk.terms,
+    Perk.picture,
+    Perk.points_cost,
+    Perk.copay_amount,
+    Perk.copay_currency,
+    Perk.stock,
+    Perk.limit_quantity,
+    Perk.limit_period,
+    Perk.min_stars,
+    Perk.valid_from,
+    Perk.valid_until,
+    Perk.active,
+)
+_PERKS_HONORED_AT = {}
+
+
+def _perks_honored_at_statement():
+    period_start = case(
+        *((Perk.limit_period == period, bindparam(f"{period}_start", type_=DateTime())) for period in LIMIT_PERIODS)
+    )
+    used = (
+        select(func.coalesce(func.sum(Redemption.quantity), 0))
+        .where(
+            Redemption.volunteer_id == bindparam("volunteer_id"),
+            Redemption.perk_id == Perk.id,
+            Redemption.status.in_(HELD),
+            Redemption.created_at >= period_start,
+        )
+        .scalar_subquery()
+    )
+    venue_ids = (
+        select(func.aggregate_strings(cast(PerkVenue.organization_id, String), ","))
+        .where(PerkVenue.perk_id == Perk.id)
+        .scalar_subquery()
+    )
+    honored = select(PerkVenue.perk_id).where(PerkVenue.organization_id.in_(bindparam("places", expanding=True)))
     return (
-        db.session.execute(select(Perk).where(Perk.active.is_(True), Perk.id.in_(venues)).options(*_PERK_WITH_PLACES))
-        .unique()
-        .scalars()
-        .all()
+        select(
+            *_COUNTER_PERK_COLUMNS,
+            Organization.name,
+            Organization.path,
+            Organization.timezone,
+            venue_ids,
+            # Counted here when the perk's periods run in the counter's time zone (the
+            # period starts are bound for that zone), else NULL and counted apart.
+            case((and_(Perk.limit_period.is_not(None), Organization.timezone == bindparam("timezone")), used)),
+        )
+        .join(Organization, Organization.id == Perk.organization_id)
+        .where(Perk.active.is_(True), Perk.id.in_(honored))
     )
 
 
+def _honored_at(counter_org, volunteer_id, now):
+    """The active perks honored at ``counter_org`` (``CounterPerk``), and the quantity of
+    each limited one the volunteer had in its current period: one query built once, rows
+    not entities (a perk whose organization keeps another time zone than the counter's
+    has its quantity counted by ``_used_in_period``)."""
+    timezone = counter_org.timezone
+    parameters = {f"{period}_start": _period_start(period, now, timezone) for period in LIMIT_PERIODS}
+    parameters.update(places=counter_org.ancestor_ids, volunteer_id=volunteer_id, timezone=timezone)
+    rows = db.session.execute(prepared(_PERKS_HONORED_AT, _perks_honored_at_statement), parameters).all()
+    places = {}
+    perks, used, elsewhere = [], {}, []
+    for row in rows:
+        *values, name, path, place_timezone, venue_ids, used_here = row
+        place = places.get(row.organization_id)
+        if place is None:
+            place = places[row.organization_id] = PerkPlace(row.organization_id, name, path, place_timezone)
+        perk = CounterPerk(*values, tuple(sorted(int(venue) for venue in venue_ids.split(","))), place)
+        perks.append(perk)
+        if used_here is not None:
+            used[perk.id] = int(used_here)
+        elif perk.limit_period is not None:
+            elsewhere.append(perk)
+    if elsewhere:
+        used.update(_used_in_period(volunteer_id, elsewhere, now))
+    return perks, used
+
+
 def eligible_perks(profile, stars, counter_org, now=None, balance=None):
-    """The active perks honored at ``counter_org``, eligible ones first, each with its reasons.
+    """The active perks honored at ``counter_org`` (as ``CounterPerk``), eligible ones
+    first, each with its reasons.
 
     ``balance``: the spendable balance when the caller has it (else it is read)."""
     now = now or utcnow()
     if balance is None:
         balance = _spendable_balance(ledger.account_of_volunteer(profile.id), now)
-    return _options(_honored_at(counter_org), profile, int(stars), balance, now, "counter")
+    perks, used = _honored_at(counter_org, profile.id, now)
+    return _options(perks, profile, int(stars), balance, now, "counter", used)
 
 
 @dataclass
@@ -761,9 +878,10 @@ class MemberView:
     balance: int
     level: object
     options: list
-    open_vouchers: list = field(default_factory=list)
     # The rotating code that came with the scan of the phone's QR, for the confirm form.
     scanned_code: str | None = None
+    counter_org: object = None
+    now: datetime | None = None
 
     @property
     def member_no(self):
@@ -776,6 +894,12 @@ class MemberView:
     @property
     def ineligible(self):
         return [option for option in self.options if not option.eligible]
+
+    @cached_property
+    def open_vouchers(self):
+        """The member's vouchers this counter can hand over, read when first asked for
+        (the counter page shows them; the API's answer has no place for them)."""
+        return open_vouchers_at(self.profile, self.counter_org, self.now)
 
 
 @dataclass
@@ -831,8 +955,9 @@ def counter_lookup(actor, counter_org, code, *, level_of, now=None):
             balance=balance,
             level=level,
             options=eligible_perks(profile, level.stars, counter_org, now, balance),
-            open_vouchers=open_vouchers_at(profile, counter_org, now),
             scanned_code=scanned_code,
+            counter_org=counter_org,
+            now=now,
         )
     redemption = _usable_voucher(normalised, counter_org, now)
     return VoucherView(redemption=redemption, masked_name=mask_name(redemption.volunteer.user.name))

@@ -18,8 +18,10 @@ the points held by the member's home organization (the dashboard's points outsta
 all in one transaction. Nothing is read to find a replay: the key's unique index refuses
 a second redemption, and a refused retry looks for the first one then.
 
-What a member lookup sends (4): the token, the member with their spendable balance and the
-rule sets' stamp, the perks honored at the counter, and the member's open vouchers.
+What a member lookup sends (3; 4 before the perks were read as rows): the token with its
+holder's roles; the member with their spendable balance and the rule sets' stamp; the perks
+honored at the counter, each with the quantity of it the member had in its current period
+when it has a limit. The open vouchers are read only by the counter page, which shows them.
 """
 
 import re
@@ -34,7 +36,7 @@ from tests.builders.perks import phone_scan
 
 REDEMPTION_BUDGET = 12
 STOCKED_REDEMPTION_BUDGET = REDEMPTION_BUDGET + 1  # the conditional UPDATE of the stock
-LOOKUP_BUDGET = 4
+LOOKUP_BUDGET = 3
 COUNTER_PAGE_LOOKUP_BUDGET = 9
 
 _TRANSACTION_CONTROL = re.compile(r"^\s*(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE)\b", re.IGNORECASE)
@@ -115,13 +117,14 @@ def test_a_member_lookup_stays_within_its_statement_budget_however_many_perks(cl
     for cost in range(10, 30):
         build.perk(points_cost=cost)
     build.perk(points_cost=5, stock=5)
+    build.perk(points_cost=6, limit_quantity=2, limit_period="week")
     client.get(f"/api/v1/members/{member}", headers=headers)
 
     with counted_statements() as statements:
         response = client.get(f"/api/v1/members/{member}", headers=headers)
 
     assert response.status_code == 200
-    assert len(response.json["eligible_perks"]) == 21
+    assert len(response.json["eligible_perks"]) == 22
     _within(statements, LOOKUP_BUDGET)
 
 
