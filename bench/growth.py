@@ -34,7 +34,7 @@ from points_service.organizations.models import Organization
 from points_service.perks import service as perks
 from points_service.reports import service as reports
 
-REPEATS = {"history": 30, "lookup": 30, "honor_roll": 3, "dashboard": 3}
+REPEATS = {"history": 30, "lookup": 30, "honor_roll": 9, "dashboard": 9}
 
 
 class SlowestStatement:
