@@ -18,8 +18,21 @@ the database; on SQLite row by row here.
 
 from collections import defaultdict
 
-from sqlalchemy import Date, Integer, case, cast, delete, event, func, insert, literal, select, text, union_all
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import (
+    Date,
+    Integer,
+    bindparam,
+    case,
+    cast,
+    delete,
+    event,
+    func,
+    insert,
+    literal,
+    select,
+    text,
+    union_all,
+)
 from sqlalchemy.orm import Session, aliased
 
 from ..accounts.models import VolunteerProfile
@@ -171,19 +184,33 @@ def count_expired(account, points, moment):
 
 
 _UPSERTS = {}
+_KEPT_UPSERTS = 32  # statements of up to this many rows are kept; a larger batch is built anew
 
 
-def _upsert_statement(dialect_name, model):
-    """``INSERT ... ON CONFLICT DO UPDATE SET n = n + excluded.n ... RETURNING`` for the
-    table, built once per dialect; the rows are its parameters (one statement for them all)."""
-    statement = _UPSERTS.get((dialect_name, model))
-    if statement is None:
-        table, keys, totals = model.__table__, _KEYS[model], _TOTALS[model]
-        statement = (postgresql.insert if dialect_name == "postgresql" else sqlite.insert)(table)
-        statement = statement.on_conflict_do_update(
-            index_elements=list(keys), set_={name: table.c[name] + statement.excluded[name] for name in totals}
-        ).returning(*(table.c[name] for name in keys + totals))
-        _UPSERTS[(dialect_name, model)] = statement
+def _upsert_statement(model, count):
+    """``INSERT ... VALUES`` (``count`` rows) ``ON CONFLICT DO UPDATE SET n = n + excluded.n
+    ... RETURNING`` for the table, as SQL text written the same for PostgreSQL and SQLite.
+    Text because SQLAlchemy 2.0 compiles its dialects' ``ON CONFLICT`` inserts again on
+    every execution (they have no cache key), which cost the hot paths a compilation per
+    commit; a text statement is compiled once, and kept here per table and row count."""
+    statement = _UPSERTS.get((model, count))
+    if statement is not None:
+        return statement
+    table, keys, totals = model.__table__, _KEYS[model], _TOTALS[model]
+    columns = keys + totals
+    rows = ", ".join("(" + ", ".join(f":{name}_{row}" for name in columns) + ")" for row in range(count))
+    updates = ", ".join(f"{name} = {table.name}.{name} + excluded.{name}" for name in totals)
+    # Only this module's table and column names are written into the text; every value is bound.
+    statement = (
+        text(
+            f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES {rows} "  # noqa: S608
+            f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates} RETURNING {', '.join(columns)}"
+        )
+        .bindparams(*(bindparam(f"{name}_{row}", type_=table.c[name].type) for row in range(count) for name in columns))
+        .columns(*(table.c[name] for name in columns))
+    )
+    if count <= _KEPT_UPSERTS:
+        _UPSERTS[(model, count)] = statement
     return statement
 
 
@@ -198,10 +225,11 @@ def _upsert(session, model, rows):
     ]
     if not values:
         return []
-    statement = _upsert_statement(session.connection().dialect.name, model)
     after = []
     for start in range(0, len(values), _BATCH):
-        after += session.execute(statement, values[start : start + _BATCH]).all()
+        batch = values[start : start + _BATCH]
+        parameters = {f"{name}_{row}": value for row, given in enumerate(batch) for name, value in given.items()}
+        after += session.execute(_upsert_statement(model, len(batch)), parameters).all()
     return after
 
 

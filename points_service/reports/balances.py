@@ -13,7 +13,7 @@ it has. A volunteer's home never changes, so a row only ever moves with its bala
 
 from collections import defaultdict
 
-from sqlalchemy import case, delete, event, func, insert, select, text
+from sqlalchemy import BigInteger, Integer, bindparam, case, delete, event, func, insert, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -36,6 +36,16 @@ def _count_balance_change(account, value, old, _initiator):
         changes[account] += value - before
 
 
+# Add :delta to the row of volunteer :volunteer's home organization. Text, written the same
+# for PostgreSQL and SQLite, so it is compiled once: SQLAlchemy 2.0 compiles its dialects'
+# ``ON CONFLICT`` inserts again on every execution.
+_ONE_VOLUNTEER = text(
+    "INSERT INTO report_organization_balances (organization_id, points)"
+    " SELECT home_organization_id, :delta FROM volunteer_profiles WHERE id = :volunteer"
+    " ON CONFLICT (organization_id) DO UPDATE SET points = report_organization_balances.points + excluded.points"
+).bindparams(bindparam("delta", type_=BigInteger), bindparam("volunteer", type_=Integer))
+
+
 @event.listens_for(Session, "before_commit")
 def _write_balance_changes(session):
     changes = session.info.pop(_PENDING, None) or {}
@@ -46,6 +56,10 @@ def _write_balance_changes(session):
     if not by_volunteer:
         return
     session.flush()  # a volunteer made in this unit of work is then visible to the statement
+    if len(by_volunteer) == 1:  # a redemption, an award: one statement built once
+        ((volunteer_id, delta),) = by_volunteer.items()
+        session.execute(_ONE_VOLUNTEER, {"volunteer": volunteer_id, "delta": delta})
+        return
     table = OrganizationBalance.__table__
     insert_into = postgresql.insert if session.connection().dialect.name == "postgresql" else sqlite.insert
     statement = insert_into(table).from_select(
