@@ -13,8 +13,9 @@ with gunicorn (4 sync workers) and drives it with wrk (32 connections):
 - the hot perk: 32 connections on one perk with a counted stock, then proof that no
   item was sold twice (items redeemed = stock taken, stock never below 0);
 - growth: the history, lookup, honor roll and dashboard pages timed at the scale below
-  ``--scale`` (``tiny`` for ``small``, ``small`` for ``city``) and at ``--scale``; the
-  ratio should stay under 1.5 (the plan of the slowest query is printed when it does not);
+  ``--scale`` (``tiny`` for ``small``, ``small`` for ``city``) and at ``--scale``, in
+  three rounds taken in turn, each page's quickest median kept; the ratio should stay
+  under 1.5 (the plan of the slowest query is printed when it does not);
 - SQLite: the same redemptions with 8 connections on the embedded default; no
   "database is locked" may reach a client.
 
@@ -82,6 +83,22 @@ def growth(fixture_path, explain=None):
     )
     line = next(line for line in result.stdout.splitlines() if line.startswith("GROWTH_JSON "))
     return json.loads(line.removeprefix("GROWTH_JSON "))
+
+
+GROWTH_ROUNDS = 3
+
+
+def _steadiest(baseline_path, fixture_path):
+    """Each page's figures at both scales over ``GROWTH_ROUNDS`` rounds taken in turn
+    (baseline, scale, baseline, ...), keeping each page's quickest median: a shared
+    machine that slows down for a while then slows one round of both, not one scale."""
+    best = [{}, {}]
+    for _ in range(GROWTH_ROUNDS):
+        for kept, path in zip(best, (baseline_path, fixture_path), strict=True):
+            for name, page in growth(path).items():
+                if name not in kept or page["median_ms"] < kept[name]["median_ms"]:
+                    kept[name] = page
+    return best
 
 
 def hot_perk(cluster, server, fixture, seconds):
@@ -194,7 +211,7 @@ def run(scale, seconds):
     baseline_path = workdir / f"{baseline}.json"
     baseline_fixture = harness.generate(baseline_url, baseline, baseline_path)
     baseline_path.write_text(json.dumps({**baseline_fixture, "database_url": baseline_url}))
-    at_baseline, at_scale = growth(baseline_path), growth(fixture_path)
+    at_baseline, at_scale = _steadiest(baseline_path, fixture_path)
     pages = {
         name: {
             "baseline_ms": at_baseline[name]["median_ms"],
