@@ -154,19 +154,21 @@ def test_downgrade_then_upgrade_again_works(migration_app):
     assert "ledger_entries" in inspect(db.engine).get_table_names()
 
 
-def test_the_honor_figures_are_filled_from_the_records_on_upgrade(migration_app):
-    from sqlalchemy import select
-
+def _a_volunteer_with_records(records):
+    """Upgrade, then a city > district > street > community with a volunteer at home in the
+    community and ``records`` ((day of 2026, place name, status)), their monthly figures
+    rebuilt. Returns the nodes by name and the volunteer's profile id."""
     from points_service.accounts.service import create_volunteer, hash_password
     from points_service.activities.models import ServiceRecord
     from points_service.organizations.service import create_organization
     from points_service.reports.aggregates import rebuild_monthly_figures
-    from points_service.reports.models import HonorMonth
 
     upgrade(directory=MIGRATIONS)
     city = create_organization("City", "city")
-    street = create_organization("Street", "street", create_organization("District", "district", city))
+    district = create_organization("District", "district", city)
+    street = create_organization("Street", "street", district)
     community = create_organization("Community", "community", street)
+    nodes = {"city": city, "district": district, "street": street, "community": community}
     user = create_volunteer(
         name="Wang Wu",
         mobile="13800000001",
@@ -174,12 +176,12 @@ def test_the_honor_figures_are_filled_from_the_records_on_upgrade(migration_app)
         password_hash=hash_password("correct-horse-7"),
         consent_version="test",
     )
-    for day, status in ((1, "approved"), (2, "approved"), (40, "approved"), (3, "rejected")):
+    for day, place, status in records:
         started = datetime(2026, 1, 1, 2) + timedelta(days=day)
         db.session.add(
             ServiceRecord(
                 volunteer_id=user.volunteer.id,
-                organization_id=community.id if day != 2 else street.id,
+                organization_id=nodes[place].id,
                 category="elderly_care",
                 started_at=started,
                 ended_at=started + timedelta(hours=1),
@@ -197,12 +199,26 @@ def test_the_honor_figures_are_filled_from_the_records_on_upgrade(migration_app)
         )
     db.session.commit()
     rebuild_monthly_figures(None)
+    return {name: node.id for name, node in nodes.items()}, user.volunteer.id
+
+
+def test_the_honor_figures_are_filled_from_the_records_on_upgrade(migration_app):
+    from sqlalchemy import select
+
+    from points_service.reports.models import HonorMonth
+
+    nodes, volunteer = _a_volunteer_with_records(
+        [(1, "community", "approved"), (2, "street", "approved"), (40, "community", "approved")]
+        + [(3, "community", "rejected")]
+    )
 
     def figures():
+        db.session.remove()
+        db.engine.dispose()  # a fresh connection: it sees what the migrations just did
         table = HonorMonth.__table__  # plain rows: nothing kept from before the migrations
         columns = (table.c.organization_id, table.c.month, table.c.volunteer_id, table.c.minutes, table.c.points)
         found = sorted(tuple(row) for row in db.session.execute(select(*columns)))
-        db.session.rollback()  # no lock held while the migrations drop and create the table
+        db.session.remove()  # no lock held while the migrations drop and create the table
         return found
 
     rebuilt = figures()
@@ -212,51 +228,16 @@ def test_the_honor_figures_are_filled_from_the_records_on_upgrade(migration_app)
 
     assert figures() == rebuilt
     assert len(rebuilt) == 4 + 4  # January at the community's four levels, February's at four
-    assert (city.id, datetime(2026, 1, 1).date(), user.volunteer.id, 120, 20) in rebuilt
+    assert (nodes["city"], datetime(2026, 1, 1).date(), volunteer, 120, 20) in rebuilt
 
 
 def test_the_report_figures_of_whole_subtrees_are_added_up_from_each_places_rows_on_upgrade(migration_app):
     from sqlalchemy import text
 
-    from points_service.accounts.service import create_volunteer, hash_password
-    from points_service.activities.models import ServiceRecord
-    from points_service.organizations.service import create_organization
-    from points_service.reports.aggregates import rebuild_monthly_figures
-
-    upgrade(directory=MIGRATIONS)
-    city = create_organization("City", "city")
-    street = create_organization("Street", "street", create_organization("District", "district", city))
-    community = create_organization("Community", "community", street)
-    user = create_volunteer(
-        name="Wang Wu",
-        mobile="13800000001",
-        home=community,
-        password_hash=hash_password("correct-horse-7"),
-        consent_version="test",
+    nodes, _volunteer = _a_volunteer_with_records(
+        [(1, "community", "approved"), (2, "street", "approved"), (3, "community", "approved")]
     )
-    for day, place in ((1, community), (2, street), (3, community)):
-        started = datetime(2026, 1, 1, 2) + timedelta(days=day)
-        db.session.add(
-            ServiceRecord(
-                volunteer_id=user.volunteer.id,
-                organization_id=place.id,
-                category="elderly_care",
-                started_at=started,
-                ended_at=started + timedelta(hours=1),
-                minutes=60,
-                verified_minutes=60,
-                points=10,
-                awarded_points=10,
-                approved_at=started,
-                status="approved",
-                source="import",
-                created_at=started,
-                updated_at=started,
-            )
-        )
-    db.session.commit()
-    rebuild_monthly_figures(None)
-    city, district, street, community = city.id, street.parent_id, street.id, community.id
+    city, district, street, community = nodes["city"], nodes["district"], nodes["street"], nodes["community"]
 
     def rows(table, columns):
         db.session.remove()

@@ -10,7 +10,7 @@ off its row again.
 
 Revision ID: c3a7e5d91f2b
 Revises: 8d4f2a6c1e93
-Create Date: 2026-12-05 10:00:00
+Create Date: 2026-12-03 13:50:00
 
 """
 
