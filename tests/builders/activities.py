@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from points_service.activities import attendance, imports
 from points_service.activities import service as activities
-from points_service.timeutil import to_local, utcnow
+from points_service.timeutil import local_midnight_utc, to_local, utcnow
 
 
 class ActivitiesBuilder:
@@ -75,10 +75,13 @@ class ActivitiesBuilder:
         entered_by=None,
         urgent=False,
     ):
-        """A pending record entered by an organizer (yesterday, by default)."""
+        """A pending record entered by an organizer (yesterday at 09:00 local, by default:
+        whatever the hour the tests run, a record of a few hours stays within one day)."""
         self.service_rules()
         organization = organization or self.community
-        started_at = started_at or (utcnow() - timedelta(days=1)).replace(second=0, microsecond=0)
+        if started_at is None:
+            yesterday = to_local(utcnow(), organization.timezone).date() - timedelta(days=1)
+            started_at = local_midnight_utc(yesterday, organization.timezone) + timedelta(hours=9)
         return activities.enter_record(
             entered_by or self.organizer(organization),
             member_no=volunteer.volunteer.member_no,
