@@ -65,7 +65,7 @@ RULE_TABLE = {
     "expiry": {"policy": "never"},
 }
 RECORD_POINTS = 20  # a two-hour record at 10 points an hour
-HOT_STOCK = 2_000  # the stocked perk 32 counters redeem at once
+HOT_STOCK = 20_000  # the stocked perk 32 counters redeem at once (enough not to sell out in a run)
 BATCH = 20_000
 # The tables written in bulk, in the order their rows are written.
 BULK_MODELS = (
