@@ -8,11 +8,6 @@ from tests.builders.perks import phone_scan
 
 
 @pytest.fixture
-def district(build):
-    return build.tree()["districts"][0]
-
-
-@pytest.fixture
 def clerk(build, district):
     return build.counter_clerk(district)
 
