@@ -485,10 +485,11 @@ def _local_month(moment, timezone):
     return cast(func.date_trunc("month", func.timezone(timezone, func.timezone("UTC", moment))), Date)
 
 
-def _insert_in_postgresql(session, in_scope, model, columns, rows):
-    """Insert ``rows`` into ``model``'s table; returns how many rows of the scope it holds
-    (the driver reports no row count for an ``INSERT ... SELECT`` built this way)."""
-    session.execute(insert(model).from_select(columns, rows))
+def _insert_in_postgresql(session, in_scope, model, rows):
+    """Insert ``rows`` (the table's keys, then its totals) into ``model``'s table; returns how
+    many rows of the scope it holds (the driver reports no row count for an ``INSERT ...
+    SELECT`` built this way)."""
+    session.execute(insert(model).from_select(list(_KEYS[model] + _TOTALS[model]), rows))
     return session.execute(select(func.count()).select_from(model).where(in_scope(model.organization_id))).scalar_one()
 
 
@@ -542,14 +543,12 @@ def _rebuild_in_postgresql(session, in_scope):
         session,
         in_scope,
         ServiceMonth,
-        ["organization_id", "month", "category", "records", "minutes", "points"],
         _at_every_level(service, ("month", "category"), ("records", "minutes", "points"), levels, in_scope),
     )
     written[VolunteerMonth] = _insert_in_postgresql(
         session,
         in_scope,
         VolunteerMonth,
-        ["organization_id", "month", "volunteer_id", "records"],
         select(VolunteerProfile.home_organization_id, month, ServiceRecord.volunteer_id, func.count())
         .join(VolunteerProfile, VolunteerProfile.id == ServiceRecord.volunteer_id)
         .join(record_place, record_place.id == ServiceRecord.organization_id)
@@ -566,7 +565,6 @@ def _rebuild_in_postgresql(session, in_scope):
         session,
         in_scope,
         ActiveMonth,
-        ["organization_id", "month", "volunteers"],
         _at_every_level(active, ("month",), ("volunteers",), levels, in_scope),
     )
 
@@ -620,7 +618,6 @@ def _rebuild_in_postgresql(session, in_scope):
         session,
         in_scope,
         RedemptionMonth,
-        list(_KEYS[RedemptionMonth] + _TOTALS[RedemptionMonth]),
         select(*grouped, *(func.sum(both_sides.c[name]) for name in _TOTALS[RedemptionMonth])).group_by(*grouped),
     )
 
@@ -638,7 +635,6 @@ def _rebuild_in_postgresql(session, in_scope):
         session,
         in_scope,
         ExpiryMonth,
-        ["organization_id", "month", "points"],
         _at_every_level(expiry, ("month",), ("points",), levels, in_scope),
     )
 
@@ -648,7 +644,6 @@ def _rebuild_in_postgresql(session, in_scope):
         session,
         in_scope,
         HonorMonth,
-        ["organization_id", "month", "volunteer_id", "minutes", "points"],
         select(
             scope.id,
             honor_month,
