@@ -73,11 +73,12 @@ def select_locale():
 
 
 def register_extensions(app):
-    from .database import configure_sqlite
+    from .database import configure_sqlite, end_read_transaction
     from .replicas import init_replica
 
     configure_sqlite(app.config["SQLITE_BUSY_TIMEOUT_MS"])
     db.init_app(app)
+    app.teardown_appcontext(end_read_transaction)  # runs before the session is closed
     init_replica(app)
     migrate.init_app(
         app,

@@ -117,6 +117,32 @@ def write_transaction(*, bookkeeping=False, join_reads=False):
         session.info.pop(_MEMO, None)
 
 
+def end_read_transaction(error=None):
+    """``teardown_appcontext``: end a transaction that only read, on PostgreSQL, with COMMIT.
+
+    A read ends the same either way, but psycopg forgets every statement it prepared on a
+    connection when that connection rolls back, so a request that only reads (a counter's
+    lookup, any page) would have each of its statements parsed and planned anew every
+    time. The transaction is committed only when PostgreSQL says it wrote nothing (no
+    transaction id was assigned to it); anything else, an error included, is left to the
+    rollback of the session's close."""
+    if error is not None or not db.session.registry.has():
+        return
+    session = db.session()
+    if not session.in_transaction() or session.info.get(_WRITE_OPTION) or session.new or session.dirty:
+        return
+    if session.deleted or session.get_bind().dialect.name != "postgresql":
+        return
+    try:
+        if session.connection().exec_driver_sql(_WROTE_ANYTHING).scalar() is False:
+            session.commit()
+    except DBAPIError:
+        session.rollback()
+
+
+_WROTE_ANYTHING = "SELECT txid_current_if_assigned() IS NOT NULL"
+
+
 def last_in_transaction(step):
     """Run ``step()`` at the end of the current write transaction, after everything else it
     writes and just before its commit; an error it raises rolls the whole unit of work back.

@@ -1,7 +1,7 @@
 """write_transaction: one unit of work that commits or rolls back, and joins when nested."""
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from points_service.database import write_transaction
 from points_service.extensions import db
@@ -61,3 +61,45 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys_and_the_configured_busy_timeo
     assert session.execute(text("PRAGMA journal_mode")).scalar() == "wal"
     assert session.execute(text("PRAGMA foreign_keys")).scalar() == 1
     assert session.execute(text("PRAGMA busy_timeout")).scalar() == 4321
+
+
+# -- how a request's transaction ends (each request has its own application context) ----
+
+
+def _prepared_statements_like(marker):
+    return db.session.execute(
+        text("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE :marker"), {"marker": f"%{marker}%"}
+    ).scalar()
+
+
+@pytest.mark.skipif(not ON_POSTGRESQL, reason="psycopg's prepared statements")
+def test_requests_that_only_read_keep_their_statements_prepared_on_postgresql(app):
+    db.session.remove()
+    for _ in range(8):
+        with app.app_context():
+            db.session.execute(text("SELECT count(*) AS reads_only_marker FROM organizations")).scalar()
+    with app.app_context():
+        assert _prepared_statements_like("reads_only_marker") == 1
+
+
+def test_a_write_made_outside_a_unit_of_work_is_rolled_back_when_the_request_ends(app):
+    db.session.remove()
+    with app.app_context():
+        db.session.execute(
+            text(
+                "INSERT INTO organizations (name, kind, path, timezone, created_at)"
+                " VALUES ('stray', 'city', '/stray/', 'Asia/Shanghai', CURRENT_TIMESTAMP)"
+            )
+        )
+    assert names() == []
+
+
+def test_a_request_that_fails_after_reading_is_rolled_back(app):
+    db.session.remove()
+    ends = []
+    event.listen(db.engine, "rollback", lambda connection: ends.append("rollback"))
+    event.listen(db.engine, "commit", lambda connection: ends.append("commit"))
+    with pytest.raises(RuntimeError), app.app_context():
+        db.session.execute(text("SELECT count(*) FROM organizations")).scalar()
+        raise RuntimeError("the view failed")
+    assert ends == ["rollback"]

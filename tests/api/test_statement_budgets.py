@@ -22,6 +22,10 @@ What a member lookup sends (3; 4 before the perks were read as rows): the token 
 holder's roles; the member with their spendable balance and the rule sets' stamp; the perks
 honored at the counter, each with the quantity of it the member had in its current period
 when it has a limit. The open vouchers are read only by the counter page, which shows them.
+On PostgreSQL a request that only read then asks whether its transaction wrote anything
+and, as it did not, ends it with COMMIT rather than ROLLBACK: psycopg drops every prepared
+statement of a connection that rolls back, so each lookup's statements were parsed and
+planned anew (about 0.8 ms each at the driver against 0.2 ms prepared).
 """
 
 import re
@@ -30,14 +34,19 @@ from contextlib import contextmanager
 import pytest
 from sqlalchemy import event
 
+from points_service.database import end_read_transaction
 from points_service.extensions import db
 from tests.builders import PASSWORD
 from tests.builders.perks import phone_scan
+from tests.conftest import ON_POSTGRESQL
 
 REDEMPTION_BUDGET = 12
 STOCKED_REDEMPTION_BUDGET = REDEMPTION_BUDGET + 1  # the conditional UPDATE of the stock
-LOOKUP_BUDGET = 3
-COUNTER_PAGE_LOOKUP_BUDGET = 9
+# + 1 on PostgreSQL: the check that a request which only read wrote nothing (it then ends
+# with COMMIT, which keeps the connection's prepared statements; see end_read_transaction)
+READ_END = 1 if ON_POSTGRESQL else 0
+LOOKUP_BUDGET = 3 + READ_END
+COUNTER_PAGE_LOOKUP_BUDGET = 9 + READ_END
 
 _TRANSACTION_CONTROL = re.compile(r"^\s*(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE)\b", re.IGNORECASE)
 
@@ -55,6 +64,7 @@ def counted_statements():
     event.listen(db.engine, "before_cursor_execute", count)
     try:
         yield statements
+        end_read_transaction()  # what the end of the request's application context sends
     finally:
         event.remove(db.engine, "before_cursor_execute", count)
         db.session.remove()
