@@ -9,7 +9,9 @@ with gunicorn (4 sync workers) and drives it with wrk (32 connections):
 - ``GET /api/v1/members/{no}``; its ceiling is a bare Flask endpoint running one SELECT,
   served the same way (``bare.py``);
 - for context, a naive Flask spend served the same way (``bare.py``: one conditional
-  UPDATE and one INSERT, none of the guarantees), next to pgbench;
+  UPDATE and one INSERT, none of the guarantees), next to pgbench, and a naive Flask
+  lookup (``bare.py``: the token, the member and the counter's perks in three SELECTs,
+  none of the checks), next to the bare SELECT;
 - the hot perk: 32 connections on one perk with a counted stock, then proof that no
   item was sold twice (items redeemed = stock taken, stock never below 0);
 - growth: the history, lookup, honor roll and dashboard pages timed at the scale below
@@ -179,10 +181,13 @@ def run(scale, seconds):
         hot = hot_perk(cluster, server, fixture, max(5, seconds // 2))
     finally:
         server.stop()
-    print("== bare Flask: one SELECT (the ceiling of a lookup), one UPDATE + INSERT (a naive spend)", flush=True)
+    print("== bare Flask: one SELECT (the ceiling of a lookup), a naive lookup and a naive spend", flush=True)
     bare_server = harness.Server(database_url, app="bench.bare:app")
     try:
         bare = harness.wrk(bare_server.url, "lookup.lua", [members, "/bare/", token], CONNECTIONS, seconds)
+        naive_lookup = harness.wrk(
+            bare_server.url, "lookup.lua", [members, "/bare-lookup/", token], CONNECTIONS, seconds
+        )
         naive = harness.wrk(
             bare_server.url, "lookup.lua", [members, "/bare-spend/", token, "POST"], CONNECTIONS, seconds
         )
@@ -199,6 +204,8 @@ def run(scale, seconds):
         lookup_statuses=lookup.get("statuses"),
         bare_rps=bare["rps"],
         lookup_ratio=_ratio(lookup["rps"], bare["rps"]),
+        naive_lookup_rps=naive_lookup["rps"],
+        naive_lookup_ratio=_ratio(naive_lookup["rps"], bare["rps"]),
         naive_spend_rps=naive["rps"],
         naive_spend_p99_ms=naive["p99_ms"],
         naive_spend_ratio=_ratio(naive["rps"], results["pgbench_tps"]),
@@ -283,6 +290,13 @@ def table(results):
             f"bare one-SELECT {results['bare_rps']:.0f} req/s",
             f"{results['lookup_ratio']:.0%}",
             "≥ 70 %",
+        ),
+        (
+            "naive Flask lookup (token, member, perks: 3 SELECTs, no checks)",
+            f"{results['naive_lookup_rps']:.0f} req/s",
+            f"bare one-SELECT {results['bare_rps']:.0f} req/s",
+            f"{results['naive_lookup_ratio']:.0%}",
+            "context: what any Flask lookup reaches here",
         ),
         (
             "growth {} → {} (worst page)".format(*results["growth_scales"]),

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 
 from sqlalchemy import event, inspect, select, text
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from .config import ConfigurationError
@@ -125,7 +125,7 @@ def end_read_transaction(error=None):
     lookup, any page) would have each of its statements parsed and planned anew every
     time. The transaction is committed only when PostgreSQL says it wrote nothing (no
     transaction id was assigned to it); anything else, an error included, is left to the
-    rollback of the session's close."""
+    rollback of the session's close, as is a connection that broke meanwhile."""
     if error is not None or not db.session.registry.has():
         return
     session = db.session()
@@ -136,8 +136,10 @@ def end_read_transaction(error=None):
     try:
         if session.connection().exec_driver_sql(_WROTE_ANYTHING).scalar() is False:
             session.commit()
-    except DBAPIError:
-        session.rollback()
+    except SQLAlchemyError:
+        # The response is already made and nothing was written: the session's close rolls
+        # back, or discards the connection if it broke, and the request stands.
+        return
 
 
 _WROTE_ANYTHING = "SELECT txid_current_if_assigned() IS NOT NULL"

@@ -103,3 +103,14 @@ def test_a_request_that_fails_after_reading_is_rolled_back(app):
         db.session.execute(text("SELECT count(*) FROM organizations")).scalar()
         raise RuntimeError("the view failed")
     assert ends == ["rollback"]
+
+
+@pytest.mark.skipif(not ON_POSTGRESQL, reason="a server that drops the connection")
+def test_a_request_whose_connection_broke_after_reading_still_ends_and_the_next_one_works(app):
+    db.session.remove()
+    with app.app_context():
+        backend = db.session.execute(text("SELECT pg_backend_pid()")).scalar()
+        with db.engine.connect() as other:
+            other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend})
+    with app.app_context():
+        assert db.session.execute(text("SELECT 1")).scalar() == 1
