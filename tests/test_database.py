@@ -1,4 +1,5 @@
-"""write_transaction: one unit of work that commits or rolls back, and joins when nested."""
+"""write_transaction: one unit of work that commits or rolls back, and joins when nested;
+and how a request that only read ends its transaction."""
 
 import pytest
 from sqlalchemy import event, text
